@@ -1,0 +1,125 @@
+package knit.minicluster
+
+import java.io.File
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.hdfs.{HdfsConfiguration, MiniDFSCluster}
+import org.apache.hadoop.yarn.api.records.NodeState
+import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.apache.hadoop.yarn.server.MiniYARNCluster
+import org.apache.hadoop.yarn.webapp.util.WebAppUtils
+import org.slf4j.LoggerFactory
+
+/** Where clients find a started cluster. */
+case class ClusterAddresses(
+    defaultFs: String,
+    webHdfs: String,
+    resourceManager: String,
+    resourceManagerWeb: String)
+
+/** One NameNode + DataNode and one ResourceManager + `nodeManagers` NodeManagers, in-process.
+  *
+  * YARN's defaults are kept (NodeManager heartbeat, capacity scheduler) so that timings mean
+  * what they mean on a real cluster; `clusterConf` lists the few changes a one-machine
+  * cluster needs. The working directory of the JVM must be `workDir`: MiniYARNCluster puts
+  * its files under `target/` relative to it.
+  *
+  * @param applicationClasspath what containers get as `yarn.application.classpath`
+  */
+class EmbeddedCluster(
+    workDir: File,
+    nodeManagers: Int,
+    nodeManagerMemoryMb: Int,
+    applicationClasspath: Seq[String]) {
+
+  private val log = LoggerFactory.getLogger(getClass)
+  @volatile private var dfs: Option[MiniDFSCluster] = None
+  @volatile private var yarn: Option[MiniYARNCluster] = None
+
+  require(nodeManagers >= 1, s"nodeManagers must be at least 1, got $nodeManagers")
+
+  /** Starts HDFS, then YARN; returns once HDFS is out of safe mode and every NM is RUNNING. */
+  def start(timeoutMs: Long): (Configuration, ClusterAddresses) = {
+    val deadline = System.currentTimeMillis() + timeoutMs
+    val hdfsConf = new HdfsConfiguration()
+    hdfsConf.setInt("dfs.replication", 1) // one DataNode
+    hdfsConf.setBoolean("dfs.webhdfs.enabled", true)
+    val dfsCluster = new MiniDFSCluster.Builder(hdfsConf, new File(workDir, "dfs"))
+      .numDataNodes(1)
+      .build()
+    dfs = Some(dfsCluster)
+    dfsCluster.waitActive()
+    waitFor(deadline, "HDFS to leave safe mode")(!dfsCluster.getNameNode.isInSafeMode)
+
+    val nn = dfsCluster.getNameNode
+    val defaultFs = dfsCluster.getURI.toString
+    val nnHttp = nn.getHttpAddress
+    val conf = clusterConf(new YarnConfiguration(hdfsConf), defaultFs)
+    conf.set("dfs.namenode.http-address", s"${nnHttp.getHostString}:${nnHttp.getPort}")
+
+    val yarnCluster = new MiniYARNCluster("knit", 1, nodeManagers, 1, 1)
+    yarn = Some(yarnCluster)
+    yarnCluster.init(conf)
+    yarnCluster.start()
+    val rm = yarnCluster.getResourceManager
+    waitFor(deadline, s"$nodeManagers NodeManagers to be RUNNING") {
+      rm.getRMContext.getRMNodes.values.asScala.count(_.getState == NodeState.RUNNING) ==
+        nodeManagers
+    }
+
+    // The cluster's own conf now holds the ports that were bound (all were 0).
+    val live = yarnCluster.getConfig
+    val addresses = ClusterAddresses(
+      defaultFs = defaultFs,
+      webHdfs = s"http://${nnHttp.getHostString}:${nnHttp.getPort}/webhdfs/v1",
+      resourceManager = live.get(YarnConfiguration.RM_ADDRESS),
+      resourceManagerWeb = WebAppUtils.getRMWebAppURLWithScheme(live))
+    log.info(s"Embedded cluster ready: $addresses")
+    (live, addresses)
+  }
+
+  /** The only departures from Hadoop's defaults, each for a reason of a one-machine cluster. */
+  private def clusterConf(conf: YarnConfiguration, defaultFs: String): YarnConfiguration = {
+    conf.set("fs.defaultFS", defaultFs)
+    // Containers find Hadoop where a real cluster puts it: yarn.application.classpath.
+    // Hadoop's fallbacks ($HADOOP_*_HOME/share/...) do not exist in a Maven-built cluster.
+    conf.setStrings(YarnConfiguration.YARN_APPLICATION_CLASSPATH, applicationClasspath: _*)
+    // Logs of finished containers are kept in HDFS (under the default /tmp/logs).
+    conf.setBoolean(YarnConfiguration.LOG_AGGREGATION_ENABLED, true)
+    conf.set(YarnConfiguration.NM_REMOTE_APP_LOG_DIR, "/tmp/logs")
+    // Enforce container memory like a real NodeManager does (MiniYARNCluster turns
+    // monitoring off unless asked) but without the virtual-memory check: JVMs and
+    // Python reserve far more address space than they use, and on one machine it only
+    // produces false kills.
+    conf.setBoolean(YarnConfiguration.YARN_MINICLUSTER_CONTROL_RESOURCE_MONITORING, true)
+    conf.setBoolean(YarnConfiguration.NM_VMEM_CHECK_ENABLED, false)
+    // Developer disks are often over the 90 % at which a NodeManager calls itself unhealthy.
+    conf.setFloat(
+      YarnConfiguration.NM_MAX_PER_DISK_UTILIZATION_PERCENTAGE, 99.5f)
+    conf.setInt(YarnConfiguration.YARN_MINICLUSTER_NM_PMEM_MB, nodeManagerMemoryMb)
+    conf
+  }
+
+  /** Stops YARN (which ends its containers) and then HDFS; safe to call more than once. */
+  def stop(): Unit = synchronized {
+    yarn.foreach { y =>
+      try y.stop() catch { case e: Exception => log.warn("Stopping YARN failed", e) }
+    }
+    yarn = None
+    dfs.foreach { d =>
+      try d.shutdown(true) catch { case e: Exception => log.warn("Stopping HDFS failed", e) }
+    }
+    dfs = None
+  }
+
+  private def waitFor(deadline: Long, what: String)(done: => Boolean): Unit = {
+    while (!done) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new IllegalStateException(s"Timed out waiting for $what")
+      }
+      Thread.sleep(100)
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package knit.minicluster
+
+import java.io.{File, PrintWriter}
+import java.nio.file.{Files, StandardCopyOption}
+
+import org.slf4j.LoggerFactory
+
+/** Entry point of the embedded-cluster JVM that `knit.MiniCluster` starts.
+  *
+  * Protocol with the Python parent:
+  *  - writes the Hadoop conf dir, then `--ready-file` (key=value lines) once usable;
+  *  - exits, stopping the cluster, when its stdin reaches EOF: the parent closed it or died,
+  *    so the cluster never outlives the process that started it;
+  *  - exits non-zero on a start-up failure, after stopping whatever had started.
+  */
+object MiniClusterMain {
+  private val log = LoggerFactory.getLogger(getClass)
+
+  case class Options(
+      confDir: File,
+      readyFile: File,
+      nodeManagers: Int = 2,
+      nodeManagerMemoryMb: Int = 4096,
+      timeoutMs: Long = 120000L)
+
+  def parse(args: Seq[String]): Options = {
+    val pairs = args.grouped(2).map {
+      case Seq(k, v) if k.startsWith("--") => k.drop(2) -> v
+      case other => throw new IllegalArgumentException(s"Bad arguments: ${other.mkString(" ")}")
+    }.toMap
+    def need(k: String) = pairs.getOrElse(k, throw new IllegalArgumentException(s"--$k is required"))
+    val unknown = pairs.keySet -- Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms")
+    require(unknown.isEmpty, s"Unknown options: ${unknown.mkString(", ")}")
+    Options(
+      confDir = new File(need("conf-dir")),
+      readyFile = new File(need("ready-file")),
+      nodeManagers = pairs.get("nodemanagers").map(_.toInt).getOrElse(2),
+      nodeManagerMemoryMb = pairs.get("nm-memory-mb").map(_.toInt).getOrElse(4096),
+      timeoutMs = pairs.get("timeout-ms").map(_.toLong).getOrElse(120000L))
+  }
+
+  /** The JVM's classpath without knit's own jar: containers get what a real cluster has. */
+  def clusterClasspath(confDir: File): Seq[String] = {
+    val ownJar = new File(getClass.getProtectionDomain.getCodeSource.getLocation.toURI)
+    val entries = System.getProperty("java.class.path").split(File.pathSeparator).toSeq
+    confDir.getAbsolutePath +: entries.filterNot(e => new File(e).getAbsoluteFile == ownJar)
+  }
+
+  def main(args: Array[String]): Unit = {
+    val opts = parse(args.toSeq)
+    val workDir = new File(".").getCanonicalFile
+    val cluster = new EmbeddedCluster(
+      workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir))
+    Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
+    exitOnStdinEof(cluster)
+    try {
+      val (conf, addresses) = cluster.start(opts.timeoutMs)
+      SiteFiles.write(conf, opts.confDir)
+      writeReadyFile(opts.readyFile, addresses)
+    } catch {
+      case t: Throwable =>
+        log.error("Embedded cluster failed to start", t)
+        System.exit(2)
+    }
+    Thread.currentThread().join() // the stdin watcher ends the process
+  }
+
+  /** Stops the cluster outside of a shutdown hook (Hadoop's own hooks object to being
+    * removed during shutdown); the hook above only covers SIGTERM. */
+  private def exitOnStdinEof(cluster: EmbeddedCluster): Unit = {
+    val watcher = new Thread(() => {
+      try { while (System.in.read() != -1) {} } catch { case _: java.io.IOException => }
+      log.info("stdin closed: stopping the embedded cluster")
+      cluster.stop()
+      System.exit(0)
+    }, "knit-stdin-watcher")
+    watcher.setDaemon(true)
+    watcher.start()
+  }
+
+  private def writeReadyFile(target: File, a: ClusterAddresses): Unit = {
+    val tmp = new File(target.getPath + ".tmp")
+    val out = new PrintWriter(tmp, "UTF-8")
+    try {
+      out.println(s"default_fs=${a.defaultFs}")
+      out.println(s"webhdfs=${a.webHdfs}")
+      out.println(s"resourcemanager=${a.resourceManager}")
+      out.println(s"resourcemanager_web=${a.resourceManagerWeb}")
+      out.println(s"pid=${ProcessHandle.current().pid()}")
+    } finally out.close()
+    Files.move(tmp.toPath, target.toPath, StandardCopyOption.ATOMIC_MOVE)
+  }
+}
