@@ -53,10 +53,13 @@ object MiniClusterMain {
       workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir))
     Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
     exitOnStdinEof(cluster)
+    val ready = new java.util.concurrent.CountDownLatch(1)
+    exitIfNotReadyIn(opts.timeoutMs, ready)
     try {
       val (conf, addresses) = cluster.start(opts.timeoutMs)
       SiteFiles.write(conf, opts.confDir)
       writeReadyFile(opts.readyFile, addresses)
+      ready.countDown()
     } catch {
       case t: Throwable =>
         log.error("Embedded cluster failed to start", t)
@@ -76,6 +79,18 @@ object MiniClusterMain {
     }, "knit-stdin-watcher")
     watcher.setDaemon(true)
     watcher.start()
+  }
+
+  /** A blocking Hadoop call can hang past any deadline of its own; this one cannot. */
+  private def exitIfNotReadyIn(timeoutMs: Long, ready: java.util.concurrent.CountDownLatch): Unit = {
+    val watchdog = new Thread(() => {
+      if (!ready.await(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        log.error(s"Timed out waiting for the cluster: not ready after $timeoutMs ms")
+        System.exit(2) // the shutdown hook stops what did start
+      }
+    }, "knit-startup-watchdog")
+    watchdog.setDaemon(true)
+    watchdog.start()
   }
 
   private def writeReadyFile(target: File, a: ClusterAddresses): Unit = {

@@ -31,6 +31,11 @@ class SiteFilesSuite extends AnyFunSuite {
     conf.set("dfs.replication", "1")
     conf.set("yarn.resourcemanager.address", "example:8032")
     val dir = Files.createTempDirectory("sitefiles").toFile
+    try checkRoundTrip(conf, dir)
+    finally org.apache.hadoop.fs.FileUtil.fullyDelete(dir)
+  }
+
+  private def checkRoundTrip(conf: Configuration, dir: java.io.File): Unit = {
     SiteFiles.write(conf, dir)
     val client = new Configuration(false)
     Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml").foreach { f =>

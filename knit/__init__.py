@@ -1,0 +1,7 @@
+"""knit: run Python and Dask on Hadoop YARN, from Python."""
+from .exceptions import JavaNotFoundError, KnitException, MiniClusterError
+from .minicluster import MiniCluster
+
+__version__ = "0.1.0"
+
+__all__ = ["KnitException", "JavaNotFoundError", "MiniClusterError", "MiniCluster"]

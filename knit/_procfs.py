@@ -1,0 +1,51 @@
+"""Reading the Linux process table: which processes live in a directory, how big a JVM got."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def processes_under(directory: str | os.PathLike) -> list[int]:
+    """Pids (other than ours) whose working directory is ``directory`` or below it.
+
+    YARN starts every container in its own session with its working directory in the
+    NodeManager's local dirs, so this finds container processes that outlived their
+    NodeManager, which neither a process group nor a session would.
+    """
+    root = os.path.realpath(directory)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:  # gone, or not ours to read
+            continue
+        if cwd == root or cwd.startswith(root + os.sep):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_processes_under(directory: str | os.PathLike) -> list[int]:
+    """SIGKILL every process :func:`processes_under` finds; return their pids."""
+    pids = processes_under(directory)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if pids:
+        logger.warning("Killed %d stray processes under %s: %s", len(pids), directory, pids)
+    return pids
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """Peak resident set size of a live process (``VmHWM``), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmHWM for pid {pid}")

@@ -1,0 +1,54 @@
+"""The ``knit`` command line."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+from .exceptions import KnitException
+from .minicluster import MiniCluster
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Log what knit does.")
+def main(verbose: bool) -> None:
+    """knit: run Python and Dask on Hadoop YARN."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--nodemanagers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Number of NodeManagers.")
+@click.option("--conf-dir", type=click.Path(file_okay=False),
+              help="Where to write the Hadoop client configuration (default: a temporary "
+                   "directory, removed on exit).")
+@click.option("--nodemanager-memory-mb", default=4096, show_default=True,
+              type=click.IntRange(min=256), help="Memory each NodeManager offers.")
+def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: int) -> None:
+    """Run an embedded HDFS + YARN cluster until Ctrl-C (or SIGTERM)."""
+    cluster = MiniCluster(nodemanagers=nodemanagers, conf_dir=conf_dir,
+                          nodemanager_memory_mb=nodemanager_memory_mb)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        cluster.start()
+    except KnitException as e:
+        raise click.ClickException(str(e)) from e
+    try:
+        click.echo(f"HADOOP_CONF_DIR={cluster.conf_dir}")
+        click.echo(f"ResourceManager web: {cluster.resourcemanager_web}")
+        click.echo(f"HDFS: {cluster.default_fs}  WebHDFS: {cluster.webhdfs_url}")
+        click.echo("Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            if not cluster.running:
+                raise click.ClickException("The MiniCluster JVM exited unexpectedly.")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("Stopping the MiniCluster...")
+        cluster.stop()

@@ -1,0 +1,267 @@
+"""``MiniCluster``: a real HDFS + YARN cluster in one child JVM, for demos and tests."""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Sequence
+
+from . import java
+from ._procfs import kill_processes_under
+from .exceptions import KnitException, MiniClusterError
+
+logger = logging.getLogger(__name__)
+
+_MAIN_CLASS = "knit.minicluster.MiniClusterMain"
+_LOG4J = "-Dlog4j.configuration=knit-minicluster-log4j.properties"
+
+
+class MiniCluster:
+    """An embedded, real Hadoop cluster: NameNode + DataNode and ResourceManager +
+    NodeManagers from Hadoop's own MiniDFSCluster and MiniYARNCluster, in one child JVM.
+
+    YARN's defaults are kept (NodeManager heartbeat 1000 ms, capacity scheduler), so
+    timings mean what they would on a real cluster. Containers run as real processes on
+    this machine and find Hadoop through ``yarn.application.classpath``. Log aggregation
+    (to HDFS ``/tmp/logs``), the ResourceManager REST API and WebHDFS are on.
+
+    Parameters
+    ----------
+    nodemanagers : int
+        Number of NodeManagers (all on this host).
+    conf_dir : str or path, optional
+        Where to write core-site.xml, hdfs-site.xml and yarn-site.xml for clients. By
+        default a directory inside the cluster's temporary work dir, removed by
+        :meth:`stop`; a directory given here is kept.
+    nodemanager_memory_mb : int
+        Memory each NodeManager offers to containers.
+    startup_timeout : float
+        Seconds to wait for the cluster to be ready.
+    java_heap_mb : int
+        Maximum heap of the cluster JVM.
+
+    Examples
+    --------
+    >>> with MiniCluster(nodemanagers=2) as mc:                   # doctest: +SKIP
+    ...     print(mc.conf_dir, mc.resourcemanager_web)
+
+    The JVM stops when :meth:`stop` is called, when the ``with`` block ends, and when the
+    Python process that started it exits, however it exits: it watches its stdin.
+    """
+
+    def __init__(
+        self,
+        nodemanagers: int = 2,
+        conf_dir: str | os.PathLike | None = None,
+        nodemanager_memory_mb: int = 4096,
+        startup_timeout: float = 120.0,
+        java_heap_mb: int = 768,
+    ) -> None:
+        for name, value, low in (("nodemanagers", nodemanagers, 1),
+                                 ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
+                                 ("java_heap_mb", java_heap_mb, 256)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise KnitException(f"{name} must be an integer >= {low}, got {value!r}")
+        if not startup_timeout > 0:
+            raise KnitException(f"startup_timeout must be positive, got {startup_timeout!r}")
+        self.nodemanagers = nodemanagers
+        self.nodemanager_memory_mb = nodemanager_memory_mb
+        self.startup_timeout = float(startup_timeout)
+        self.java_heap_mb = java_heap_mb
+        self._requested_conf_dir = conf_dir
+        self.conf_dir: str | None = None
+        self.work_dir: str | None = None
+        self._proc: subprocess.Popen | None = None
+        self._log_file = None
+        self._addresses: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "MiniCluster":
+        """Start the cluster; return once HDFS has left safe mode and every NodeManager
+        is RUNNING.
+
+        Raises
+        ------
+        KnitException
+            If the conf dir cannot be written, Java or knit's jars are missing, or the JVM
+            dies or times out during start-up (the message carries its log's tail). Nothing
+            is left running in any of these cases.
+        """
+        if self._proc is not None:
+            raise KnitException("This MiniCluster is already started; stop() it first.")
+        java_exe, java_home = java.find_java()
+        jars = [str(java.knit_jar()), *java.classpath("cluster")]
+        self.work_dir = tempfile.mkdtemp(prefix="knit-minicluster-")  # mode 700
+        atexit.register(self.stop)
+        try:
+            self.conf_dir = self._prepare_conf_dir()
+            self._launch(java_exe, java_home, jars)
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("MiniCluster ready: conf dir %s, ResourceManager %s",
+                    self.conf_dir, self.resourcemanager_web)
+        return self
+
+    def stop(self) -> None:
+        """Stop the cluster and remove its work dir; leaves no JVM or container behind.
+
+        Safe to call more than once.
+        """
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.stdin.close()  # the JVM stops the cluster and exits on EOF
+                proc.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                logger.warning("MiniCluster JVM %d did not stop on EOF; killing it", proc.pid)
+                proc.kill()
+                proc.wait()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self.work_dir is not None:
+            # Containers whose NodeManager died without ending them still live here.
+            kill_processes_under(self.work_dir)
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.work_dir = None
+        self._addresses = {}
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> "MiniCluster":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+    @property
+    def running(self) -> bool:
+        """True while the cluster JVM is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the cluster JVM."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def resourcemanager_web(self) -> str:
+        """Base URL of the ResourceManager web UI and REST API (``.../ws/v1/cluster``)."""
+        return self._address("resourcemanager_web")
+
+    @property
+    def resourcemanager_address(self) -> str:
+        """``host:port`` of the ResourceManager's client RPC."""
+        return self._address("resourcemanager")
+
+    @property
+    def default_fs(self) -> str:
+        """The HDFS URI (``fs.defaultFS``)."""
+        return self._address("default_fs")
+
+    @property
+    def webhdfs_url(self) -> str:
+        """Base URL of WebHDFS (``http://host:port/webhdfs/v1``)."""
+        return self._address("webhdfs")
+
+    @property
+    def log_path(self) -> str | None:
+        """The cluster JVM's log file (removed by :meth:`stop`)."""
+        return os.path.join(self.work_dir, "minicluster.log") if self.work_dir else None
+
+    def run_hadoop_class(self, main_class: str, *args: str, timeout: float = 300,
+                         extra_classpath: Sequence[str] = ()) -> subprocess.CompletedProcess:
+        """Run a Hadoop client program (a ``main`` class) against this cluster.
+
+        It gets the cluster's conf dir and jars on its classpath, as ``hadoop jar`` would
+        give it on a real cluster: for example ``org.apache.hadoop.fs.FsShell`` or
+        ``org.apache.hadoop.yarn.client.cli.LogsCLI``. Output is returned as text.
+        """
+        if not self.running:
+            raise KnitException("The MiniCluster is not running; start() it first.")
+        java_exe, java_home = java.find_java()
+        cp = os.pathsep.join([self.conf_dir, *extra_classpath, str(java.knit_jar()),
+                              *java.classpath("cluster")])
+        env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
+        return subprocess.run(
+            [java_exe, *java.JVM_COMPAT_OPTIONS, _LOG4J, "-cp", cp, main_class, *args],
+            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    # ------------------------------------------------------------------ internals
+    def _address(self, key: str) -> str:
+        if key not in self._addresses:
+            raise KnitException("The MiniCluster is not running; start() it first.")
+        return self._addresses[key]
+
+    def _prepare_conf_dir(self) -> str:
+        if self._requested_conf_dir is None:
+            path = Path(self.work_dir) / "conf"
+        else:
+            path = Path(self._requested_conf_dir).expanduser().absolute()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".knit-write-check"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise KnitException(
+                f"Cannot write the Hadoop conf dir {path}: {e.strerror or e}. Pass a "
+                "directory you can write as conf_dir, or none for a temporary one.") from e
+        return str(path)
+
+    def _launch(self, java_exe: str, java_home: str, jars: list[str]) -> None:
+        work = Path(self.work_dir)
+        # An argument file keeps the 200-jar classpath out of `ps` listings.
+        argfile = work / "classpath.args"
+        argfile.write_text(f'-cp "{os.pathsep.join(jars)}"\n')
+        (work / "tmp").mkdir()  # Jetty and Hadoop temp files go here, removed by stop()
+        cmd = [
+            java_exe, f"-Xmx{self.java_heap_mb}m", f"-Djava.io.tmpdir={work / 'tmp'}",
+            *java.JVM_COMPAT_OPTIONS, _LOG4J,
+            f"@{argfile}", _MAIN_CLASS,
+            "--conf-dir", self.conf_dir,
+            "--ready-file", str(work / "ready"),
+            "--nodemanagers", str(self.nodemanagers),
+            "--nm-memory-mb", str(self.nodemanager_memory_mb),
+            "--timeout-ms", str(int(self.startup_timeout * 1000)),
+        ]
+        # JAVA_HOME and HADOOP_CONF_DIR are on the NodeManager's env whitelist: containers
+        # (an ApplicationMaster's `$JAVA_HOME/bin/java`) inherit them.
+        env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
+        self._log_file = open(work / "minicluster.log", "wb")
+        # Own session: Ctrl-C in a terminal reaches Python, which stops the cluster in order.
+        self._proc = subprocess.Popen(
+            cmd, cwd=work, env=env, stdin=subprocess.PIPE, stdout=self._log_file,
+            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _wait_until_ready(self) -> None:
+        ready = Path(self.work_dir) / "ready"
+        # The JVM enforces startup_timeout itself and exits; this margin only catches a hang.
+        deadline = time.monotonic() + self.startup_timeout + 30
+        while not ready.exists():
+            code = self._proc.poll()
+            if code is not None:
+                raise MiniClusterError(
+                    f"The MiniCluster JVM exited with code {code} during start-up. "
+                    f"Last lines of its log:\n{self._log_tail()}")
+            if time.monotonic() > deadline:
+                raise MiniClusterError(
+                    f"The MiniCluster was not ready after {self.startup_timeout:.0f} s. "
+                    f"Last lines of its log:\n{self._log_tail()}")
+            time.sleep(0.1)
+        for line in ready.read_text().splitlines():
+            key, _, value = line.partition("=")
+            self._addresses[key] = value
+
+    def _log_tail(self, lines: int = 30) -> str:
+        self._log_file.flush()
+        with open(self.log_path, errors="replace") as f:
+            return "".join(deque(f, maxlen=lines))
