@@ -10,7 +10,6 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
-from typing import Sequence
 
 from . import java
 from ._procfs import kill_processes_under
@@ -177,23 +176,26 @@ class MiniCluster:
         """The cluster JVM's log file (removed by :meth:`stop`)."""
         return os.path.join(self.work_dir, "minicluster.log") if self.work_dir else None
 
-    def run_hadoop_class(self, main_class: str, *args: str, timeout: float = 300,
-                         extra_classpath: Sequence[str] = ()) -> subprocess.CompletedProcess:
-        """Run a Hadoop client program (a ``main`` class) against this cluster.
+    def hadoop_command(self, main_class: str, *args: str) -> tuple[list[str], dict[str, str]]:
+        """Command line and environment that run a Hadoop client program against this cluster.
 
-        It gets the cluster's conf dir and jars on its classpath, as ``hadoop jar`` would
-        give it on a real cluster: for example ``org.apache.hadoop.fs.FsShell`` or
-        ``org.apache.hadoop.yarn.client.cli.LogsCLI``. Output is returned as text.
+        The program gets the cluster's conf dir and jars on its classpath, as ``hadoop jar``
+        would on a real cluster: for example ``org.apache.hadoop.fs.FsShell`` or
+        ``org.apache.hadoop.yarn.client.cli.LogsCLI``.
         """
         if not self.running:
             raise KnitException("The MiniCluster is not running; start() it first.")
         java_exe, java_home = java.find_java()
-        cp = os.pathsep.join([self.conf_dir, *extra_classpath, str(java.knit_jar()),
-                              *java.classpath("cluster")])
+        cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()), *java.classpath("cluster")])
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
-        return subprocess.run(
-            [java_exe, *java.JVM_COMPAT_OPTIONS, _LOG4J, "-cp", cp, main_class, *args],
-            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return [java_exe, *java.JVM_COMPAT_OPTIONS, _LOG4J, "-cp", cp, main_class, *args], env
+
+    def run_hadoop_class(self, main_class: str, *args: str,
+                         timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run :meth:`hadoop_command` to completion; its output is returned as text."""
+        cmd, env = self.hadoop_command(main_class, *args)
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
 
     # ------------------------------------------------------------------ internals
     def _address(self, key: str) -> str:

@@ -1,20 +1,14 @@
-"""Small helpers the tests share: the process table, polling, DistributedShell."""
+"""Small helpers the tests share: the process table, polling, the RM REST API."""
 from __future__ import annotations
 
 import os
-import re
 import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
 import requests
 
-from knit import java
-
 T = TypeVar("T")
-
-DSHELL_CLIENT = "org.apache.hadoop.yarn.applications.distributedshell.Client"
-LOGS_CLI = "org.apache.hadoop.yarn.client.cli.LogsCLI"
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
@@ -53,33 +47,9 @@ def pids_with_arg(fragment: str) -> list[int]:
     return found
 
 
-def distributedshell_jar() -> str:
-    """Path of Hadoop's DistributedShell jar, resolved by the Maven build."""
-    return next(p for p in java.classpath("cluster") if "distributedshell" in p)
-
-
-def distributedshell_args(command: str, containers: int, app_name: str) -> list[str]:
-    return ["-jar", distributedshell_jar(), "-shell_command", command,
-            "-num_containers", str(containers), "-container_memory", "128",
-            "-master_memory", "256", "-appname", app_name]
-
-
 def app_by_name(resourcemanager_web: str, name: str) -> dict | None:
     """The ResourceManager's report of the application called `name`, if there is one."""
     apps = requests.get(f"{resourcemanager_web}/ws/v1/cluster/apps", timeout=10).json()
     matches = [a for a in (apps.get("apps") or {}).get("app", []) if a["name"] == name]
     return matches[0] if matches else None
 
-
-def stdout_by_container(logs_cli_output: str) -> dict[str, str]:
-    """Split `yarn logs -log_files stdout` output into {container id: its stdout section}."""
-    sections: dict[str, str] = {}
-    current = None
-    for line in logs_cli_output.splitlines():
-        m = re.match(r"Container: (container_\S+)", line)
-        if m:
-            current = m.group(1)
-            sections.setdefault(current, "")
-        elif current:
-            sections[current] += line + "\n"
-    return sections

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import requests
 
-from helpers import (DSHELL_CLIENT, LOGS_CLI, app_by_name, distributedshell_args,
-                     stdout_by_container, wait_for)
+from helpers import app_by_name, wait_for
+from knit._hadoop_tools import (DSHELL_CLIENT, LOGS_CLI, distributedshell_args,
+                                stdout_by_container)
 
 
 def site_values(conf_dir: str, name: str) -> dict[str, str]:

@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from conftest import require_java
-from helpers import (DSHELL_CLIENT, distributedshell_args, pid_alive, pids_with_arg,
-                     wait_for)
+from helpers import pid_alive, pids_with_arg, wait_for
 from knit import KnitException, MiniCluster, MiniClusterError, java
+from knit._hadoop_tools import DSHELL_CLIENT, distributedshell_args
 from knit._procfs import processes_under
 
 
@@ -29,14 +29,16 @@ def running_containers(mc: MiniCluster) -> int:
     return sum(n["numContainers"] for n in nodes["nodes"]["node"])
 
 
-def test_stop_ends_jvm_and_running_containers(java_ready, tmp_path):
+def test_stop_ends_jvm_and_running_containers(java_ready):
     mc = MiniCluster(nodemanagers=1).start()
     work_dir, jvm = mc.work_dir, mc.pid
     client = None
     try:
         # A DistributedShell app whose container would sleep for 10 minutes.
-        client = _start_dshell_in_background(mc, distributedshell_args("sleep 600", 1, "knit-test-sleeper"),
-                                             tmp_path)
+        cmd, env = mc.hadoop_command(
+            DSHELL_CLIENT, *distributedshell_args("sleep 600", 1, "knit-test-sleeper"))
+        client = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: running_containers(mc) >= 2, 120, "the AM and its sleeping container")
         assert len(processes_under(work_dir)) >= 2  # container processes really run here
     finally:
@@ -50,16 +52,7 @@ def test_stop_ends_jvm_and_running_containers(java_ready, tmp_path):
     assert not Path(work_dir).exists()
 
 
-def _start_dshell_in_background(mc: MiniCluster, args: list[str], tmp_path) -> subprocess.Popen:
-    java_exe, java_home = java.find_java()
-    cp = os.pathsep.join([mc.conf_dir, str(java.knit_jar()), *java.classpath("cluster")])
-    return subprocess.Popen(
-        [java_exe, *java.JVM_COMPAT_OPTIONS, "-cp", cp, DSHELL_CLIENT, *args],
-        env=dict(os.environ, JAVA_HOME=java_home), stdout=open(tmp_path / "ds.log", "w"),
-        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-
-def test_jvm_dies_with_the_python_process_that_started_it(java_ready, tmp_path):
+def test_jvm_dies_with_the_python_process_that_started_it(java_ready):
     script = textwrap.dedent("""
         import json, sys, time
         from knit import MiniCluster
