@@ -1,0 +1,222 @@
+package knit.am
+
+import java.net.InetAddress
+import java.nio.charset.StandardCharsets.UTF_8
+import java.util.concurrent.{CountDownLatch, TimeUnit}
+
+import scala.collection.mutable
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.Path
+import org.apache.hadoop.io.Text
+import org.apache.hadoop.security.UserGroupInformation
+import org.apache.hadoop.yarn.api.ApplicationConstants.Environment
+import org.apache.hadoop.yarn.api.records._
+import org.apache.hadoop.yarn.client.api.AMRMClient.ContainerRequest
+import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
+import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.slf4j.LoggerFactory
+
+import knit.common.{AppFiles, Gateway}
+
+/** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
+  * keeps the books (in `Allocator`) and answers Python over an authenticated gateway.
+  *
+  * Threads: YARN's callback threads and the gateway's threads all go through methods
+  * synchronized on `this`; the main thread waits for `done`.
+  */
+class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
+  private val log = LoggerFactory.getLogger(getClass)
+  private val PendingIntervalMs = 200 // while asks are outstanding: fast allocation
+  private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
+
+  private val allocator = new Allocator()
+  private val defaultSize = Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1))
+  private val stagingDir = new Path(spec.get(AppFiles.StagingDir))
+  private val envvars = spec.getPropsWithPrefix(AppFiles.EnvPrefix).asScala.toMap
+  /** YARN's own request objects, by size, so allocations remove exactly what was asked. */
+  private val requests = mutable.Map[Resources, mutable.Queue[ContainerRequest]]()
+  private val nodeHttp = mutable.Map[String, String]()
+  private val done = new CountDownLatch(1)
+  @volatile private var fatal: Option[String] = None
+  private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
+  private val priority = Priority.newInstance(1)
+
+  private lazy val launchContext = WorkerLaunch.context(conf, stagingDir, envvars)
+  private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](IdleIntervalMs, new RmCallbacks)
+  private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
+
+  /** Runs the application to its end; returns the final status it unregistered with. */
+  def run(): FinalApplicationStatus = {
+    amrm.init(conf)
+    amrm.start()
+    nm.init(conf)
+    nm.start()
+    val token = new String(UserGroupInformation.getCurrentUser.getCredentials
+      .getSecretKey(new Text(AppFiles.GatewayTokenKey)), UTF_8)
+    val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
+    val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"), token)
+    try {
+      val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
+      log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
+        registration.getMaximumResourceCapability)
+      addContainers(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
+      done.await()
+      val (status, message) = outcome()
+      log.info(s"Finishing with $status: $message")
+      amrm.unregisterApplicationMaster(status, message, "")
+      status
+    } finally {
+      gateway.shutdown()
+      nm.stop()
+      amrm.stop()
+      try stagingDir.getFileSystem(conf).delete(stagingDir, true)
+      catch { case e: Exception => log.warn(s"Could not delete $stagingDir", e) }
+    }
+  }
+
+  private def outcome(): (FinalApplicationStatus, String) = synchronized {
+    fatal match {
+      case Some(reason) => (FinalApplicationStatus.FAILED, reason)
+      case None if allocator.finalStatus == "SUCCEEDED" =>
+        (FinalApplicationStatus.SUCCEEDED, s"${allocator.containers.size} containers finished")
+      case None =>
+        val failed = allocator.failed
+        (FinalApplicationStatus.FAILED, s"${failed.size} of ${allocator.containers.size} " +
+          s"containers failed; first: ${failed.head.id}: ${failed.head.message}")
+    }
+  }
+
+  def addContainers(n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
+    require(n >= 0, s"the number of containers must be >= 0, got $n")
+    val size = Resources(if (memoryMb > 0) memoryMb else defaultSize.memoryMb,
+      if (vcores > 0) vcores else defaultSize.vcores)
+    if (n == 0) return
+    allocator.request(n, size)
+    val capability = Resource.newInstance(size.memoryMb.toLong, size.vcores)
+    // Node-local asks where the nodes are known: the capacity scheduler places any number
+    // of node-local containers per heartbeat, but only one off-switch one.
+    val preferred: Seq[Array[String]] =
+      if (nodes.isEmpty) Seq.fill(n)(null) else allocator.placements(n, nodes).map(Array(_))
+    preferred.foreach { where =>
+      val request = new ContainerRequest(capability, where, null, priority, true)
+      requests.getOrElseUpdate(size, mutable.Queue.empty).enqueue(request)
+      amrm.addContainerRequest(request)
+    }
+    amrm.setHeartbeatInterval(PendingIntervalMs)
+    log.info(s"Asked for $n containers of $size")
+  }
+
+  def removeContainer(id: String): Boolean = synchronized {
+    val ours = allocator.release(id)
+    if (ours) amrm.releaseAssignedContainer(ContainerId.fromString(id))
+    ours
+  }
+
+  def describeContainers(): java.util.List[java.util.Map[String, Any]] = synchronized {
+    allocator.containers.map { c =>
+      Map[String, Any](
+        "id" -> c.id,
+        "node" -> c.node,
+        "node_http" -> nodeHttp.getOrElse(c.id, ""),
+        "state" -> c.state,
+        "exit_status" -> c.exitStatus.map(Int.box).orNull,
+        "outcome" -> c.outcome.map(_.toString.toUpperCase).orNull,
+        "diagnostics" -> c.message,
+        "memory_mb" -> c.resources.memoryMb,
+        "vcores" -> c.resources.vcores,
+        "allocated_at" -> c.allocatedAt,
+        "launched_at" -> c.launchedAt.map(Long.box).orNull,
+        "finished_at" -> c.finishedAt.map(Long.box).orNull
+      ).asJava
+    }.asJava
+  }
+
+  def pending(): java.util.Map[String, Int] = synchronized {
+    allocator.outstanding.map { case (r, n) => s"${r.memoryMb}x${r.vcores}" -> n }.asJava
+  }
+
+  private def checkFinished(): Unit = {
+    if (allocator.outstanding.isEmpty) amrm.setHeartbeatInterval(IdleIntervalMs)
+    if (allocator.isFinished) done.countDown()
+  }
+
+  private class RmCallbacks extends AMRMClientAsync.AbstractCallbackHandler {
+    override def onContainersAllocated(given: java.util.List[Container]): Unit = ApplicationMaster.this.synchronized {
+      val byId = given.asScala.map(c => c.getId.toString -> c).toMap
+      val decision = allocator.onAllocated(given.asScala.toSeq.map { c =>
+        Allocated(c.getId.toString, c.getNodeId.toString,
+          Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))
+      })
+      decision.release.foreach(id => amrm.releaseAssignedContainer(byId(id).getId))
+      decision.launch.foreach { case (a, asked) =>
+        requests.get(asked).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
+        val container = byId(a.id)
+        nodeHttp(a.id) = container.getNodeHttpAddress
+        nm.startContainerAsync(container, launchContext)
+      }
+      if (decision.release.nonEmpty) log.info(s"Released ${decision.release.size} surplus containers")
+      checkFinished()
+    }
+
+    override def onContainersCompleted(statuses: java.util.List[ContainerStatus]): Unit = ApplicationMaster.this.synchronized {
+      allocator.onCompleted(statuses.asScala.toSeq.map(s =>
+        Completion(s.getContainerId.toString, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
+      statuses.asScala.foreach { s =>
+        allocator.containers.find(_.id == s.getContainerId.toString).foreach { c =>
+          if (c.outcome.exists(_.isFailure)) log.warn(s"${c.id} on ${c.node}: ${c.message}")
+          else log.info(s"${c.id} finished: ${c.message}")
+        }
+      }
+      checkFinished()
+    }
+
+    override def onContainersUpdated(containers: java.util.List[UpdatedContainer]): Unit = ()
+
+    override def onShutdownRequest(): Unit = {
+      log.warn("The ResourceManager asked this AM to shut down")
+      fatal = Some("shut down by the ResourceManager")
+      done.countDown()
+    }
+
+    override def onNodesUpdated(updated: java.util.List[NodeReport]): Unit = ()
+
+    override def getProgress: Float = 0.5f
+
+    override def onError(e: Throwable): Unit = {
+      log.error("Lost the ResourceManager", e)
+      fatal = Some(s"AM error: $e")
+      done.countDown()
+    }
+  }
+
+  private class NmCallbacks extends NMClientAsync.AbstractCallbackHandler {
+    override def onContainerStarted(id: ContainerId, response: java.util.Map[String, java.nio.ByteBuffer]): Unit =
+      ApplicationMaster.this.synchronized { allocator.onLaunched(id.toString) }
+
+    override def onStartContainerError(id: ContainerId, t: Throwable): Unit = ApplicationMaster.this.synchronized {
+      log.warn(s"Could not start $id", t)
+      allocator.onLaunchFailed(id.toString, s"could not start: ${t.getMessage}")
+      amrm.releaseAssignedContainer(id)
+      checkFinished()
+    }
+
+    override def onContainerStatusReceived(id: ContainerId, status: ContainerStatus): Unit = ()
+    override def onGetContainerStatusError(id: ContainerId, t: Throwable): Unit = ()
+    override def onContainerStopped(id: ContainerId): Unit = ()
+    override def onStopContainerError(id: ContainerId, t: Throwable): Unit = ()
+    override def onContainerResourceIncreased(id: ContainerId, r: Resource): Unit = ()
+    override def onIncreaseContainerResourceError(id: ContainerId, t: Throwable): Unit = ()
+    override def onContainerResourceUpdated(id: ContainerId, r: Resource): Unit = ()
+    override def onUpdateContainerResourceError(id: ContainerId, t: Throwable): Unit = ()
+    override def onContainerReInitialize(id: ContainerId): Unit = ()
+    override def onContainerReInitializeError(id: ContainerId, t: Throwable): Unit = ()
+    override def onContainerRestart(id: ContainerId): Unit = ()
+    override def onContainerRestartError(id: ContainerId, t: Throwable): Unit = ()
+    override def onRollbackLastReInitialization(id: ContainerId): Unit = ()
+    override def onRollbackLastReInitializationError(id: ContainerId, t: Throwable): Unit = ()
+    override def onCommitLastReInitialization(id: ContainerId): Unit = ()
+    override def onCommitLastReInitializationError(id: ContainerId, t: Throwable): Unit = ()
+  }
+}

@@ -1,0 +1,27 @@
+package knit.am
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.Path
+import org.apache.hadoop.yarn.api.records.FinalApplicationStatus
+import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.slf4j.LoggerFactory
+
+import knit.common.AppFiles
+
+/** Entry point of the AM container: reads the localized application spec and runs. */
+object ApplicationMasterMain {
+  private val log = LoggerFactory.getLogger(getClass)
+
+  def main(args: Array[String]): Unit = {
+    val spec = new Configuration(false)
+    spec.addResource(new Path(new java.io.File(AppFiles.Spec).toURI))
+    val status =
+      try new ApplicationMaster(new YarnConfiguration(), spec).run()
+      catch {
+        case t: Throwable =>
+          log.error("The ApplicationMaster failed", t)
+          FinalApplicationStatus.FAILED
+      }
+    sys.exit(if (status == FinalApplicationStatus.SUCCEEDED) 0 else 1)
+  }
+}

@@ -1,0 +1,67 @@
+package knit.am
+
+import java.nio.ByteBuffer
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.io.{DataOutputBuffer, Text}
+import org.apache.hadoop.security.UserGroupInformation
+import org.apache.hadoop.yarn.api.ApplicationConstants
+import org.apache.hadoop.yarn.api.records._
+import org.apache.hadoop.yarn.security.AMRMTokenIdentifier
+import org.apache.hadoop.yarn.util.Records
+
+import knit.common.AppFiles
+
+/** Builds the launch context every worker container gets: the user's command run by bash,
+  * the staged files, the user's environment variables and credentials without the AM's
+  * own secrets. Built once: all workers get the same context. */
+object WorkerLaunch {
+
+  def context(conf: Configuration, stagingDir: Path, envvars: Map[String, String]): ContainerLaunchContext = {
+    val fs = stagingDir.getFileSystem(conf)
+    val resources = Map(AppFiles.Command -> resource(fs, new Path(stagingDir, AppFiles.Command),
+      LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir))
+    val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
+    // A script file, not `bash -c "<cmd>"`: the NodeManager pastes commands into its launch
+    // script inside double quotes without escaping, which breaks quotes in the command.
+    val command = s"/bin/bash ${AppFiles.Command} 1>$logDir/stdout 2>$logDir/stderr"
+
+    val ctx = Records.newRecord(classOf[ContainerLaunchContext])
+    ctx.setLocalResources(resources.asJava)
+    ctx.setEnvironment(envvars.asJava)
+    ctx.setCommands(java.util.List.of(command))
+    ctx.setTokens(workerTokens())
+    ctx
+  }
+
+  private def stagedFiles(fs: FileSystem, dir: Path): Map[String, LocalResource] =
+    if (!fs.exists(dir)) Map.empty
+    else fs.listStatus(dir).toSeq.map { st =>
+      val name = st.getPath.getName
+      val kind = if (AppFiles.isArchive(name)) LocalResourceType.ARCHIVE else LocalResourceType.FILE
+      name -> resource(fs, st.getPath, kind)
+    }.toMap
+
+  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType): LocalResource = {
+    val st = fs.getFileStatus(path)
+    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind,
+      LocalResourceVisibility.APPLICATION, st.getLen, st.getModificationTime)
+  }
+
+  /** The AM's credentials minus what only the AM may hold: the AMRMToken (it would let a
+    * worker act as the AM towards the ResourceManager) and the gateway token. */
+  private def workerTokens(): ByteBuffer = {
+    val creds = new org.apache.hadoop.security.Credentials(
+      UserGroupInformation.getCurrentUser.getCredentials)
+    creds.getTokenMap.asScala.toSeq
+      .collect { case (alias, token) if token.getKind == AMRMTokenIdentifier.KIND_NAME => alias }
+      .foreach(creds.removeToken)
+    creds.removeSecretKey(new Text(AppFiles.GatewayTokenKey))
+    val buf = new DataOutputBuffer()
+    creds.writeTokenStorageToStream(buf)
+    ByteBuffer.wrap(buf.getData, 0, buf.getLength)
+  }
+}

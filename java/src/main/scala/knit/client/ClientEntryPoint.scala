@@ -1,0 +1,125 @@
+package knit.client
+
+import java.util.concurrent.ConcurrentHashMap
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.yarn.api.records.{ApplicationId, ApplicationReport}
+import org.apache.hadoop.yarn.client.api.YarnClient
+import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.slf4j.LoggerFactory
+
+import knit.common.{AppFiles, HadoopConf}
+
+/** What the Python `Knit` object calls on the client JVM, over Py4J. Plain types only:
+  * strings, ints, booleans, lists and maps. Every call names the Hadoop conf dir and
+  * overrides, so one JVM serves every `Knit` object of a process, whatever cluster. */
+class ClientEntryPoint {
+  private val log = LoggerFactory.getLogger(getClass)
+  private val clients = new ConcurrentHashMap[String, (YarnConfiguration, YarnClient)]()
+  /** Applications to kill when the Python process goes away (not detached ones). */
+  private val killOnExit = new ConcurrentHashMap[ApplicationId, YarnClient]()
+
+  private def client(confDir: String, overrides: java.util.Map[String, String]) = {
+    val key = confDir + "\u0000" + Option(overrides).map(_.asScala.toSeq.sorted.mkString(",")).getOrElse("")
+    clients.computeIfAbsent(key, _ => {
+      val conf = HadoopConf.load(confDir, overrides)
+      val yarn = YarnClient.createYarnClient()
+      yarn.init(conf)
+      yarn.start()
+      (conf, yarn)
+    })
+  }
+
+  /** Reserves an application id; nothing shows in the ResourceManager until `submit`. */
+  def newApplication(confDir: String, overrides: java.util.Map[String, String]): java.util.Map[String, Any] = {
+    val (_, yarn) = client(confDir, overrides)
+    val response = yarn.createApplication().getNewApplicationResponse
+    val max = response.getMaximumResourceCapability
+    Map[String, Any](
+      "app_id" -> response.getApplicationId.toString,
+      "max_memory_mb" -> max.getMemorySize.toInt,
+      "max_vcores" -> max.getVirtualCores).asJava
+  }
+
+  /** Stages and submits; returns the staging dir. See `AppRequest` for the keys of `spec`. */
+  def submit(confDir: String, overrides: java.util.Map[String, String], appId: String,
+      spec: java.util.Map[String, Any], detached: Boolean): String = {
+    val (conf, yarn) = client(confDir, overrides)
+    val s = spec.asScala
+    def int(k: String) = s(k).asInstanceOf[Number].intValue
+    val req = AppRequest(
+      name = s("name").toString,
+      queue = s("queue").toString,
+      nodeLabel = s.get("node_label").flatMap(Option(_)).map(_.toString),
+      amMemoryMb = int("am_memory"),
+      amVcores = int("am_vcores"),
+      knitJar = s("knit_jar").toString,
+      files = s("files").asInstanceOf[java.util.List[Any]].asScala.map(_.toString).toSeq,
+      command = s("command").toString,
+      numContainers = int("num_containers"),
+      memoryMb = int("memory"),
+      vcores = int("vcores"),
+      envvars = s("envvars").asInstanceOf[java.util.Map[Any, Any]].asScala
+        .map { case (k, v) => k.toString -> v.toString }.toMap,
+      gatewayToken = s("token").toString)
+    val id = ApplicationId.fromString(appId)
+    if (!detached) killOnExit.put(id, yarn)
+    try new Submitter(conf, yarn).submit(id, req).toString
+    catch { case e: Throwable => killOnExit.remove(id); throw e }
+  }
+
+  def report(confDir: String, overrides: java.util.Map[String, String], appId: String): java.util.Map[String, Any] = {
+    val (_, yarn) = client(confDir, overrides)
+    describe(yarn.getApplicationReport(ApplicationId.fromString(appId)))
+  }
+
+  /** Kills the application (if still running) and removes its staging dir. Idempotent. */
+  def kill(confDir: String, overrides: java.util.Map[String, String], appId: String): Unit = {
+    val (conf, yarn) = client(confDir, overrides)
+    val id = ApplicationId.fromString(appId)
+    killOnExit.remove(id)
+    yarn.killApplication(id) // a no-op for a finished application
+    val fs = FileSystem.get(conf)
+    fs.delete(new Path(new Path(fs.getHomeDirectory, AppFiles.StagingRoot), appId), true)
+  }
+
+  /** The application is over or left to run on its own: do not kill it at exit. */
+  def forget(appId: String): Unit = killOnExit.remove(ApplicationId.fromString(appId))
+
+  /** Logs of a finished application: {container id -> {file name -> contents}}. */
+  def aggregatedLogs(confDir: String, overrides: java.util.Map[String, String], appId: String):
+      java.util.Map[String, java.util.Map[String, String]] = {
+    val (conf, yarn) = client(confDir, overrides)
+    val id = ApplicationId.fromString(appId)
+    val owner = yarn.getApplicationReport(id).getUser
+    AggregatedLogs.read(conf, id, owner).map { case (c, files) => c -> files.asJava }.asJava
+  }
+
+  /** Called when Python goes away: kill what it did not detach, then close clients. */
+  def shutdown(): Unit = {
+    killOnExit.asScala.foreach { case (id, yarn) =>
+      try { yarn.killApplication(id); log.info(s"Killed $id: its Python process exited") }
+      catch { case e: Exception => log.warn(s"Could not kill $id", e) }
+    }
+    killOnExit.clear()
+    clients.values.asScala.foreach { case (_, yarn) => yarn.stop() }
+  }
+
+  private def describe(r: ApplicationReport): java.util.Map[String, Any] = Map[String, Any](
+    "app_id" -> r.getApplicationId.toString,
+    "name" -> r.getName,
+    "user" -> r.getUser,
+    "queue" -> r.getQueue,
+    "state" -> r.getYarnApplicationState.name,
+    "final_status" -> r.getFinalApplicationStatus.name,
+    "diagnostics" -> Option(r.getDiagnostics).getOrElse(""),
+    "am_host" -> Option(r.getHost).getOrElse(""),
+    "am_port" -> r.getRpcPort,
+    "tracking_url" -> Option(r.getTrackingUrl).getOrElse(""),
+    "start_time" -> r.getStartTime,
+    "finish_time" -> r.getFinishTime,
+    "log_aggregation_status" -> Option(r.getLogAggregationStatus).map(_.name).getOrElse("")
+  ).asJava
+}

@@ -1,0 +1,145 @@
+package knit.client
+
+import java.io.File
+import java.nio.ByteBuffer
+import java.nio.charset.StandardCharsets.UTF_8
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.permission.FsPermission
+import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.io.{DataOutputBuffer, Text}
+import org.apache.hadoop.security.Credentials
+import org.apache.hadoop.yarn.api.ApplicationConstants
+import org.apache.hadoop.yarn.api.ApplicationConstants.Environment
+import org.apache.hadoop.yarn.api.records._
+import org.apache.hadoop.yarn.client.api.YarnClient
+import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.apache.hadoop.yarn.util.Records
+import org.slf4j.LoggerFactory
+
+import knit.common.AppFiles
+
+/** What Python asks for, in plain types. */
+final case class AppRequest(
+    name: String,
+    queue: String,
+    nodeLabel: Option[String],
+    amMemoryMb: Int,
+    amVcores: Int,
+    knitJar: String,
+    files: Seq[String],
+    command: String,
+    numContainers: Int,
+    memoryMb: Int,
+    vcores: Int,
+    envvars: Map[String, String],
+    gatewayToken: String)
+
+/** Stages an application in HDFS and submits its ApplicationMaster. */
+class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
+  private val log = LoggerFactory.getLogger(getClass)
+  private val privateDir = new FsPermission("700")
+
+  /** Uploads jar, command, spec and files under `~/.knit/<appId>/` (mode 700) and submits.
+    * On any failure the staging dir is removed before the exception propagates. */
+  def submit(appId: ApplicationId, req: AppRequest): Path = {
+    val fs = FileSystem.get(conf)
+    val root = new Path(fs.getHomeDirectory, AppFiles.StagingRoot)
+    val staging = new Path(root, appId.toString)
+    try {
+      fs.mkdirs(root, privateDir)
+      fs.setPermission(root, privateDir)
+      fs.mkdirs(staging, privateDir)
+      fs.setPermission(staging, privateDir) // mkdirs applies the umask
+      val jar = upload(fs, new Path(req.knitJar), new Path(staging, AppFiles.Jar))
+      write(fs, new Path(staging, AppFiles.Command), ("#!/bin/bash\n" + req.command + "\n").getBytes(UTF_8))
+      val filesDir = new Path(staging, AppFiles.FilesDir)
+      fs.mkdirs(filesDir, privateDir)
+      req.files.foreach { f =>
+        val local = new Path(new File(f).getAbsoluteFile.toURI)
+        upload(fs, local, new Path(filesDir, local.getName))
+      }
+      val spec = write(fs, new Path(staging, AppFiles.Spec), specXml(req, staging))
+
+      val ctx = yarn.createApplication().getApplicationSubmissionContext
+      ctx.setApplicationId(appId)
+      ctx.setApplicationName(req.name)
+      ctx.setApplicationType("KNIT")
+      ctx.setQueue(req.queue)
+      req.nodeLabel.foreach(ctx.setNodeLabelExpression)
+      ctx.setMaxAppAttempts(1) // an AM restart would rerun every command: not without asking
+      ctx.setResource(Resource.newInstance(req.amMemoryMb, req.amVcores))
+      ctx.setAMContainerSpec(amLaunchContext(fs, jar, spec, req))
+      yarn.submitApplication(ctx)
+      log.info(s"Submitted $appId, staged in $staging")
+      staging
+    } catch {
+      case e: Throwable =>
+        try fs.delete(staging, true) catch { case _: Exception => }
+        throw e
+    }
+  }
+
+  private def upload(fs: FileSystem, src: Path, dst: Path): LocalResource = {
+    fs.copyFromLocalFile(false, true, src, dst)
+    fs.setPermission(dst, new FsPermission("600"))
+    resource(fs, dst, LocalResourceType.FILE)
+  }
+
+  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType): LocalResource = {
+    val status = fs.getFileStatus(path)
+    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind,
+      LocalResourceVisibility.APPLICATION, status.getLen, status.getModificationTime)
+  }
+
+  /** Written straight to HDFS with mode 600: commands and envvars may hold secrets. */
+  private def write(fs: FileSystem, dst: Path, bytes: Array[Byte]): LocalResource = {
+    val out = FileSystem.create(fs, dst, new FsPermission("600"))
+    try out.write(bytes) finally out.close()
+    resource(fs, dst, LocalResourceType.FILE)
+  }
+
+  private def specXml(req: AppRequest, staging: Path): Array[Byte] = {
+    val spec = new Configuration(false)
+    spec.setInt(AppFiles.NumContainers, req.numContainers)
+    spec.setInt(AppFiles.Memory, req.memoryMb)
+    spec.setInt(AppFiles.Vcores, req.vcores)
+    spec.set(AppFiles.StagingDir, staging.toString)
+    // Hosts to spread node-local asks over (see ApplicationMaster.addContainers).
+    val hosts = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId.getHost).distinct
+    spec.setStrings(AppFiles.Nodes, hosts.toSeq: _*)
+    req.envvars.foreach { case (k, v) => spec.set(AppFiles.EnvPrefix + k, v) }
+    val out = new java.io.ByteArrayOutputStream()
+    spec.writeXml(out)
+    out.toByteArray
+  }
+
+  private def amLaunchContext(fs: FileSystem, jar: LocalResource, spec: LocalResource,
+      req: AppRequest): ContainerLaunchContext = {
+    val cps = ApplicationConstants.CLASS_PATH_SEPARATOR
+    val yarnClasspath = conf.getStrings(YarnConfiguration.YARN_APPLICATION_CLASSPATH,
+      YarnConfiguration.DEFAULT_YARN_CROSS_PLATFORM_APPLICATION_CLASSPATH: _*).map(_.trim)
+    val classpath = (Seq(Environment.PWD.$$() + "/" + AppFiles.Jar) ++ yarnClasspath).mkString(cps)
+    val heapMb = math.max(128, (req.amMemoryMb * 0.7).toInt)
+    val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
+    val command = (Seq(Environment.JAVA_HOME.$$() + "/bin/java", s"-Xmx${heapMb}m") ++
+      AppFiles.JvmCompatOptions ++
+      Seq("-Dlog4j.configuration=knit-am-log4j.properties", "knit.am.ApplicationMasterMain",
+        s"1>$logDir/stdout", s"2>$logDir/stderr")).mkString(" ")
+
+    val ctx = Records.newRecord(classOf[ContainerLaunchContext])
+    ctx.setLocalResources(Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec).asJava)
+    ctx.setEnvironment(Map("CLASSPATH" -> classpath).asJava)
+    ctx.setCommands(java.util.List.of(command))
+    // The gateway token travels in the AM's credentials: never on a command line or in
+    // an environment variable that other users could read.
+    val creds = new Credentials()
+    creds.addSecretKey(new Text(AppFiles.GatewayTokenKey), req.gatewayToken.getBytes(UTF_8))
+    val buf = new DataOutputBuffer()
+    creds.writeTokenStorageToStream(buf)
+    ctx.setTokens(ByteBuffer.wrap(buf.getData, 0, buf.getLength))
+    ctx
+  }
+}

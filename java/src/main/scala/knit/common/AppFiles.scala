@@ -1,0 +1,37 @@
+package knit.common
+
+/** Names shared by the client, which stages an application, and the AM, which reads it. */
+object AppFiles {
+  /** Under the user's HDFS home: `.knit/<application id>/`. */
+  val StagingRoot = ".knit"
+  /** knit's jar, localized for the AM. */
+  val Jar = "knit.jar"
+  /** The application description the AM reads (a Hadoop XML configuration). */
+  val Spec = "knit-app.xml"
+  /** The user's command, run by bash in every container. */
+  val Command = "knit-command.sh"
+  /** Subdirectory of the staging dir holding the user's `files`, localized in containers. */
+  val FilesDir = "files"
+  /** Credentials secret key holding the AM gateway token. */
+  val GatewayTokenKey = "knit.gateway.token"
+
+  /** Spec keys. */
+  val NumContainers = "knit.containers.initial"
+  val Memory = "knit.container.memory-mb"
+  val Vcores = "knit.container.vcores"
+  val StagingDir = "knit.staging.dir"
+  val EnvPrefix = "knit.env."
+  val Nodes = "knit.nodes"
+
+  /** Archives YARN unpacks (under their own name); anything else is a plain file. */
+  def isArchive(name: String): Boolean = {
+    val n = name.toLowerCase
+    n.endsWith(".zip") || n.endsWith(".tar.gz") || n.endsWith(".tgz") || n.endsWith(".tar")
+  }
+
+  /** JVM options a Java 17 AM needs whatever NodeManager version starts it (HADOOP-19310). */
+  val JvmCompatOptions: Seq[String] = "-XX:+IgnoreUnrecognizedVMOptions" +: Seq(
+    "java.io", "java.lang", "java.lang.reflect", "java.math", "java.net", "java.text", "java.util",
+    "java.util.concurrent", "java.util.zip", "sun.security.util", "sun.security.x509"
+  ).map(p => s"--add-opens=java.base/$p=ALL-UNNAMED")
+}

@@ -1,0 +1,34 @@
+package knit.common
+
+import java.io.File
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.fs.Path
+import org.apache.hadoop.yarn.conf.YarnConfiguration
+
+/** Builds a client Configuration from a conf dir plus overrides, as Python describes it. */
+object HadoopConf {
+  private val siteFiles = Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml")
+
+  def load(confDir: String, overrides: java.util.Map[String, String]): YarnConfiguration = {
+    val conf = new YarnConfiguration()
+    if (confDir != null) {
+      for (name <- siteFiles) {
+        val f = new File(confDir, name)
+        if (f.isFile) conf.addResource(new Path(f.toURI))
+      }
+    }
+    if (overrides != null) overrides.asScala.foreach { case (k, v) => conf.set(k, v, "knit override") }
+    // Fail in seconds, not after the 15 minutes YARN's client retries by default; the
+    // Python side then names the unreachable address. A value the cluster sets is kept.
+    if (isDefault(conf, "yarn.resourcemanager.connect.max-wait.ms")) {
+      conf.setLong("yarn.resourcemanager.connect.max-wait.ms", 20000L)
+      conf.setLong("yarn.resourcemanager.connect.retry-interval.ms", 1000L)
+    }
+    conf
+  }
+
+  private def isDefault(conf: YarnConfiguration, key: String): Boolean =
+    Option(conf.getPropertySources(key)).forall(_.forall(_.endsWith("-default.xml")))
+}

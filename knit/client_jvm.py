@@ -1,0 +1,155 @@
+"""The one client JVM of a Python process, reached over an authenticated Py4J gateway.
+
+Started on first use and shared by every :class:`knit.Knit` of the process. It listens on
+127.0.0.1 only, refuses callers without the random token, and exits when this process
+does (its stdin closes), killing the applications that were not started detached.
+"""
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+
+from py4j.java_gateway import GatewayParameters, JavaGateway
+
+from . import java
+from .exceptions import KnitException
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_client: "ClientJVM | None" = None
+_MAIN_CLASS = "knit.client.ClientMain"
+_STARTUP_TIMEOUT = 60.0
+
+
+@functools.lru_cache(maxsize=None)
+def hadoop_classpath() -> list[str]:
+    """Hadoop's jars: `hadoop classpath --glob` where Hadoop is installed, else the client
+    jars Maven resolved when knit was built. Computed once per process."""
+    hadoop = shutil.which("hadoop")
+    if hadoop:
+        run = subprocess.run([hadoop, "classpath", "--glob"], capture_output=True, text=True,
+                             timeout=60)
+        if run.returncode == 0 and run.stdout.strip():
+            logger.info("Using the Hadoop installation at %s", hadoop)
+            return run.stdout.strip().split(os.pathsep)
+        logger.warning("`hadoop classpath --glob` failed (%s); using knit's own Hadoop jars",
+                       run.stderr.strip()[-200:])
+    return java.classpath("client")
+
+
+class ClientJVM:
+    """A running client JVM and the gateway to it."""
+
+    def __init__(self) -> None:
+        java_exe, java_home = java.find_java()
+        self.log_dir = tempfile.mkdtemp(prefix="knit-client-")  # mode 700
+        self.log_path = os.path.join(self.log_dir, "client-jvm.log")
+        token = secrets.token_urlsafe(32)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        argfile = os.path.join(self.log_dir, "classpath.args")
+        with open(argfile, "w") as f:
+            f.write('-cp "%s"\n' % os.pathsep.join([str(java.knit_jar()), *hadoop_classpath()]))
+        cmd = [java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS,
+               "-Dlog4j.configuration=knit-client-log4j.properties", f"@{argfile}",
+               _MAIN_CLASS, str(listener.getsockname()[1])]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=dict(os.environ, JAVA_HOME=java_home))
+        try:
+            # The token goes over a pipe only this process holds, never the command line.
+            self.proc.stdin.write((token + "\n").encode())
+            self.proc.stdin.flush()
+            port = self._await_callback(listener, token)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            listener.close()
+        self.gateway = JavaGateway(gateway_parameters=GatewayParameters(
+            address="127.0.0.1", port=port, auth_token=token, auto_convert=True,
+            eager_load=True))
+        self.entry = self.gateway.entry_point
+
+    def _await_callback(self, listener: socket.socket, token: str) -> int:
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        listener.settimeout(0.5)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise KnitException(
+                    f"The knit client JVM exited with code {self.proc.returncode} at start-up. "
+                    f"Last lines of its log:\n{self.log_tail()}")
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    port, _, their_token = conn.makefile().readline().strip().partition(" ")
+                except (OSError, ValueError):
+                    continue
+            # Anyone on this host can connect to the callback port; only the JVM we
+            # started knows the token.
+            if secrets.compare_digest(their_token, token) and port.isdigit():
+                return int(port)
+            logger.warning("Ignored a callback connection that did not carry the token")
+        raise KnitException(f"The knit client JVM did not start within {_STARTUP_TIMEOUT:.0f} s. "
+                            f"Last lines of its log:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return "".join(deque(f, maxlen=lines))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        """Close stdin (the JVM kills undetached applications and exits), then clean up."""
+        if getattr(self, "gateway", None) is not None:
+            self.gateway.close()
+            self.gateway = None
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+def get_client() -> ClientJVM:
+    """The process's client JVM, started on first use (and again if it died)."""
+    global _client
+    with _lock:
+        if _client is None or not _client.alive():
+            started = time.monotonic()
+            _client = ClientJVM()
+            logger.info("knit client JVM started in %.2f s", time.monotonic() - started)
+        return _client
+
+
+@atexit.register
+def shutdown_client() -> None:
+    """Stop the client JVM (killing applications not started detached)."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+            _client = None
