@@ -1,0 +1,187 @@
+package knit.am
+
+import scala.collection.mutable
+
+/** A container size: memory in MB and virtual cores. */
+final case class Resources(memoryMb: Int, vcores: Int)
+
+/** A container YARN gave us. */
+final case class Allocated(id: String, node: String, resources: Resources)
+
+/** A container that finished, with YARN's exit status and diagnostics. */
+final case class Completion(id: String, exitStatus: Int, diagnostics: String)
+
+/** What the application knows about one of its containers.
+  *
+  * `state` is one of [[Allocator.ALLOCATED]], [[Allocator.RUNNING]] or [[Allocator.COMPLETED]];
+  * `exitStatus`, `outcome` and `finishedAt` are set once it is completed.
+  */
+final case class ContainerInfo(id: String, node: String, resources: Resources, state: String,
+    exitStatus: Option[Int], outcome: Option[ExitStatuses.Outcome], message: String,
+    allocatedAt: Long, launchedAt: Option[Long], finishedAt: Option[Long])
+
+/** What to do with a batch of allocated containers.
+  *
+  * @param launch  containers to start, each with the size that was asked for the request it
+  *                filled, so the caller can remove exactly that request from YARN
+  * @param release surplus container ids to hand back to YARN unused
+  */
+final case class Decision(launch: Seq[(Allocated, Resources)], release: Seq[String])
+
+object Allocator {
+
+  /** Given to us by YARN, not yet launched. */
+  val ALLOCATED = "ALLOCATED"
+
+  /** Launched successfully. */
+  val RUNNING = "RUNNING"
+
+  /** Finished, whatever the outcome. */
+  val COMPLETED = "COMPLETED"
+}
+
+/** The ApplicationMaster's container bookkeeping: what was asked for, what YARN gave, and how
+  * each container ended.
+  *
+  * Pure and thread-agnostic: it does no I/O and the caller must synchronize access.
+  *
+  * @param clock the time source for the timestamps in [[ContainerInfo]], in milliseconds
+  */
+class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
+  import Allocator._
+
+  private val wanted = mutable.Map.empty[Resources, Int]
+  // Insertion order is allocation order; updating an entry keeps its place.
+  private val tracked = mutable.LinkedHashMap.empty[String, ContainerInfo]
+  private val releasedByUs = mutable.Set.empty[String]
+  private var everRequested = false
+
+  /** Asks for `n` more containers of size `res`, added to what is already outstanding. */
+  def request(n: Int, res: Resources): Unit = {
+    require(n >= 0, s"cannot request a negative number of containers: $n")
+    if (n > 0) {
+      wanted(res) = wanted.getOrElse(res, 0) + n
+      everRequested = true
+    }
+  }
+
+  /** Containers asked for and not yet allocated, by size; sizes with none are left out. */
+  def outstanding: Map[Resources, Int] = wanted.toMap
+
+  /** Drops up to `n` outstanding requests of size `res`; returns how many were dropped. */
+  def cancel(n: Int, res: Resources): Int = {
+    require(n >= 0, s"cannot cancel a negative number of containers: $n")
+    val have = wanted.getOrElse(res, 0)
+    val dropped = math.min(n, have)
+    setWanted(res, have - dropped)
+    dropped
+  }
+
+  /** Matches newly allocated containers to outstanding requests.
+    *
+    * Each container fills the smallest outstanding request it can hold, since YARN rounds
+    * sizes up (ask 300 MB, get 1024 MB). Matched containers are tracked as ALLOCATED and
+    * returned to launch; the rest are surplus, never tracked, and returned to release.
+    */
+  def onAllocated(given: Seq[Allocated]): Decision = {
+    val now = clock()
+    val launch = Seq.newBuilder[(Allocated, Resources)]
+    val release = Seq.newBuilder[String]
+    for (c <- given if !tracked.contains(c.id)) { // a repeated id is already ours: keep it
+      smallestFitting(c.resources) match {
+        case Some(asked) =>
+          setWanted(asked, wanted(asked) - 1)
+          tracked(c.id) = ContainerInfo(c.id, c.node, c.resources, ALLOCATED, None, None, "",
+            now, None, None)
+          launch += (c -> asked)
+        case None =>
+          release += c.id
+      }
+    }
+    Decision(launch.result(), release.result())
+  }
+
+  /** Records that the container's launch succeeded: ALLOCATED becomes RUNNING. */
+  def onLaunched(id: String): Unit =
+    tracked.get(id).filter(_.state == ALLOCATED).foreach { c =>
+      tracked(id) = c.copy(state = RUNNING, launchedAt = Some(clock()))
+    }
+
+  /** Records that the container could not be launched: it is completed with a Failed outcome
+    * and `reason` as its message. A container the application already released counts as
+    * Released instead, since stopping it may be what broke the launch.
+    */
+  def onLaunchFailed(id: String, reason: String): Unit =
+    tracked.get(id).filter(_.state != COMPLETED).foreach { c =>
+      val outcome = if (releasedByUs(id)) ExitStatuses.Released else ExitStatuses.Failed
+      tracked(id) = c.copy(state = COMPLETED, exitStatus = None, outcome = Some(outcome),
+        message = reason, finishedAt = Some(clock()))
+    }
+
+  /** Records finished containers, classified by [[ExitStatuses.classify]].
+    *
+    * Unknown ids (such as surplus we released) are ignored, and so are containers already
+    * completed, so a launch failure's reason is not overwritten by YARN's later report.
+    */
+  def onCompleted(done: Seq[Completion]): Unit = {
+    val now = clock()
+    for (d <- done; c <- tracked.get(d.id) if c.state != COMPLETED) {
+      val (outcome, message) = ExitStatuses.classify(d.exitStatus, d.diagnostics,
+        releasedByUs(d.id), c.resources.memoryMb)
+      tracked(d.id) = c.copy(state = COMPLETED, exitStatus = Some(d.exitStatus),
+        outcome = Some(outcome), message = message, finishedAt = Some(now))
+    }
+  }
+
+  /** Marks a container as released at the user's wish, so its end is not a failure.
+    *
+    * @return true if the container is ours and not completed; the caller then asks YARN
+    *         to release it
+    */
+  def release(id: String): Boolean =
+    tracked.get(id).exists(_.state != COMPLETED) && { releasedByUs += id; true }
+
+  /** Every container ever tracked, in allocation order. */
+  def containers: Seq[ContainerInfo] = tracked.values.toSeq
+
+  /** Completed containers whose outcome is a failure. */
+  def failed: Seq[ContainerInfo] = containers.filter(_.outcome.exists(_.isFailure))
+
+  /** "FAILED" if any container failed, else "SUCCEEDED". */
+  def finalStatus: String = if (failed.nonEmpty) "FAILED" else "SUCCEEDED"
+
+  /** True once something was requested, nothing is outstanding and no container is live. */
+  def isFinished: Boolean = everRequested && wanted.isEmpty && !tracked.values.exists(isLive)
+
+  /** Preferred nodes for `n` new requests, spread out: each pick is the node with the fewest
+    * live containers plus picks so far, ties going to the earlier node in `nodes`.
+    */
+  def placements(n: Int, nodes: Seq[String]): Seq[String] = {
+    require(n >= 0, s"cannot place a negative number of containers: $n")
+    if (nodes.isEmpty) Seq.empty
+    else {
+      val load = mutable.Map.empty[String, Int].withDefaultValue(0)
+      tracked.values.filter(isLive).foreach(c => load(c.node) += 1)
+      Seq.fill(n) {
+        // minBy returns the first minimum, which is the tie-break we want.
+        val node = nodes.minBy(load)
+        load(node) += 1
+        node
+      }
+    }
+  }
+
+  private def isLive(c: ContainerInfo): Boolean = c.state == ALLOCATED || c.state == RUNNING
+
+  private def fits(asked: Resources, got: Resources): Boolean =
+    asked.memoryMb <= got.memoryMb && asked.vcores <= got.vcores
+
+  private def smallestFitting(got: Resources): Option[Resources] = {
+    val candidates = wanted.keys.filter(fits(_, got))
+    if (candidates.isEmpty) None else Some(candidates.minBy(r => (r.memoryMb, r.vcores)))
+  }
+
+  // Keeps zero counts out of the map so `outstanding` and `isFinished` stay simple.
+  private def setWanted(res: Resources, n: Int): Unit =
+    if (n > 0) wanted(res) = n else wanted.remove(res)
+}

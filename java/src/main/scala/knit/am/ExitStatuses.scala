@@ -1,0 +1,104 @@
+package knit.am
+
+/** Turns how a YARN container finished into an outcome and a one-line message for users.
+  *
+  * Pure logic: the codes below mirror YARN's `ContainerExitStatus` so this object needs no
+  * Hadoop classes and can be tested without a cluster.
+  */
+object ExitStatuses {
+
+  /** How a container ended, as far as the application is concerned. */
+  sealed trait Outcome {
+
+    /** True only for [[Failed]]: preempted and released containers are not the user's fault. */
+    def isFailure: Boolean = this == Failed
+  }
+
+  /** The command exited with status 0. */
+  case object Succeeded extends Outcome
+
+  /** The command or its container failed. */
+  case object Failed extends Outcome
+
+  /** The scheduler took the container back for someone else. */
+  case object Preempted extends Outcome
+
+  /** The application itself asked for the container to go. */
+  case object Released extends Outcome
+
+  // YARN's ContainerExitStatus codes.
+  val SUCCESS = 0
+  val INVALID = -1000
+  val ABORTED = -100
+  val DISKS_FAILED = -101
+  val PREEMPTED = -102
+  val KILLED_EXCEEDED_VMEM = -103
+  val KILLED_EXCEEDED_PMEM = -104
+  val KILLED_BY_APPMASTER = -105
+  val KILLED_BY_RESOURCEMANAGER = -106
+  val KILLED_AFTER_APP_COMPLETION = -107
+  val KILLED_BY_CONTAINER_SCHEDULER = -108
+  val KILLED_FOR_EXCESS_LOGS = -109
+
+  /** Longest piece of YARN's diagnostics appended to a message; the rest is in the logs. */
+  val MaxDiagnosticsChars = 300
+
+  private val names: Map[Int, String] = Map(
+    SUCCESS -> "SUCCESS",
+    INVALID -> "INVALID",
+    ABORTED -> "ABORTED",
+    DISKS_FAILED -> "DISKS_FAILED",
+    PREEMPTED -> "PREEMPTED",
+    KILLED_EXCEEDED_VMEM -> "KILLED_EXCEEDED_VMEM",
+    KILLED_EXCEEDED_PMEM -> "KILLED_EXCEEDED_PMEM",
+    KILLED_BY_APPMASTER -> "KILLED_BY_APPMASTER",
+    KILLED_BY_RESOURCEMANAGER -> "KILLED_BY_RESOURCEMANAGER",
+    KILLED_AFTER_APP_COMPLETION -> "KILLED_AFTER_APP_COMPLETION",
+    KILLED_BY_CONTAINER_SCHEDULER -> "KILLED_BY_CONTAINER_SCHEDULER",
+    KILLED_FOR_EXCESS_LOGS -> "KILLED_FOR_EXCESS_LOGS"
+  )
+
+  /** The constant's name for a YARN exit status, or `status N` for a code YARN doesn't name. */
+  def name(exitStatus: Int): String = names.getOrElse(exitStatus, s"status $exitStatus")
+
+  /** Classifies a finished container.
+    *
+    * @param exitStatus   the container's exit status as YARN reports it
+    * @param diagnostics  YARN's diagnostics text, possibly empty or multi-line
+    * @param releasedByUs whether the application asked for this container to be released
+    * @param memoryMb     the container's memory, named in messages about memory kills
+    * @return the outcome and a one-line message; failed ones end with YARN's first useful
+    *         diagnostics line
+    */
+  def classify(exitStatus: Int, diagnostics: String, releasedByUs: Boolean,
+      memoryMb: Int): (Outcome, String) = {
+    // A release ends the container with ABORTED or KILLED_BY_APPMASTER; that was our wish.
+    if (releasedByUs) (Released, "released by the application")
+    else if (exitStatus == SUCCESS) (Succeeded, "command succeeded")
+    else if (exitStatus == PREEMPTED || exitStatus == KILLED_BY_CONTAINER_SCHEDULER)
+      (Preempted, "preempted: the YARN scheduler took the container back for other work")
+    else (Failed, withDiagnostics(failureMessage(exitStatus, memoryMb), diagnostics))
+  }
+
+  private def failureMessage(exitStatus: Int, memoryMb: Int): String = exitStatus match {
+    case KILLED_EXCEEDED_PMEM =>
+      s"killed by YARN: it used more than its $memoryMb MB memory limit; " +
+        "start it with more memory"
+    case KILLED_EXCEEDED_VMEM =>
+      s"killed by YARN: it used more than the virtual memory limit of a $memoryMb MB " +
+        "container; start it with more memory"
+    case DISKS_FAILED => "the node's disks failed"
+    case ABORTED => "aborted by YARN (node lost or container expired)"
+    case s if s < 0 => s"stopped by YARN: ${name(s)}"
+    case s => s"command exited with status $s"
+  }
+
+  /** Appends the first non-blank line of `diagnostics`, trimmed and cut short. */
+  private def withDiagnostics(message: String, diagnostics: String): String = {
+    val lines = Option(diagnostics).map(_.linesIterator.map(_.trim)).getOrElse(Iterator.empty)
+    lines.find(_.nonEmpty) match {
+      case Some(line) => s"$message; diagnostics: ${line.take(MaxDiagnosticsChars)}"
+      case None => message
+    }
+  }
+}

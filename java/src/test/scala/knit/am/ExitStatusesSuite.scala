@@ -1,0 +1,111 @@
+package knit.am
+
+import org.scalatest.funsuite.AnyFunSuite
+
+import knit.am.ExitStatuses._
+
+class ExitStatusesSuite extends AnyFunSuite {
+
+  private def run(status: Int, diag: String = "", released: Boolean = false, mb: Int = 512) =
+    classify(status, diag, released, mb)
+
+  test("the constants match YARN's ContainerExitStatus") {
+    assert(Seq(SUCCESS, INVALID, ABORTED, DISKS_FAILED, PREEMPTED, KILLED_EXCEEDED_VMEM,
+      KILLED_EXCEEDED_PMEM, KILLED_BY_APPMASTER, KILLED_BY_RESOURCEMANAGER,
+      KILLED_AFTER_APP_COMPLETION, KILLED_BY_CONTAINER_SCHEDULER, KILLED_FOR_EXCESS_LOGS) ==
+      Seq(0, -1000, -100, -101, -102, -103, -104, -105, -106, -107, -108, -109))
+  }
+
+  test("only Failed is a failure") {
+    assert(Failed.isFailure)
+    assert(!Succeeded.isFailure)
+    assert(!Preempted.isFailure)
+    assert(!Released.isFailure)
+  }
+
+  test("exit status 0 succeeds") {
+    val (outcome, message) = run(0)
+    assert(outcome == Succeeded)
+    assert(message.nonEmpty)
+  }
+
+  test("released by us wins over any code") {
+    for (code <- Seq(0, 1, ABORTED, KILLED_BY_APPMASTER, KILLED_EXCEEDED_PMEM, PREEMPTED)) {
+      assert(run(code, "boom", released = true) == (Released -> "released by the application"))
+    }
+  }
+
+  test("preemption and the container scheduler's kill are Preempted, not failures") {
+    for (code <- Seq(PREEMPTED, KILLED_BY_CONTAINER_SCHEDULER)) {
+      val (outcome, message) = run(code, "Container preempted by scheduler")
+      assert(outcome == Preempted)
+      assert(!outcome.isFailure)
+      assert(message.contains("scheduler took the container back"), message)
+    }
+  }
+
+  test("a physical memory kill names the limit and suggests more memory") {
+    val (outcome, message) = run(KILLED_EXCEEDED_PMEM, mb = 512)
+    assert(outcome == Failed)
+    assert(message ==
+      "killed by YARN: it used more than its 512 MB memory limit; start it with more memory")
+  }
+
+  test("a virtual memory kill says virtual and names the size") {
+    val (outcome, message) = run(KILLED_EXCEEDED_VMEM, mb = 2048)
+    assert(outcome == Failed)
+    assert(message.contains("virtual memory"), message)
+    assert(message.contains("2048 MB"), message)
+    assert(message.contains("start it with more memory"), message)
+  }
+
+  test("disk failure and abort have their own messages") {
+    assert(run(DISKS_FAILED) == (Failed -> "the node's disks failed"))
+    assert(run(ABORTED) == (Failed -> "aborted by YARN (node lost or container expired)"))
+  }
+
+  test("other negative codes fail with the code's name") {
+    val named = Map(
+      INVALID -> "INVALID",
+      KILLED_BY_APPMASTER -> "KILLED_BY_APPMASTER",
+      KILLED_BY_RESOURCEMANAGER -> "KILLED_BY_RESOURCEMANAGER",
+      KILLED_AFTER_APP_COMPLETION -> "KILLED_AFTER_APP_COMPLETION",
+      KILLED_FOR_EXCESS_LOGS -> "KILLED_FOR_EXCESS_LOGS")
+    for ((code, name) <- named) {
+      val (outcome, message) = run(code)
+      assert(outcome == Failed)
+      assert(message.contains(name), message)
+    }
+    assert(run(-42)._2.contains("-42"))
+  }
+
+  test("a non-zero exit of the command reports its status") {
+    assert(run(1) == (Failed -> "command exited with status 1"))
+    assert(run(137) == (Failed -> "command exited with status 137"))
+  }
+
+  test("the first non-blank diagnostics line is appended, trimmed") {
+    val (_, message) = run(3, "\n   \n  Exception from container-launch.  \nExit code: 3\n")
+    assert(message == "command exited with status 3; diagnostics: Exception from container-launch.")
+    val (_, pmem) = run(KILLED_EXCEEDED_PMEM, "Container [pid=1] is running beyond limits")
+    assert(pmem.endsWith("; diagnostics: Container [pid=1] is running beyond limits"), pmem)
+  }
+
+  test("long diagnostics are cut to 300 characters and stay on one line") {
+    val (_, message) = run(1, "x" * 1000 + "\nsecond line")
+    assert(message == "command exited with status 1; diagnostics: " + "x" * 300)
+    assert(!message.contains("\n"))
+  }
+
+  test("empty or null diagnostics add nothing") {
+    assert(run(1, "")._2 == "command exited with status 1")
+    assert(run(1, " \n\t ")._2 == "command exited with status 1")
+    assert(run(1, null)._2 == "command exited with status 1")
+  }
+
+  test("diagnostics are not appended to outcomes that are not failures") {
+    assert(!run(0, "all good")._2.contains("all good"))
+    assert(!run(PREEMPTED, "taken")._2.contains("taken"))
+    assert(!run(1, "ignored", released = true)._2.contains("ignored"))
+  }
+}
