@@ -1,7 +1,8 @@
 """knit: run Python and Dask on Hadoop YARN, from Python."""
 from .exceptions import JavaNotFoundError, KnitException, MiniClusterError
+from .core import Knit
 from .minicluster import MiniCluster
 
 __version__ = "0.1.0"
 
-__all__ = ["KnitException", "JavaNotFoundError", "MiniClusterError", "MiniCluster"]
+__all__ = ["Knit", "KnitException", "JavaNotFoundError", "MiniClusterError", "MiniCluster"]

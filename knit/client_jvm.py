@@ -18,10 +18,10 @@ import tempfile
 import threading
 import time
 from collections import deque
-
-from py4j.java_gateway import GatewayParameters, JavaGateway
+from typing import Any
 
 from . import java
+from ._py4j import connect, from_json
 from .exceptions import KnitException
 
 logger = logging.getLogger(__name__)
@@ -79,10 +79,13 @@ class ClientJVM:
             raise
         finally:
             listener.close()
-        self.gateway = JavaGateway(gateway_parameters=GatewayParameters(
-            address="127.0.0.1", port=port, auth_token=token, auto_convert=True,
-            eager_load=True))
-        self.entry = self.gateway.entry_point
+        self.gateway = connect("127.0.0.1", port, token)
+        self._entry = self.gateway.entry_point
+
+    def call(self, method: str, *args: Any) -> Any:
+        """Call a ClientEntryPoint method; its JSON answer comes back decoded."""
+        answer = getattr(self._entry, method)(*args)
+        return from_json(answer) if isinstance(answer, str) else answer
 
     def _await_callback(self, listener: socket.socket, token: str) -> int:
         deadline = time.monotonic() + _STARTUP_TIMEOUT

@@ -1,7 +1,9 @@
 package knit.am
 
+import knit.common.Json
+
 /** What Python calls on the ApplicationMaster over its authenticated Py4J gateway.
-  * Plain types only. */
+  * Strings and ints in; structured answers are JSON text (see `knit.common.Json`). */
 class AmEntryPoint(am: ApplicationMaster) {
 
   /** Asks YARN for `n` more containers of the given size (<= 0: the application's default). */
@@ -10,9 +12,9 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Stops and gives back one container; false if it is not a live container of ours. */
   def removeContainer(containerId: String): Boolean = am.removeContainer(containerId)
 
-  /** Every container the application has had, as maps (see `ApplicationMaster.describe`). */
-  def containers(): java.util.List[java.util.Map[String, Any]] = am.describeContainers()
+  /** Every container the application has had: a JSON list of objects. */
+  def containers(): String = Json.write(am.describeContainers())
 
-  /** Containers asked for and not yet given, by size "<memory>x<vcores>". */
-  def pending(): java.util.Map[String, Int] = am.pending()
+  /** Containers asked for and not yet given: a JSON object {"<memory>x<vcores>": count}. */
+  def pending(): String = Json.write(am.pending())
 }

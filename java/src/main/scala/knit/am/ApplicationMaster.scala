@@ -114,27 +114,26 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     ours
   }
 
-  def describeContainers(): java.util.List[java.util.Map[String, Any]] = synchronized {
+  def describeContainers(): Seq[Map[String, Any]] = synchronized {
     allocator.containers.map { c =>
       Map[String, Any](
         "id" -> c.id,
         "node" -> c.node,
         "node_http" -> nodeHttp.getOrElse(c.id, ""),
         "state" -> c.state,
-        "exit_status" -> c.exitStatus.map(Int.box).orNull,
-        "outcome" -> c.outcome.map(_.toString.toUpperCase).orNull,
+        "exit_status" -> c.exitStatus,
+        "outcome" -> c.outcome.map(_.toString.toUpperCase),
         "diagnostics" -> c.message,
         "memory_mb" -> c.resources.memoryMb,
         "vcores" -> c.resources.vcores,
         "allocated_at" -> c.allocatedAt,
-        "launched_at" -> c.launchedAt.map(Long.box).orNull,
-        "finished_at" -> c.finishedAt.map(Long.box).orNull
-      ).asJava
-    }.asJava
+        "launched_at" -> c.launchedAt,
+        "finished_at" -> c.finishedAt)
+    }
   }
 
-  def pending(): java.util.Map[String, Int] = synchronized {
-    allocator.outstanding.map { case (r, n) => s"${r.memoryMb}x${r.vcores}" -> n }.asJava
+  def pending(): Map[String, Int] = synchronized {
+    allocator.outstanding.map { case (r, n) => s"${r.memoryMb}x${r.vcores}" -> n }
   }
 
   private def checkFinished(): Unit = {

@@ -19,7 +19,7 @@ object AggregatedLogs {
     request.setAppOwner(owner)
     request.setAppFinished(true)
     request.setBytes(Long.MaxValue)
-    request.setLogTypes(java.util.Set.of("ALL"))
+    request.setLogTypes(new java.util.HashSet[String]()) // empty: every log file
     val out = new ByteArrayOutputStream()
     controller.readAggregatedLogs(request, out)
     parse(out.toByteArray)

@@ -10,21 +10,23 @@ import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, HadoopConf}
+import knit.common.{AppFiles, HadoopConf, Json}
 
-/** What the Python `Knit` object calls on the client JVM, over Py4J. Plain types only:
-  * strings, ints, booleans, lists and maps. Every call names the Hadoop conf dir and
-  * overrides, so one JVM serves every `Knit` object of a process, whatever cluster. */
+/** What the Python `Knit` object calls on the client JVM, over Py4J. Arguments are
+  * strings, ints and booleans; structured values are JSON text (see `Json`). Every call
+  * names the Hadoop conf dir and overrides (a JSON object), so one JVM serves every
+  * `Knit` object of a process, whatever cluster each talks to. */
 class ClientEntryPoint {
   private val log = LoggerFactory.getLogger(getClass)
   private val clients = new ConcurrentHashMap[String, (YarnConfiguration, YarnClient)]()
   /** Applications to kill when the Python process goes away (not detached ones). */
   private val killOnExit = new ConcurrentHashMap[ApplicationId, YarnClient]()
 
-  private def client(confDir: String, overrides: java.util.Map[String, String]) = {
-    val key = confDir + "\u0000" + Option(overrides).map(_.asScala.toSeq.sorted.mkString(",")).getOrElse("")
+  private def client(confDir: String, overrides: String) = {
+    val overrideMap = Json.stringMap(overrides)
+    val key = confDir + "\u0000" + overrideMap.toSeq.sorted.mkString(",")
     clients.computeIfAbsent(key, _ => {
-      val conf = HadoopConf.load(confDir, overrides)
+      val conf = HadoopConf.load(confDir, overrideMap)
       val yarn = YarnClient.createYarnClient()
       yarn.init(conf)
       yarn.start()
@@ -33,50 +35,50 @@ class ClientEntryPoint {
   }
 
   /** Reserves an application id; nothing shows in the ResourceManager until `submit`. */
-  def newApplication(confDir: String, overrides: java.util.Map[String, String]): java.util.Map[String, Any] = {
+  def newApplication(confDir: String, overrides: String): String = {
     val (_, yarn) = client(confDir, overrides)
     val response = yarn.createApplication().getNewApplicationResponse
     val max = response.getMaximumResourceCapability
-    Map[String, Any](
+    Json.write(Map(
       "app_id" -> response.getApplicationId.toString,
-      "max_memory_mb" -> max.getMemorySize.toInt,
-      "max_vcores" -> max.getVirtualCores).asJava
+      "max_memory_mb" -> max.getMemorySize,
+      "max_vcores" -> max.getVirtualCores))
   }
 
-  /** Stages and submits; returns the staging dir. See `AppRequest` for the keys of `spec`. */
-  def submit(confDir: String, overrides: java.util.Map[String, String], appId: String,
-      spec: java.util.Map[String, Any], detached: Boolean): String = {
+  /** Stages and submits; returns {"staging_dir": ...}. See `AppRequest` for the keys of `spec`. */
+  def submit(confDir: String, overrides: String, appId: String,
+      spec: String, detached: Boolean): String = {
     val (conf, yarn) = client(confDir, overrides)
-    val s = spec.asScala
-    def int(k: String) = s(k).asInstanceOf[Number].intValue
+    val s = Json.read(spec)
+    def int(k: String) = s.get(k).asInt
+    def str(k: String) = s.get(k).asText
     val req = AppRequest(
-      name = s("name").toString,
-      queue = s("queue").toString,
-      nodeLabel = s.get("node_label").flatMap(Option(_)).map(_.toString),
+      name = str("name"),
+      queue = str("queue"),
+      nodeLabel = Option(s.get("node_label")).filterNot(_.isNull).map(_.asText),
       amMemoryMb = int("am_memory"),
       amVcores = int("am_vcores"),
-      knitJar = s("knit_jar").toString,
-      files = s("files").asInstanceOf[java.util.List[Any]].asScala.map(_.toString).toSeq,
-      command = s("command").toString,
+      knitJar = str("knit_jar"),
+      files = s.get("files").elements().asScala.map(_.asText).toSeq,
+      command = str("command"),
       numContainers = int("num_containers"),
       memoryMb = int("memory"),
       vcores = int("vcores"),
-      envvars = s("envvars").asInstanceOf[java.util.Map[Any, Any]].asScala
-        .map { case (k, v) => k.toString -> v.toString }.toMap,
-      gatewayToken = s("token").toString)
+      envvars = s.get("envvars").properties().asScala.map(e => e.getKey -> e.getValue.asText).toMap,
+      gatewayToken = str("token"))
     val id = ApplicationId.fromString(appId)
     if (!detached) killOnExit.put(id, yarn)
-    try new Submitter(conf, yarn).submit(id, req).toString
+    try Json.write(Map("staging_dir" -> new Submitter(conf, yarn).submit(id, req).toString))
     catch { case e: Throwable => killOnExit.remove(id); throw e }
   }
 
-  def report(confDir: String, overrides: java.util.Map[String, String], appId: String): java.util.Map[String, Any] = {
+  def report(confDir: String, overrides: String, appId: String): String = {
     val (_, yarn) = client(confDir, overrides)
     describe(yarn.getApplicationReport(ApplicationId.fromString(appId)))
   }
 
   /** Kills the application (if still running) and removes its staging dir. Idempotent. */
-  def kill(confDir: String, overrides: java.util.Map[String, String], appId: String): Unit = {
+  def kill(confDir: String, overrides: String, appId: String): Unit = {
     val (conf, yarn) = client(confDir, overrides)
     val id = ApplicationId.fromString(appId)
     killOnExit.remove(id)
@@ -89,12 +91,11 @@ class ClientEntryPoint {
   def forget(appId: String): Unit = killOnExit.remove(ApplicationId.fromString(appId))
 
   /** Logs of a finished application: {container id -> {file name -> contents}}. */
-  def aggregatedLogs(confDir: String, overrides: java.util.Map[String, String], appId: String):
-      java.util.Map[String, java.util.Map[String, String]] = {
+  def aggregatedLogs(confDir: String, overrides: String, appId: String): String = {
     val (conf, yarn) = client(confDir, overrides)
     val id = ApplicationId.fromString(appId)
     val owner = yarn.getApplicationReport(id).getUser
-    AggregatedLogs.read(conf, id, owner).map { case (c, files) => c -> files.asJava }.asJava
+    Json.write(AggregatedLogs.read(conf, id, owner))
   }
 
   /** Called when Python goes away: kill what it did not detach, then close clients. */
@@ -107,7 +108,7 @@ class ClientEntryPoint {
     clients.values.asScala.foreach { case (_, yarn) => yarn.stop() }
   }
 
-  private def describe(r: ApplicationReport): java.util.Map[String, Any] = Map[String, Any](
+  private def describe(r: ApplicationReport): String = Json.write(Map[String, Any](
     "app_id" -> r.getApplicationId.toString,
     "name" -> r.getName,
     "user" -> r.getUser,
@@ -121,5 +122,5 @@ class ClientEntryPoint {
     "start_time" -> r.getStartTime,
     "finish_time" -> r.getFinishTime,
     "log_aggregation_status" -> Option(r.getLogAggregationStatus).map(_.name).getOrElse("")
-  ).asJava
+  ))
 }

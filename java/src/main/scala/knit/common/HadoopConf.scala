@@ -2,8 +2,6 @@ package knit.common
 
 import java.io.File
 
-import scala.jdk.CollectionConverters._
-
 import org.apache.hadoop.fs.Path
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 
@@ -11,7 +9,7 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration
 object HadoopConf {
   private val siteFiles = Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml")
 
-  def load(confDir: String, overrides: java.util.Map[String, String]): YarnConfiguration = {
+  def load(confDir: String, overrides: Map[String, String]): YarnConfiguration = {
     val conf = new YarnConfiguration()
     if (confDir != null) {
       for (name <- siteFiles) {
@@ -19,7 +17,7 @@ object HadoopConf {
         if (f.isFile) conf.addResource(new Path(f.toURI))
       }
     }
-    if (overrides != null) overrides.asScala.foreach { case (k, v) => conf.set(k, v, "knit override") }
+    overrides.foreach { case (k, v) => conf.set(k, v, "knit override") }
     // Fail in seconds, not after the 15 minutes YARN's client retries by default; the
     // Python side then names the unreachable address. A value the cluster sets is kept.
     if (isDefault(conf, "yarn.resourcemanager.connect.max-wait.ms")) {

@@ -1,0 +1,48 @@
+"""The connection from Python to a running knit ApplicationMaster's Py4J gateway."""
+from __future__ import annotations
+
+import logging
+
+from py4j.protocol import Py4JError, Py4JNetworkError
+
+from ._py4j import connect, from_json
+from .exceptions import KnitException
+
+logger = logging.getLogger(__name__)
+
+
+class AMGateway:
+    """Calls on the ApplicationMaster of one application, authenticated by its token."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.address = f"{host}:{port}"
+        try:
+            self._gateway = connect(host, port, token, read_timeout=60)
+        except Py4JNetworkError as e:
+            raise KnitException(f"Cannot reach the ApplicationMaster at {self.address}: {e}") from e
+        self._am = self._gateway.entry_point
+
+    def _call(self, what: str, fn, *args):
+        try:
+            return fn(*args)
+        except Py4JNetworkError as e:
+            raise KnitException(
+                f"Lost the ApplicationMaster at {self.address} while trying to {what}; "
+                "the application has probably ended (see status())") from e
+        except Py4JError as e:
+            raise KnitException(f"The ApplicationMaster refused to {what}: {e}") from e
+
+    def add_containers(self, n: int, memory: int, vcores: int) -> None:
+        self._call("add containers", self._am.addContainers, n, memory, vcores)
+
+    def remove_container(self, container_id: str) -> bool:
+        return bool(self._call("remove a container", self._am.removeContainer, container_id))
+
+    def containers(self) -> list[dict]:
+        return from_json(self._call("list containers", self._am.containers))
+
+    def pending(self) -> dict[str, int]:
+        return from_json(self._call("list pending requests", self._am.pending))
+
+    def close(self) -> None:
+        self._gateway.close()

@@ -1,0 +1,377 @@
+"""``Knit``: start containers running a command on YARN, watch, scale, read logs, kill."""
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import secrets
+import time
+from typing import Any, Mapping, Sequence
+
+import requests
+from py4j.protocol import Py4JJavaError
+
+from . import java
+from ._py4j import to_json
+from .am_gateway import AMGateway
+from .client_jvm import get_client
+from .config import HadoopConfig, rm_get
+from .exceptions import KnitException
+
+logger = logging.getLogger(__name__)
+
+_DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
+_ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+AM_MEMORY_MB = 512
+AM_VCORES = 1
+
+
+class Knit:
+    """A handle on one YARN application that runs a command in N containers.
+
+    Parameters
+    ----------
+    hadoop_conf_dir : str, optional
+        Directory with the cluster's core-site.xml, hdfs-site.xml and yarn-site.xml. By
+        default ``$HADOOP_CONF_DIR``, else ``$YARN_CONF_DIR``, else ``/etc/hadoop/conf``.
+    **overrides
+        Hadoop configuration keys that win over the files, e.g.
+        ``Knit(**{"yarn.resourcemanager.address": "rm:8032"})``.
+
+    Examples
+    --------
+    >>> k = Knit()                                                    # doctest: +SKIP
+    >>> app_id = k.start("echo hello from $CONTAINER_ID", num_containers=5, memory=256)
+    >>> k.wait_for_completion(timeout=120)
+    'SUCCEEDED'
+    >>> k.logs()          # {container_id: {"stdout": ..., "stderr": ...}}
+    >>> k.kill()
+
+    Applications are killed when the ``with`` block ends, and when the Python process
+    exits (however it exits), unless started with ``detached=True``.
+    """
+
+    def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, **overrides: Any) -> None:
+        self.config = HadoopConfig.load(hadoop_conf_dir, **overrides)
+        self._overrides = to_json(self.config.overrides)
+        self.app_id: str | None = None
+        self._am: AMGateway | None = None
+        self._defaults = (1024, 1)
+
+    # ------------------------------------------------------------------ start
+    def start(
+        self,
+        cmd: str,
+        num_containers: int = 1,
+        memory: int = 1024,
+        virtual_cores: int = 1,
+        files: Sequence[str | os.PathLike] | None = None,
+        env: str | os.PathLike | None = None,
+        envvars: Mapping[str, str] | None = None,
+        app_name: str = "knit",
+        queue: str = "default",
+        node_label: str | None = None,
+        checks: bool = True,
+        detached: bool = False,
+    ) -> str:
+        """Submit an application that runs `cmd` in `num_containers` containers.
+
+        Returns once the ApplicationMaster has registered; it then asks YARN for the
+        containers. Each runs ``cmd`` with bash (quotes, ``&&`` and ``$VARS`` work), with
+        stdout and stderr in the container's log dir.
+
+        Parameters
+        ----------
+        cmd : str
+            Shell command run in every container.
+        num_containers : int
+            Containers to start (0 is allowed: add them later with :meth:`add_containers`).
+        memory, virtual_cores : int
+            Size of each container, in MB and cores.
+        files : list of paths, optional
+            Local files to ship. ``.zip``, ``.tar.gz``, ``.tgz`` and ``.tar`` files are
+            unpacked into a directory of their own name in the container's working
+            directory; other files appear there as they are.
+        env : path, optional
+            Reserved for packed Python environments (not yet supported; must be None).
+        envvars : dict of str, optional
+            Environment variables for every container (``CONTAINER_ID`` and YARN's own
+            variables are set too).
+        app_name, queue, node_label : str
+            Name shown by YARN, the queue to submit to, and a node label expression.
+        checks : bool
+            Check the request against the cluster (nodes, queue, maximum container size)
+            before submitting anything.
+        detached : bool
+            Let the application outlive this Python process.
+
+        Returns
+        -------
+        str
+            The YARN application id.
+
+        Raises
+        ------
+        KnitException
+            For a request that cannot run; nothing is submitted in that case.
+        """
+        if self.app_id is not None and self._state() not in _DONE_STATES:
+            raise KnitException(f"This Knit is already running {self.app_id}; kill() it or "
+                                "use another Knit object.")
+        if env is not None:
+            raise KnitException("env= (packed environments) is not supported yet; pass None.")
+        spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
+                                    envvars, app_name, queue, node_label)
+        if checks:
+            self._preflight(spec)
+        client = get_client()
+        token = secrets.token_urlsafe(32)
+        conf_dir, overrides = self.config.conf_dir, self._overrides
+        try:
+            new = client.call("newApplication", conf_dir, overrides)
+            app_id = new["app_id"]
+            if memory > new["max_memory_mb"] or virtual_cores > new["max_vcores"]:
+                raise KnitException(
+                    f"Containers of {memory} MB and {virtual_cores} vcores exceed the cluster's "
+                    f"maximum of {new['max_memory_mb']} MB and {new['max_vcores']} vcores; "
+                    "ask for smaller containers.")
+            client.call("submit", conf_dir, overrides, app_id, to_json({**spec, "token": token}),
+                        detached)
+        except Py4JJavaError as e:
+            raise KnitException(f"Submitting the application failed: {_java_message(e)}") from e
+        self.app_id = app_id
+        self._am = None
+        self._defaults = (memory, virtual_cores)
+        logger.info("Submitted %s; waiting for its ApplicationMaster", app_id)
+        try:
+            self._am = self._connect_am(token)
+        except BaseException:
+            self.kill()
+            raise
+        return app_id
+
+    def _validated_spec(self, cmd, num_containers, memory, virtual_cores, files, envvars,
+                        app_name, queue, node_label) -> dict:
+        if not isinstance(cmd, str) or not cmd.strip():
+            raise KnitException("cmd must be a non-empty shell command string.")
+        for name, value, low in (("num_containers", num_containers, 0), ("memory", memory, 1),
+                                 ("virtual_cores", virtual_cores, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise KnitException(f"{name} must be an integer >= {low}, got {value!r}.")
+        paths = []
+        for f in files or []:
+            path = os.path.abspath(os.fspath(f))
+            if not os.path.isfile(path):
+                raise KnitException(f"File to ship does not exist (or is not a file): {path}")
+            paths.append(path)
+        names = [os.path.basename(p) for p in paths]
+        if len(set(names)) != len(names):
+            raise KnitException(f"Files to ship must have distinct names: {names}")
+        envvars = dict(envvars or {})
+        for k, v in envvars.items():
+            if not isinstance(k, str) or not isinstance(v, str) or not k.isidentifier():
+                raise KnitException(f"envvars must map variable names to strings; bad entry {k!r}.")
+        return {
+            "name": app_name, "queue": queue, "node_label": node_label,
+            "am_memory": AM_MEMORY_MB, "am_vcores": AM_VCORES,
+            "knit_jar": str(java.knit_jar()), "files": paths, "command": cmd,
+            "num_containers": num_containers, "memory": memory, "vcores": virtual_cores,
+            "envvars": envvars,
+        }
+
+    def _preflight(self, spec: dict) -> None:
+        """Checks that need the cluster; the RM REST API answers fast, or names its address."""
+        nodes = rm_get(self.config, "/ws/v1/cluster/nodes?states=RUNNING")
+        if not ((nodes.get("nodes") or {}).get("node")):
+            raise KnitException("The cluster has no active NodeManager: nothing could run. "
+                                "Check the NodeManagers (yarn node -list).")
+        scheduler = rm_get(self.config, "/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
+        queues = _queue_names(scheduler)
+        if queues and spec["queue"] not in queues:
+            raise KnitException(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
+                                f"{', '.join(sorted(queues))}.")
+
+    def _connect_am(self, token: str, timeout: float = 120) -> AMGateway:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            report = self.status()
+            if report["state"] in _DONE_STATES:
+                raise KnitException(f"{self.app_id} ended before its ApplicationMaster "
+                                    f"registered: {report['final_status']}: {report['diagnostics']}")
+            if report["state"] == "RUNNING" and report["am_port"] > 0:
+                return AMGateway(report["am_host"], report["am_port"], token)
+            time.sleep(0.1)
+        raise KnitException(f"The ApplicationMaster of {self.app_id} did not register within "
+                            f"{timeout:.0f} s; the application was killed.")
+
+    # ------------------------------------------------------------------ runtime control
+    def _require_app(self) -> str:
+        if self.app_id is None:
+            raise KnitException("No application: call start() first.")
+        return self.app_id
+
+    def _require_am(self) -> AMGateway:
+        self._require_app()
+        if self._am is None or self._state() in _DONE_STATES:
+            raise KnitException(f"{self.app_id} is not running ({self._state()}).")
+        return self._am
+
+    def add_containers(self, n: int, memory: int | None = None,
+                       virtual_cores: int | None = None) -> None:
+        """Ask for `n` more containers running the same command (size defaults to start's)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise KnitException(f"n must be an integer >= 0, got {n!r}.")
+        memory = self._defaults[0] if memory is None else memory
+        virtual_cores = self._defaults[1] if virtual_cores is None else virtual_cores
+        self._require_am().add_containers(n, memory, virtual_cores)
+
+    def remove_containers(self, container_id: str | Sequence[str]) -> None:
+        """Stop and give back one container, or several; they do not count as failures."""
+        ids = [container_id] if isinstance(container_id, str) else list(container_id)
+        am = self._require_am()
+        unknown = [c for c in ids if not am.remove_container(c)]
+        if unknown:
+            raise KnitException(f"Not running containers of {self.app_id}: {unknown}")
+
+    def get_containers(self) -> list[dict]:
+        """Containers of the application: dicts with ``id``, ``node``, ``state``,
+        ``exit_status``, ``outcome``, ``diagnostics`` and timestamps (ms)."""
+        return self._require_am().containers()
+
+    def status(self) -> dict:
+        """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``, ..."""
+        app_id = self._require_app()
+        try:
+            return get_client().call("report", self.config.conf_dir, self._overrides,
+                                     app_id)
+        except Py4JJavaError as e:
+            raise KnitException(f"Cannot get the status of {app_id}: {_java_message(e)}") from e
+
+    def _state(self) -> str:
+        return self.status()["state"]
+
+    def wait_for_completion(self, timeout: float | None = None) -> str:
+        """Wait for the application to end; return its final status (e.g. ``"SUCCEEDED"``).
+
+        Raises
+        ------
+        KnitException
+            If it is still running after `timeout` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            report = self.status()
+            if report["state"] in _DONE_STATES:
+                get_client().call("forget", self.app_id)
+                return report["final_status"]
+            if deadline is not None and time.monotonic() > deadline:
+                raise KnitException(f"{self.app_id} still {report['state']} after {timeout} s.")
+            time.sleep(0.25)
+
+    def logs(self, container_id: str | None = None, timeout: float = 60) -> dict:
+        """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``.
+
+        While the application runs, they are read from the NodeManagers; once it has
+        ended, from the aggregated logs in HDFS (waiting up to `timeout` seconds for
+        aggregation to finish).
+        """
+        app_id = self._require_app()
+        report = self.status()
+        if report["state"] in _DONE_STATES:
+            logs = self._aggregated_logs(timeout)
+        else:
+            logs = self._live_logs()
+        if container_id is not None:
+            if container_id not in logs:
+                raise KnitException(f"No logs for {container_id} in {app_id}.")
+            return {container_id: logs[container_id]}
+        return logs
+
+    def _aggregated_logs(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()["log_aggregation_status"]
+            if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "DISABLED") or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if status == "DISABLED":
+            raise KnitException("Log aggregation is off on this cluster "
+                                "(yarn.log-aggregation-enable): logs of finished "
+                                "applications cannot be read.")
+        raw = get_client().call("aggregatedLogs", self.config.conf_dir, self._overrides,
+                                                self.app_id)
+        return raw
+
+    def _live_logs(self) -> dict:
+        user = getpass.getuser()
+        scheme = "https" if self.config.https else "http"
+        logs = {}
+        for c in self._require_am().containers():
+            if not c["node_http"]:
+                continue
+            files = {}
+            for name in ("stdout", "stderr"):
+                url = f"{scheme}://{c['node_http']}/ws/v1/node/containerlogs/{c['id']}/{name}"
+                try:
+                    r = requests.get(url, params={"user.name": user}, timeout=10)
+                    files[name] = r.text if r.ok else ""
+                except requests.RequestException as e:
+                    logger.warning("Cannot read %s of %s: %s", name, c["id"], e)
+                    files[name] = ""
+            logs[c["id"]] = files
+        return logs
+
+    def kill(self) -> None:
+        """Kill the application (if running) and remove its staging dir. Idempotent."""
+        if self.app_id is None:
+            return
+        if self._am is not None:
+            self._am.close()
+            self._am = None
+        try:
+            get_client().call("kill", self.config.conf_dir, self._overrides, self.app_id)
+        except Py4JJavaError as e:
+            raise KnitException(f"Cannot kill {self.app_id}: {_java_message(e)}") from e
+
+    def __enter__(self) -> "Knit":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.kill()
+
+    def __repr__(self) -> str:
+        return f"Knit<{self.app_id or 'not started'}, {self.config.conf_dir}>"
+
+
+def _queue_names(scheduler_info: dict) -> set[str]:
+    """Leaf queue names from the RM's scheduler REST answer (capacity or fair scheduler)."""
+    names: set[str] = set()
+
+    def walk(queue: dict) -> None:
+        children = (queue.get("queues") or {}).get("queue") or []
+        if not children and queue.get("queueName"):
+            names.add(queue["queueName"])
+        for child in children:
+            walk(child)
+
+    if scheduler_info.get("type") == "capacityScheduler":
+        walk(scheduler_info)
+    elif "rootQueue" in scheduler_info:  # fair scheduler: full names, "root." optional
+        def walk_fair(queue: dict) -> None:
+            children = (queue.get("childQueues") or {}).get("queue") or []
+            if not children:
+                names.add(queue["queueName"])
+                names.add(queue["queueName"].removeprefix("root."))
+            for child in children:
+                walk_fair(child)
+        walk_fair(scheduler_info["rootQueue"])
+    return names
+
+
+def _java_message(error: Py4JJavaError) -> str:
+    """The Java exception's class and message, without the Py4J wrapping."""
+    try:
+        return str(error.java_exception.toString())
+    except Exception:  # the gateway may be gone
+        return str(error)
