@@ -38,8 +38,10 @@ class AMGateway:
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))
 
-    def containers(self) -> list[dict]:
-        return from_json(self._call("list containers", self._am.containers))
+    def containers(self) -> tuple[bool, list[dict]]:
+        """(whether the list is final, the containers)."""
+        answer = from_json(self._call("list containers", self._am.containers))
+        return answer["finished"], answer["containers"]
 
     def pending(self) -> dict[str, int]:
         return from_json(self._call("list pending requests", self._am.pending))

@@ -57,6 +57,8 @@ class Knit:
         self.app_id: str | None = None
         self._am: AMGateway | None = None
         self._defaults = (1024, 1)
+        # The last container list the AM gave; it outlives the AM (see get_containers).
+        self._containers: list[dict] = []
 
     # ------------------------------------------------------------------ start
     def start(
@@ -141,6 +143,7 @@ class Knit:
             raise KnitException(f"Submitting the application failed: {_java_message(e)}") from e
         self.app_id = app_id
         self._am = None
+        self._containers = []
         self._defaults = (memory, virtual_cores)
         logger.info("Submitted %s; waiting for its ApplicationMaster", app_id)
         try:
@@ -234,9 +237,36 @@ class Knit:
             raise KnitException(f"Not running containers of {self.app_id}: {unknown}")
 
     def get_containers(self) -> list[dict]:
-        """Containers of the application: dicts with ``id``, ``node``, ``state``,
-        ``exit_status``, ``outcome``, ``diagnostics`` and timestamps (ms)."""
-        return self._require_am().containers()
+        """Containers of the application: dicts with ``id``, ``node``, ``state``
+        (ALLOCATED, RUNNING, COMPLETED), ``exit_status``, ``outcome`` (SUCCEEDED, FAILED,
+        PREEMPTED, RELEASED), ``diagnostics``, ``memory_mb``, ``vcores`` and timestamps (ms).
+
+        Once the application has ended, the last list its ApplicationMaster reported
+        (:meth:`wait_for_completion` fetches the final one).
+        """
+        self._require_app()
+        self._refresh_containers()
+        return self._containers
+
+    def _refresh_containers(self) -> bool:
+        """Fetch the AM's container list if it is reachable; True if the list is final."""
+        if self._am is None:
+            return False
+        try:
+            finished, self._containers = self._am.containers()
+        except KnitException:
+            if self._state() not in _DONE_STATES:
+                raise
+            self._close_am()
+            return False
+        if finished:
+            self._close_am()  # its list is final; it is about to exit
+        return finished
+
+    def _close_am(self) -> None:
+        if self._am is not None:
+            self._am.close()
+            self._am = None
 
     def status(self) -> dict:
         """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``, ..."""
@@ -259,10 +289,14 @@ class Knit:
             If it is still running after `timeout` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        final = False
         while True:
+            if not final and self._am is not None:
+                final = self._refresh_containers()  # lets the AM hand over its final list
             report = self.status()
             if report["state"] in _DONE_STATES:
                 get_client().call("forget", self.app_id)
+                self._close_am()
                 return report["final_status"]
             if deadline is not None and time.monotonic() > deadline:
                 raise KnitException(f"{self.app_id} still {report['state']} after {timeout} s.")
@@ -307,7 +341,7 @@ class Knit:
         user = getpass.getuser()
         scheme = "https" if self.config.https else "http"
         logs = {}
-        for c in self._require_am().containers():
+        for c in self.get_containers():
             if not c["node_http"]:
                 continue
             files = {}
@@ -326,9 +360,7 @@ class Knit:
         """Kill the application (if running) and remove its staging dir. Idempotent."""
         if self.app_id is None:
             return
-        if self._am is not None:
-            self._am.close()
-            self._am = None
+        self._close_am()
         try:
             get_client().call("kill", self.config.conf_dir, self._overrides, self.app_id)
         except Py4JJavaError as e:

@@ -12,7 +12,7 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Stops and gives back one container; false if it is not a live container of ours. */
   def removeContainer(containerId: String): Boolean = am.removeContainer(containerId)
 
-  /** Every container the application has had: a JSON list of objects. */
+  /** Every container the application has had: JSON {"finished": bool, "containers": [...]}. */
   def containers(): String = Json.write(am.describeContainers())
 
   /** Containers asked for and not yet given: a JSON object {"<memory>x<vcores>": count}. */

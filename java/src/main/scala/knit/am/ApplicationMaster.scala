@@ -30,6 +30,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val log = LoggerFactory.getLogger(getClass)
   private val PendingIntervalMs = 200 // while asks are outstanding: fast allocation
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
+  private val FinalReportGraceMs = 10000L
 
   private val allocator = new Allocator()
   private val defaultSize = Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1))
@@ -39,6 +40,9 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val requests = mutable.Map[Resources, mutable.Queue[ContainerRequest]]()
   private val nodeHttp = mutable.Map[String, String]()
   private val done = new CountDownLatch(1)
+  /** Counted down when Python reads the containers after the end (see `run`). */
+  private val finalReportRead = new CountDownLatch(1)
+  @volatile private var pythonConnected = false
   @volatile private var fatal: Option[String] = None
   private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
   private val priority = Priority.newInstance(1)
@@ -61,8 +65,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
         registration.getMaximumResourceCapability)
-      addContainers(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
+      ask(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
       done.await()
+      // The ResourceManager forgets containers once we unregister: give a watching Python
+      // a moment to read their final states (wait_for_completion does at once).
+      if (pythonConnected) finalReportRead.await(FinalReportGraceMs, TimeUnit.MILLISECONDS)
       val (status, message) = outcome()
       log.info(s"Finishing with $status: $message")
       amrm.unregisterApplicationMaster(status, message, "")
@@ -88,7 +95,13 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     }
   }
 
+  /** From Python: more containers (sizes <= 0 mean the application's default). */
   def addContainers(n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
+    pythonConnected = true
+    ask(n, memoryMb, vcores)
+  }
+
+  private def ask(n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
     require(n >= 0, s"the number of containers must be >= 0, got $n")
     val size = Resources(if (memoryMb > 0) memoryMb else defaultSize.memoryMb,
       if (vcores > 0) vcores else defaultSize.vcores)
@@ -114,8 +127,12 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     ours
   }
 
-  def describeContainers(): Seq[Map[String, Any]] = synchronized {
-    allocator.containers.map { c =>
+  /** Containers as plain maps; `finished` tells Python the list is final. */
+  def describeContainers(): Map[String, Any] = synchronized {
+    pythonConnected = true
+    val finished = done.getCount == 0
+    if (finished) finalReportRead.countDown()
+    Map("finished" -> finished, "containers" -> allocator.containers.map { c =>
       Map[String, Any](
         "id" -> c.id,
         "node" -> c.node,
@@ -129,7 +146,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
         "allocated_at" -> c.allocatedAt,
         "launched_at" -> c.launchedAt,
         "finished_at" -> c.finishedAt)
-    }
+    })
   }
 
   def pending(): Map[String, Int] = synchronized {

@@ -77,6 +77,9 @@ object ExitStatuses {
     else if (exitStatus == SUCCESS) (Succeeded, "command succeeded")
     else if (exitStatus == PREEMPTED || exitStatus == KILLED_BY_CONTAINER_SCHEDULER)
       (Preempted, "preempted: the YARN scheduler took the container back for other work")
+    // For the command's own exit, YARN's diagnostics are only launcher boilerplate and a
+    // stack trace: the reason is in the container's stderr, so point there instead.
+    else if (exitStatus > 0) (Failed, s"command exited with status $exitStatus (see its stderr)")
     else (Failed, withDiagnostics(failureMessage(exitStatus, memoryMb), diagnostics))
   }
 
@@ -89,8 +92,7 @@ object ExitStatuses {
         "container; start it with more memory"
     case DISKS_FAILED => "the node's disks failed"
     case ABORTED => "aborted by YARN (node lost or container expired)"
-    case s if s < 0 => s"stopped by YARN: ${name(s)}"
-    case s => s"command exited with status $s"
+    case s => s"stopped by YARN: ${name(s)}"
   }
 
   /** Appends the first non-blank line of `diagnostics`, trimmed and cut short. */

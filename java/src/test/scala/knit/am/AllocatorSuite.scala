@@ -197,7 +197,7 @@ class AllocatorSuite extends AnyFunSuite {
     assert(c1.exitStatus.contains(KILLED_EXCEEDED_PMEM))
     assert(c1.message.contains("more than its 1024 MB memory limit"), c1.message)
     assert(c1.message.contains("running beyond limits"), c1.message)
-    assert(f.info("c2").message == "command exited with status 2")
+    assert(f.info("c2").message == "command exited with status 2 (see its stderr)")
     assert(f.alloc.failed.map(_.id) == Seq("c1", "c2"))
   }
 

@@ -79,28 +79,31 @@ class ExitStatusesSuite extends AnyFunSuite {
     assert(run(-42)._2.contains("-42"))
   }
 
-  test("a non-zero exit of the command reports its status") {
-    assert(run(1) == (Failed -> "command exited with status 1"))
-    assert(run(137) == (Failed -> "command exited with status 137"))
+  test("a non-zero exit of the command reports its status and points at stderr") {
+    assert(run(1) == (Failed -> "command exited with status 1 (see its stderr)"))
+    assert(run(137) == (Failed -> "command exited with status 137 (see its stderr)"))
+    // YARN's launcher boilerplate is not repeated.
+    assert(run(3, "Exception from container-launch.\nExit code: 3")._2 ==
+      "command exited with status 3 (see its stderr)")
   }
 
   test("the first non-blank diagnostics line is appended, trimmed") {
-    val (_, message) = run(3, "\n   \n  Exception from container-launch.  \nExit code: 3\n")
-    assert(message == "command exited with status 3; diagnostics: Exception from container-launch.")
+    val (_, aborted) = run(ABORTED, "\n   \n  Container expired since it was unused  \nmore\n")
+    assert(aborted.endsWith("; diagnostics: Container expired since it was unused"), aborted)
     val (_, pmem) = run(KILLED_EXCEEDED_PMEM, "Container [pid=1] is running beyond limits")
     assert(pmem.endsWith("; diagnostics: Container [pid=1] is running beyond limits"), pmem)
   }
 
   test("long diagnostics are cut to 300 characters and stay on one line") {
-    val (_, message) = run(1, "x" * 1000 + "\nsecond line")
-    assert(message == "command exited with status 1; diagnostics: " + "x" * 300)
+    val (_, message) = run(DISKS_FAILED, "x" * 1000 + "\nsecond line")
+    assert(message == "the node's disks failed; diagnostics: " + "x" * 300)
     assert(!message.contains("\n"))
   }
 
   test("empty or null diagnostics add nothing") {
-    assert(run(1, "")._2 == "command exited with status 1")
-    assert(run(1, " \n\t ")._2 == "command exited with status 1")
-    assert(run(1, null)._2 == "command exited with status 1")
+    assert(run(DISKS_FAILED, "")._2 == "the node's disks failed")
+    assert(run(DISKS_FAILED, " \n\t ")._2 == "the node's disks failed")
+    assert(run(DISKS_FAILED, null)._2 == "the node's disks failed")
   }
 
   test("diagnostics are not appended to outcomes that are not failures") {
