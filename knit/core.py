@@ -1,14 +1,12 @@
 """``Knit``: start containers running a command on YARN, watch, scale, read logs, kill."""
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import secrets
 import time
 from typing import Any, Mapping, Sequence
 
-import requests
 from py4j.protocol import Py4JJavaError
 
 from . import java
@@ -338,23 +336,10 @@ class Knit:
         return raw
 
     def _live_logs(self) -> dict:
-        user = getpass.getuser()
-        scheme = "https" if self.config.https else "http"
-        logs = {}
-        for c in self.get_containers():
-            if not c["node_http"]:
-                continue
-            files = {}
-            for name in ("stdout", "stderr"):
-                url = f"{scheme}://{c['node_http']}/ws/v1/node/containerlogs/{c['id']}/{name}"
-                try:
-                    r = requests.get(url, params={"user.name": user}, timeout=10)
-                    files[name] = r.text if r.ok else ""
-                except requests.RequestException as e:
-                    logger.warning("Cannot read %s of %s: %s", name, c["id"], e)
-                    files[name] = ""
-            logs[c["id"]] = files
-        return logs
+        where = {c["id"]: c["node_http"] for c in self.get_containers()
+                 if c["node_http"] and c["state"] != "ALLOCATED"}
+        return get_client().call("liveLogs", self.config.conf_dir, self._overrides,
+                                 to_json(where))
 
     def kill(self) -> None:
         """Kill the application (if running) and remove its staging dir. Idempotent."""

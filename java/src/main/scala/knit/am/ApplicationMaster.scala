@@ -35,7 +35,6 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val allocator = new Allocator()
   private val defaultSize = Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1))
   private val stagingDir = new Path(spec.get(AppFiles.StagingDir))
-  private val envvars = spec.getPropsWithPrefix(AppFiles.EnvPrefix).asScala.toMap
   /** YARN's own request objects, by size, so allocations remove exactly what was asked. */
   private val requests = mutable.Map[Resources, mutable.Queue[ContainerRequest]]()
   private val nodeHttp = mutable.Map[String, String]()
@@ -47,7 +46,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
   private val priority = Priority.newInstance(1)
 
-  private lazy val launchContext = WorkerLaunch.context(conf, stagingDir, envvars)
+  private lazy val launchContext = WorkerLaunch.context(conf, stagingDir)
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](IdleIntervalMs, new RmCallbacks)
   private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
 

@@ -15,12 +15,12 @@ import org.apache.hadoop.yarn.util.Records
 
 import knit.common.AppFiles
 
-/** Builds the launch context every worker container gets: the user's command run by bash,
-  * the staged files, the user's environment variables and credentials without the AM's
-  * own secrets. Built once: all workers get the same context. */
+/** Builds the launch context every worker container gets: the user's command script
+  * (which also sets the user's variables, see `CommandScript`) run by bash, the staged
+  * files and credentials without the AM's own secrets. Built once: all workers share it. */
 object WorkerLaunch {
 
-  def context(conf: Configuration, stagingDir: Path, envvars: Map[String, String]): ContainerLaunchContext = {
+  def context(conf: Configuration, stagingDir: Path): ContainerLaunchContext = {
     val fs = stagingDir.getFileSystem(conf)
     val resources = Map(AppFiles.Command -> resource(fs, new Path(stagingDir, AppFiles.Command),
       LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir))
@@ -31,7 +31,6 @@ object WorkerLaunch {
 
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
     ctx.setLocalResources(resources.asJava)
-    ctx.setEnvironment(envvars.asJava)
     ctx.setCommands(java.util.List.of(command))
     ctx.setTokens(workerTokens())
     ctx

@@ -98,6 +98,13 @@ class ClientEntryPoint {
     Json.write(AggregatedLogs.read(conf, id, owner))
   }
 
+  /** Logs of running containers, read from their NodeManagers. `containers` is a JSON
+    * object {container id: NodeManager http address}; the answer is like `aggregatedLogs`. */
+  def liveLogs(confDir: String, overrides: String, containers: String): String = {
+    val (conf, _) = client(confDir, overrides)
+    Json.write(LiveLogs.read(conf, Json.stringMap(containers).toSeq))
+  }
+
   /** Called when Python goes away: kill what it did not detach, then close clients. */
   def shutdown(): Unit = {
     killOnExit.asScala.foreach { case (id, yarn) =>

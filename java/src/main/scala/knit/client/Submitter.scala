@@ -54,7 +54,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       fs.mkdirs(staging, privateDir)
       fs.setPermission(staging, privateDir) // mkdirs applies the umask
       val jar = upload(fs, new Path(req.knitJar), new Path(staging, AppFiles.Jar))
-      write(fs, new Path(staging, AppFiles.Command), ("#!/bin/bash\n" + req.command + "\n").getBytes(UTF_8))
+      write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars).getBytes(UTF_8))
       val filesDir = new Path(staging, AppFiles.FilesDir)
       fs.mkdirs(filesDir, privateDir)
       req.files.foreach { f =>
@@ -110,7 +110,6 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     // Hosts to spread node-local asks over (see ApplicationMaster.addContainers).
     val hosts = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId.getHost).distinct
     spec.setStrings(AppFiles.Nodes, hosts.toSeq: _*)
-    req.envvars.foreach { case (k, v) => spec.set(AppFiles.EnvPrefix + k, v) }
     val out = new java.io.ByteArrayOutputStream()
     spec.writeXml(out)
     out.toByteArray

@@ -20,7 +20,6 @@ object AppFiles {
   val Memory = "knit.container.memory-mb"
   val Vcores = "knit.container.vcores"
   val StagingDir = "knit.staging.dir"
-  val EnvPrefix = "knit.env."
   val Nodes = "knit.nodes"
 
   /** Archives YARN unpacks (under their own name); anything else is a plain file. */

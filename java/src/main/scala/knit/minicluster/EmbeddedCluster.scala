@@ -89,10 +89,10 @@ class EmbeddedCluster(
     // Logs of finished containers are kept in HDFS (under the default /tmp/logs).
     conf.setBoolean(YarnConfiguration.LOG_AGGREGATION_ENABLED, true)
     conf.set(YarnConfiguration.NM_REMOTE_APP_LOG_DIR, "/tmp/logs")
-    // Enforce container memory like a real NodeManager does (MiniYARNCluster turns
-    // monitoring off unless asked) but without the virtual-memory check: JVMs and
-    // Python reserve far more address space than they use, and on one machine it only
-    // produces false kills.
+    // Monitor containers like a real NodeManager does (MiniYARNCluster turns monitoring
+    // off unless asked), without the virtual-memory check: JVMs and Python reserve far
+    // more address space than they use, and on one machine it only produces false kills.
+    // (Measured on 3.5.0: a container using 1.5 GB of 1 GB is reported, not killed.)
     conf.setBoolean(YarnConfiguration.YARN_MINICLUSTER_CONTROL_RESOURCE_MONITORING, true)
     conf.setBoolean(YarnConfiguration.NM_VMEM_CHECK_ENABLED, false)
     // Developer disks are often over the 90 % at which a NodeManager calls itself unhealthy.

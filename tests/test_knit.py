@@ -1,0 +1,176 @@
+"""Knit against the embedded cluster: real ApplicationMasters, real containers."""
+from __future__ import annotations
+
+import getpass
+import io
+import os
+import socket
+import tarfile
+import zipfile
+
+import pytest
+import requests
+from py4j.java_gateway import GatewayParameters, JavaGateway
+from py4j.protocol import Py4JError
+
+from helpers import wait_for
+from knit import Knit
+from knit._procfs import processes_under
+from knit.client_jvm import get_client
+
+
+@pytest.fixture
+def knit(minicluster):
+    """A Knit on the embedded cluster whose application is killed after the test."""
+    k = Knit(minicluster.conf_dir)
+    yield k
+    k.kill()
+
+
+def worker_logs(k: Knit) -> dict[str, dict[str, str]]:
+    """Logs of the worker containers (the AM's own container is left out)."""
+    am_suffix = "_000001"
+    return {c: f for c, f in k.logs().items() if not c.endswith(am_suffix)}
+
+
+def running(k: Knit) -> list[dict]:
+    return [c for c in k.get_containers() if c["state"] == "RUNNING"]
+
+
+def hdfs_status(minicluster, path: str) -> dict | None:
+    r = requests.get(minicluster.webhdfs_url + path,
+                     params={"op": "GETFILESTATUS", "user.name": getpass.getuser()}, timeout=10)
+    return r.json()["FileStatus"] if r.status_code == 200 else None
+
+
+def test_three_containers_echo_their_container_id(knit):
+    app_id = knit.start("echo hello from $CONTAINER_ID", num_containers=3, memory=256)
+    assert app_id.startswith("application_")
+    assert knit.wait_for_completion(timeout=120) == "SUCCEEDED"
+    containers = knit.get_containers()
+    assert len(containers) == 3  # never more than asked
+    assert {c["outcome"] for c in containers} == {"SUCCEEDED"}
+    assert {c["exit_status"] for c in containers} == {0}
+    logs = worker_logs(knit)
+    assert set(logs) == {c["id"] for c in containers}
+    for container_id, files in logs.items():
+        assert files["stdout"] == f"hello from {container_id}\n"
+    assert knit.status()["final_status"] == "SUCCEEDED"
+
+
+def test_failing_command_fails_the_application_with_its_exit_status(knit):
+    knit.start("echo about to fail >&2; exit 3", num_containers=2, memory=256)
+    assert knit.wait_for_completion(timeout=120) == "FAILED"
+    containers = knit.get_containers()
+    assert [c["exit_status"] for c in containers] == [3, 3]
+    assert {c["outcome"] for c in containers} == {"FAILED"}
+    assert "exited with status 3" in containers[0]["diagnostics"]
+    assert "exited with status 3" in knit.status()["diagnostics"]
+    assert all(f["stderr"] == "about to fail\n" for f in worker_logs(knit).values())
+
+
+def test_bash_semantics_and_environment_variables(knit):
+    cmd = """echo "two  spaces" && echo 'single "double" inside' && echo $GREETING-$((6*7)) \
+&& test -n "$CONTAINER_ID" && echo "$NM_HOST" | grep -q . && echo ok"""
+    knit.start(cmd, num_containers=1, memory=256,
+               envvars={"GREETING": "hi there; $(not run)"})
+    assert knit.wait_for_completion(timeout=120) == "SUCCEEDED", worker_logs(knit)
+    (files,) = worker_logs(knit).values()
+    assert files["stdout"] == ('two  spaces\nsingle "double" inside\n'
+                               'hi there; $(not run)-42\nok\n')
+
+
+def test_files_and_archives_are_visible_in_the_container(knit, tmp_path):
+    data = tmp_path / "data.txt"
+    data.write_text("plain file\n")
+    tgz = tmp_path / "pkg.tar.gz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        payload = b"from the tarball\n"
+        info = tarfile.TarInfo("inner/hello.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    zipped = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("inside.txt", "from the zip\n")
+    knit.start("cat data.txt pkg.tar.gz/inner/hello.txt bundle.zip/inside.txt",
+               num_containers=1, memory=256, files=[data, str(tgz), zipped])
+    assert knit.wait_for_completion(timeout=120) == "SUCCEEDED", worker_logs(knit)
+    (files,) = worker_logs(knit).values()
+    assert files["stdout"] == "plain file\nfrom the tarball\nfrom the zip\n"
+
+
+def test_add_and_remove_containers(knit):
+    knit.start("echo up; sleep 600", num_containers=1, memory=256)
+    wait_for(lambda: len(running(knit)) == 1, 60, "the first container")
+    knit.add_containers(2)
+    live = wait_for(lambda: (r := running(knit)) and len(r) == 3 and r, 60, "3 containers")
+    # YARN rounds sizes up to its minimum allocation (1024 MB by default).
+    assert all(c["memory_mb"] >= 256 for c in live)
+    victim = live[0]["id"]
+    knit.remove_containers(victim)
+    wait_for(lambda: len(running(knit)) == 2, 60, "2 containers after the removal")
+    removed = next(c for c in knit.get_containers() if c["id"] == victim)
+    assert (removed["state"], removed["outcome"]) == ("COMPLETED", "RELEASED")
+    assert knit.status()["state"] == "RUNNING"  # a removal is not a failure or an end
+    logs = knit.logs()  # from the NodeManagers while running
+    assert all(logs[c["id"]]["stdout"] == "up\n" for c in running(knit))
+    with pytest.raises(Exception, match="Not running containers"):
+        knit.remove_containers("container_1_0001_01_999999")
+
+
+def test_kill_ends_the_application_and_every_process(knit, minicluster):
+    app_id = knit.start("sleep 600", num_containers=2, memory=256)
+    wait_for(lambda: len(running(knit)) == 2, 60, "2 sleeping containers")
+    staging = f"/user/{getpass.getuser()}/.knit/{app_id}"
+    assert hdfs_status(minicluster, staging)["permission"] == "700"
+
+    def app_processes() -> list[int]:
+        return [p for p in processes_under(minicluster.work_dir) if _cwd_has(p, app_id)]
+
+    assert len(app_processes()) >= 3  # the AM and two containers
+    knit.kill()
+    assert knit.status()["state"] == "KILLED"
+    wait_for(lambda: not app_processes(), 30, "the application's processes to end")
+    assert hdfs_status(minicluster, staging) is None
+    knit.kill()  # idempotent
+
+
+def _cwd_has(pid: int, fragment: str) -> bool:
+    try:
+        return fragment in os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return False
+
+
+def test_am_gateway_refuses_connections_without_the_token(knit):
+    knit.start("sleep 600", num_containers=0, memory=256)
+    report = knit.status()
+    host, port = report["am_host"], report["am_port"]
+    for token in (None, "not-the-token-" + "x" * 32):
+        gateway = JavaGateway(gateway_parameters=GatewayParameters(
+            address=host, port=port, auth_token=token, enable_memory_management=False))
+        with pytest.raises(Py4JError):
+            gateway.entry_point.containers()
+        gateway.close()
+    # A raw Py4J command without the auth handshake gets nothing back.
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(b"c\nt\ncontainers\ne\n")
+        try:
+            answer = s.recv(1024)
+        except (ConnectionResetError, socket.timeout):
+            answer = b""
+        assert not answer.startswith(b"!ys")
+    # The real client, holding the token, still works.
+    assert knit.get_containers() == []
+
+
+def test_two_knits_in_one_process_run_at_once(minicluster):
+    with Knit(minicluster.conf_dir) as a, Knit(minicluster.conf_dir) as b:
+        first = a.start("sleep 15; echo A", num_containers=1, memory=256, app_name="knit-a")
+        second = b.start("sleep 15; echo B", num_containers=1, memory=256, app_name="knit-b")
+        assert first != second
+        assert a.status()["state"] == b.status()["state"] == "RUNNING"
+        assert a.wait_for_completion(120) == b.wait_for_completion(120) == "SUCCEEDED"
+        assert [f["stdout"] for f in worker_logs(a).values()] == ["A\n"]
+        assert [f["stdout"] for f in worker_logs(b).values()] == ["B\n"]
+    assert get_client() is get_client()  # one client JVM for the process
