@@ -99,6 +99,9 @@ class EmbeddedCluster(
     conf.setFloat(
       YarnConfiguration.NM_MAX_PER_DISK_UTILIZATION_PERCENTAGE, 99.5f)
     conf.setInt(YarnConfiguration.YARN_MINICLUSTER_NM_PMEM_MB, nodeManagerMemoryMb)
+    // ApplicationMasters may use up to 10 % of a queue by default: on 8 GB that is less
+    // than two 1 GB AMs, so a sandbox would run one application at a time.
+    conf.setFloat("yarn.scheduler.capacity.maximum-am-resource-percent", 0.5f)
     conf
   }
 
