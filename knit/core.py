@@ -182,10 +182,19 @@ class Knit:
 
     def _preflight(self, spec: dict) -> None:
         """Checks that need the cluster; the RM REST API answers fast, or names its address."""
-        nodes = rm_get(self.config, "/ws/v1/cluster/nodes?states=RUNNING")
-        if not ((nodes.get("nodes") or {}).get("node")):
+        nodes = (rm_get(self.config, "/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
+                 or {}).get("node") or []
+        if not nodes:
             raise KnitException("The cluster has no active NodeManager: nothing could run. "
                                 "Check the NodeManagers (yarn node -list).")
+        # The scheduler's maximum may exceed every node: such a container would never start.
+        biggest = max((n["usedMemoryMB"] + n["availMemoryMB"],
+                       n["usedVirtualCores"] + n["availableVirtualCores"]) for n in nodes)
+        if spec["memory"] > biggest[0] or spec["vcores"] > biggest[1]:
+            raise KnitException(
+                f"No NodeManager can hold a container of {spec['memory']} MB and "
+                f"{spec['vcores']} vcores: the largest has {biggest[0]} MB and {biggest[1]} "
+                "vcores. Ask for smaller containers.")
         scheduler = rm_get(self.config, "/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
         queues = _queue_names(scheduler)
         if queues and spec["queue"] not in queues:
