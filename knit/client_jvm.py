@@ -64,7 +64,7 @@ class ClientJVM:
             f.write('-cp "%s"\n' % os.pathsep.join([str(java.knit_jar()), *hadoop_classpath()]))
         cmd = [java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS,
                "-Dlog4j.configuration=knit-client-log4j.properties", f"@{argfile}",
-               _MAIN_CLASS, str(listener.getsockname()[1])]
+               _MAIN_CLASS, str(listener.getsockname()[1]), self.log_dir]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True,

@@ -44,6 +44,9 @@ class MiniCluster:
         Seconds to wait for the cluster to be ready.
     java_heap_mb : int
         Maximum heap of the cluster JVM.
+    config : dict of str, optional
+        Hadoop settings applied on top of everything else, e.g.
+        ``{"yarn.scheduler.capacity.schedule-asynchronously.enable": "false"}``.
 
     Examples
     --------
@@ -61,6 +64,7 @@ class MiniCluster:
         nodemanager_memory_mb: int = 4096,
         startup_timeout: float = 120.0,
         java_heap_mb: int = 768,
+        config: dict[str, str] | None = None,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
                                  ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
@@ -74,6 +78,10 @@ class MiniCluster:
         self.startup_timeout = float(startup_timeout)
         self.java_heap_mb = java_heap_mb
         self._requested_conf_dir = conf_dir
+        self.config = dict(config or {})
+        for key, value in self.config.items():
+            if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
+                raise KnitException(f"config must map Hadoop keys to strings; bad entry {key!r}")
         self.conf_dir: str | None = None
         self.work_dir: str | None = None
         self._proc: subprocess.Popen | None = None
@@ -235,6 +243,8 @@ class MiniCluster:
             "--nm-memory-mb", str(self.nodemanager_memory_mb),
             "--timeout-ms", str(int(self.startup_timeout * 1000)),
         ]
+        for key, value in self.config.items():
+            cmd += ["--set", f"{key}={value}"]
         # JAVA_HOME and HADOOP_CONF_DIR are on the NodeManager's env whitelist: containers
         # (an ApplicationMaster's `$JAVA_HOME/bin/java`) inherit them.
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)

@@ -47,7 +47,9 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val priority = Priority.newInstance(1)
 
   private lazy val launchContext = WorkerLaunch.context(conf, stagingDir)
-  private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](IdleIntervalMs, new RmCallbacks)
+  // Starts fast: the first asks go out right after registration, and the heartbeat thread
+  // only sees a new interval after its current sleep.
+  private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
   private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
 
   /** Runs the application to its end; returns the final status it unregistered with. */

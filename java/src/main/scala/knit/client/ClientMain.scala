@@ -12,9 +12,10 @@ import knit.common.Gateway
   *
   * Protocol: the first line on stdin is the gateway's auth token (never on the command
   * line); the gateway listens on 127.0.0.1 at an ephemeral port, which is sent to the
-  * callback port given as the only argument, as "<port> <token>" so Python can tell the
+  * callback port given as the first argument, as "<port> <token>" so Python can tell the
   * real JVM from anything else that connects there. The JVM exits, killing the
-  * applications Python did not detach, when stdin reaches EOF.
+  * applications Python did not detach and removing its private log dir (the second
+  * argument), when stdin reaches EOF: even a Python killed by SIGKILL leaves nothing.
   */
 object ClientMain {
   private val log = LoggerFactory.getLogger(getClass)
@@ -37,6 +38,7 @@ object ClientMain {
     log.info("stdin closed: shutting down the knit client JVM")
     entryPoint.shutdown()
     server.shutdown()
+    if (args.length > 1) org.apache.hadoop.fs.FileUtil.fullyDelete(new java.io.File(args(1)))
     sys.exit(0)
   }
 }

@@ -53,7 +53,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       fs.setPermission(root, privateDir)
       fs.mkdirs(staging, privateDir)
       fs.setPermission(staging, privateDir) // mkdirs applies the umask
-      val jar = upload(fs, new Path(req.knitJar), new Path(staging, AppFiles.Jar))
+      val jar = sharedJar(fs, root, new File(req.knitJar))
       write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars).getBytes(UTF_8))
       val filesDir = new Path(staging, AppFiles.FilesDir)
       fs.mkdirs(filesDir, privateDir)
@@ -80,6 +80,27 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
         try fs.delete(staging, true) catch { case _: Exception => }
         throw e
     }
+  }
+
+  /** knit's jar is uploaded once per version, under `~/.knit/jars/<sha256>/`, and
+    * localized PRIVATE: NodeManagers keep it in the user's cache across applications,
+    * so later starts neither upload nor download it. */
+  private def sharedJar(fs: FileSystem, root: Path, local: File): LocalResource = {
+    val digest = java.security.MessageDigest.getInstance("SHA-256")
+      .digest(java.nio.file.Files.readAllBytes(local.toPath))
+    val dir = new Path(new Path(root, "jars"), digest.map("%02x".format(_)).mkString)
+    val target = new Path(dir, AppFiles.Jar)
+    if (!fs.exists(target)) {
+      fs.mkdirs(dir, privateDir)
+      // Upload under a unique name and rename: concurrent starts never see half a jar.
+      val part = new Path(dir, s".${AppFiles.Jar}.${java.util.UUID.randomUUID}")
+      fs.copyFromLocalFile(false, true, new Path(local.toURI), part)
+      fs.setPermission(part, new FsPermission("600"))
+      if (!fs.rename(part, target)) fs.delete(part, false) // another start won the race
+    }
+    val status = fs.getFileStatus(target)
+    LocalResource.newInstance(URL.fromPath(fs.makeQualified(target)), LocalResourceType.FILE,
+      LocalResourceVisibility.PRIVATE, status.getLen, status.getModificationTime)
   }
 
   private def upload(fs: FileSystem, src: Path, dst: Path): LocalResource = {

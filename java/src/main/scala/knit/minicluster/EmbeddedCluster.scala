@@ -27,12 +27,14 @@ case class ClusterAddresses(
   * its files under `target/` relative to it.
   *
   * @param applicationClasspath what containers get as `yarn.application.classpath`
+  * @param settings     configuration the caller wants on top (applied last, they win)
   */
 class EmbeddedCluster(
     workDir: File,
     nodeManagers: Int,
     nodeManagerMemoryMb: Int,
-    applicationClasspath: Seq[String]) {
+    applicationClasspath: Seq[String],
+    settings: Map[String, String] = Map.empty) {
 
   private val log = LoggerFactory.getLogger(getClass)
   @volatile private var dfs: Option[MiniDFSCluster] = None
@@ -46,6 +48,7 @@ class EmbeddedCluster(
     val hdfsConf = new HdfsConfiguration()
     hdfsConf.setInt("dfs.replication", 1) // one DataNode
     hdfsConf.setBoolean("dfs.webhdfs.enabled", true)
+    settings.foreach { case (k, v) => hdfsConf.set(k, v, "knit MiniCluster(config=...)") }
     val dfsCluster = new MiniDFSCluster.Builder(hdfsConf, new File(workDir, "dfs"))
       .numDataNodes(1)
       .build()
@@ -102,6 +105,7 @@ class EmbeddedCluster(
     // ApplicationMasters may use up to 10 % of a queue by default: on 8 GB that is less
     // than two 1 GB AMs, so a sandbox would run one application at a time.
     conf.setFloat("yarn.scheduler.capacity.maximum-am-resource-percent", 0.5f)
+    settings.foreach { case (k, v) => conf.set(k, v, "knit MiniCluster(config=...)") }
     conf
   }
 

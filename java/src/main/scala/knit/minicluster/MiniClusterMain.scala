@@ -21,22 +21,30 @@ object MiniClusterMain {
       readyFile: File,
       nodeManagers: Int = 2,
       nodeManagerMemoryMb: Int = 4096,
-      timeoutMs: Long = 120000L)
+      timeoutMs: Long = 120000L,
+      settings: Map[String, String] = Map.empty)
 
   def parse(args: Seq[String]): Options = {
     val pairs = args.grouped(2).map {
       case Seq(k, v) if k.startsWith("--") => k.drop(2) -> v
       case other => throw new IllegalArgumentException(s"Bad arguments: ${other.mkString(" ")}")
-    }.toMap
-    def need(k: String) = pairs.getOrElse(k, throw new IllegalArgumentException(s"--$k is required"))
-    val unknown = pairs.keySet -- Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms")
+    }.toSeq
+    val unknown = pairs.map(_._1).toSet --
+      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "set")
     require(unknown.isEmpty, s"Unknown options: ${unknown.mkString(", ")}")
+    val single = pairs.filter(_._1 != "set").toMap
+    def need(k: String) = single.getOrElse(k, throw new IllegalArgumentException(s"--$k is required"))
     Options(
       confDir = new File(need("conf-dir")),
       readyFile = new File(need("ready-file")),
-      nodeManagers = pairs.get("nodemanagers").map(_.toInt).getOrElse(2),
-      nodeManagerMemoryMb = pairs.get("nm-memory-mb").map(_.toInt).getOrElse(4096),
-      timeoutMs = pairs.get("timeout-ms").map(_.toLong).getOrElse(120000L))
+      nodeManagers = single.get("nodemanagers").map(_.toInt).getOrElse(2),
+      nodeManagerMemoryMb = single.get("nm-memory-mb").map(_.toInt).getOrElse(4096),
+      timeoutMs = single.get("timeout-ms").map(_.toLong).getOrElse(120000L),
+      settings = pairs.filter(_._1 == "set").map { case (_, kv) =>
+        val (k, v) = kv.span(_ != '=')
+        require(v.nonEmpty, s"--set takes key=value, got $kv")
+        k -> v.drop(1)
+      }.toMap)
   }
 
   /** The JVM's classpath without knit's own jar: containers get what a real cluster has. */
@@ -50,7 +58,8 @@ object MiniClusterMain {
     val opts = parse(args.toSeq)
     val workDir = new File(".").getCanonicalFile
     val cluster = new EmbeddedCluster(
-      workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir))
+      workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir),
+      opts.settings)
     Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
     exitOnStdinEof(cluster)
     val ready = new java.util.concurrent.CountDownLatch(1)
