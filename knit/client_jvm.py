@@ -20,6 +20,8 @@ import time
 from collections import deque
 from typing import Any
 
+from py4j.protocol import Py4JNetworkError
+
 from . import java
 from ._py4j import connect, from_json
 from .exceptions import KnitException
@@ -84,7 +86,11 @@ class ClientJVM:
 
     def call(self, method: str, *args: Any) -> Any:
         """Call a ClientEntryPoint method; its JSON answer comes back decoded."""
-        answer = getattr(self._entry, method)(*args)
+        try:
+            answer = getattr(self._entry, method)(*args)
+        except Py4JNetworkError as e:
+            raise KnitException(f"Lost the knit client JVM during {method}. Last lines of its "
+                                f"log:\n{self.log_tail()}") from e
         return from_json(answer) if isinstance(answer, str) else answer
 
     def _await_callback(self, listener: socket.socket, token: str) -> int:

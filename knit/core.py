@@ -329,20 +329,31 @@ class Knit:
         return logs
 
     def _aggregated_logs(self, timeout: float) -> dict:
+        """Aggregated logs, once YARN says aggregation is over and every container the AM
+        reported is in them (NodeManagers upload independently of each other)."""
         deadline = time.monotonic() + timeout
+        expected = {c["id"] for c in self._containers}
+        logs: dict = {}
         while True:
             status = self.status()["log_aggregation_status"]
-            if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "DISABLED") or \
-                    time.monotonic() > deadline:
+            if status == "DISABLED":
+                raise KnitException("Log aggregation is off on this cluster "
+                                    "(yarn.log-aggregation-enable): logs of finished "
+                                    "applications cannot be read.")
+            if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "RUNNING_WITH_FAILURE"):
+                logs = get_client().call("aggregatedLogs", self.config.conf_dir,
+                                         self._overrides, self.app_id)
+                if all({"stdout", "stderr"} <= logs.get(c, {}).keys() for c in expected):
+                    break
+            if time.monotonic() > deadline:
+                logger.warning("Logs of %s are incomplete after %.0f s (log aggregation: %s)",
+                               self.app_id, timeout, status)
                 break
             time.sleep(0.5)
-        if status == "DISABLED":
-            raise KnitException("Log aggregation is off on this cluster "
-                                "(yarn.log-aggregation-enable): logs of finished "
-                                "applications cannot be read.")
-        raw = get_client().call("aggregatedLogs", self.config.conf_dir, self._overrides,
-                                                self.app_id)
-        return raw
+        for files in logs.values():
+            files.setdefault("stdout", "")
+            files.setdefault("stderr", "")
+        return logs
 
     def _live_logs(self) -> dict:
         where = {c["id"]: c["node_http"] for c in self.get_containers()

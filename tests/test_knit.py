@@ -7,6 +7,7 @@ import os
 import socket
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 import requests
@@ -54,7 +55,7 @@ def test_three_containers_echo_their_container_id(knit):
     logs = worker_logs(knit)
     assert set(logs) == {c["id"] for c in containers}
     for container_id, files in logs.items():
-        assert files["stdout"] == f"hello from {container_id}\n"
+        assert files.get("stdout") == f"hello from {container_id}\n", logs
     assert knit.status()["final_status"] == "SUCCEEDED"
 
 
@@ -62,7 +63,7 @@ def test_failing_command_fails_the_application_with_its_exit_status(knit):
     knit.start("echo about to fail >&2; exit 3", num_containers=2, memory=256)
     assert knit.wait_for_completion(timeout=120) == "FAILED"
     containers = knit.get_containers()
-    assert [c["exit_status"] for c in containers] == [3, 3]
+    assert [c["exit_status"] for c in containers] == [3, 3], containers
     assert {c["outcome"] for c in containers} == {"FAILED"}
     assert "exited with status 3" in containers[0]["diagnostics"]
     assert "exited with status 3" in knit.status()["diagnostics"]
@@ -174,3 +175,19 @@ def test_two_knits_in_one_process_run_at_once(minicluster):
         assert [f["stdout"] for f in worker_logs(a).values()] == ["A\n"]
         assert [f["stdout"] for f in worker_logs(b).values()] == ["B\n"]
     assert get_client() is get_client()  # one client JVM for the process
+
+
+def test_workers_get_neither_the_amrm_token_nor_the_gateway_token(knit, minicluster):
+    # Each container greps its own credentials file for the two secrets' names.
+    check = ('for s in YARN_AM_RM_TOKEN knit.gateway.token; do '
+             'grep -c "$s" "$HADOOP_TOKEN_FILE_LOCATION" || true; done; sleep 600')
+    app_id = knit.start(check, num_containers=1, memory=256)
+    wait_for(lambda: len(running(knit)) == 1, 60, "the worker")
+    # Control: the AM's own credentials file, on this machine, does hold both.
+    am_tokens = next(Path(minicluster.work_dir).rglob(
+        f"container_{app_id[len('application_'):]}_01_000001/container_tokens"))
+    assert b"YARN_AM_RM_TOKEN" in am_tokens.read_bytes()
+    assert b"knit.gateway.token" in am_tokens.read_bytes()
+    out = wait_for(lambda: next(iter(worker_logs(knit).values()))["stdout"].split(), 30,
+                   "the worker's grep counts")
+    assert out == ["0", "0"]

@@ -49,14 +49,11 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     val root = new Path(fs.getHomeDirectory, AppFiles.StagingRoot)
     val staging = new Path(root, appId.toString)
     try {
-      fs.mkdirs(root, privateDir)
-      fs.setPermission(root, privateDir)
-      fs.mkdirs(staging, privateDir)
-      fs.setPermission(staging, privateDir) // mkdirs applies the umask
+      privateDirs(fs, root, staging)
       val jar = sharedJar(fs, root, new File(req.knitJar))
       write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars).getBytes(UTF_8))
       val filesDir = new Path(staging, AppFiles.FilesDir)
-      fs.mkdirs(filesDir, privateDir)
+      privateDirs(fs, filesDir)
       req.files.foreach { f =>
         val local = new Path(new File(f).getAbsoluteFile.toURI)
         upload(fs, local, new Path(filesDir, local.getName))
@@ -82,6 +79,13 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     }
   }
 
+  /** Creates each dir (parents too, with the cluster's default permissions: a missing
+    * home dir must not become private to one user's tool) and makes it mode 700. */
+  private def privateDirs(fs: FileSystem, dirs: Path*): Unit = dirs.foreach { d =>
+    fs.mkdirs(d)
+    fs.setPermission(d, privateDir) // mkdirs' permission argument is subject to the umask
+  }
+
   /** knit's jar is uploaded once per version, under `~/.knit/jars/<sha256>/`, and
     * localized PRIVATE: NodeManagers keep it in the user's cache across applications,
     * so later starts neither upload nor download it. */
@@ -91,7 +95,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     val dir = new Path(new Path(root, "jars"), digest.map("%02x".format(_)).mkString)
     val target = new Path(dir, AppFiles.Jar)
     if (!fs.exists(target)) {
-      fs.mkdirs(dir, privateDir)
+      privateDirs(fs, new Path(root, "jars"), dir)
       // Upload under a unique name and rename: concurrent starts never see half a jar.
       val part = new Path(dir, s".${AppFiles.Jar}.${java.util.UUID.randomUUID}")
       fs.copyFromLocalFile(false, true, new Path(local.toURI), part)
