@@ -63,7 +63,8 @@ def test_failing_command_fails_the_application_with_its_exit_status(knit):
     knit.start("echo about to fail >&2; exit 3", num_containers=2, memory=256)
     assert knit.wait_for_completion(timeout=120) == "FAILED"
     containers = knit.get_containers()
-    assert [c["exit_status"] for c in containers] == [3, 3], containers
+    assert [c["exit_status"] for c in containers] == [3, 3], (containers, knit.status(),
+                                                               knit.logs())
     assert {c["outcome"] for c in containers} == {"FAILED"}
     assert "exited with status 3" in containers[0]["diagnostics"]
     assert "exited with status 3" in knit.status()["diagnostics"]
