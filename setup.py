@@ -46,8 +46,9 @@ setup(
         # The wire protocol is versioned: must equal py4j.version in pom.xml.
         "py4j==0.10.9.9",
         "requests>=2.25",
+        "venv-pack>=0.2",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout>=2"]},
+    extras_require={"test": ["pytest>=7", "pytest-timeout>=2"], "conda": ["conda-pack>=0.7"]},
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},
 )

@@ -14,6 +14,7 @@ from ._py4j import to_json
 from .am_gateway import AMGateway
 from .client_jvm import get_client
 from .config import HadoopConfig, rm_get
+from .env import create_env
 from .exceptions import KnitException
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Knit:
         self.app_id: str | None = None
         self._am: AMGateway | None = None
         self._defaults = (1024, 1)
+        self.uploaded_bytes = 0
         # The last container list the AM gave; it outlives the AM (see get_containers).
         self._containers: list[dict] = []
 
@@ -93,7 +95,10 @@ class Knit:
             unpacked into a directory of their own name in the container's working
             directory; other files appear there as they are.
         env : path, optional
-            Reserved for packed Python environments (not yet supported; must be None).
+            A packed environment (from :meth:`create_env`, or any venv-pack or conda-pack
+            archive, ``.tar.gz``/``.tgz``/``.zip``), unpacked in every container and
+            activated before `cmd`: ``$PYTHON_BIN``, ``python`` and the environment's
+            console scripts come from it. Uploaded once (see docs/environments.md).
         envvars : dict of str, optional
             Environment variables for every container (``CONTAINER_ID`` and YARN's own
             variables are set too).
@@ -118,10 +123,9 @@ class Knit:
         if self.app_id is not None and self._state() not in _DONE_STATES:
             raise KnitException(f"This Knit is already running {self.app_id}; kill() it or "
                                 "use another Knit object.")
-        if env is not None:
-            raise KnitException("env= (packed environments) is not supported yet; pass None.")
         spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
                                     envvars, app_name, queue, node_label)
+        spec["env"] = _validated_env(env)
         if checks:
             self._preflight(spec)
         client = get_client()
@@ -135,11 +139,14 @@ class Knit:
                     f"Containers of {memory} MB and {virtual_cores} vcores exceed the cluster's "
                     f"maximum of {new['max_memory_mb']} MB and {new['max_vcores']} vcores; "
                     "ask for smaller containers.")
-            client.call("submit", conf_dir, overrides, app_id, to_json({**spec, "token": token}),
-                        detached)
+            submitted = client.call("submit", conf_dir, overrides, app_id,
+                                    to_json({**spec, "token": token}), detached)
         except Py4JJavaError as e:
             raise KnitException(f"Submitting the application failed: {_java_message(e)}") from e
         self.app_id = app_id
+        #: Bytes the last start() sent to HDFS for knit's jar and the environment (0 when
+        #: both were already there).
+        self.uploaded_bytes = submitted["uploaded_bytes"]
         self._am = None
         self._containers = []
         self._defaults = (memory, virtual_cores)
@@ -371,6 +378,28 @@ class Knit:
         except Py4JJavaError as e:
             raise KnitException(f"Cannot kill {self.app_id}: {_java_message(e)}") from e
 
+    # ------------------------------------------------------------------ environments
+    def create_env(self, name: str | None = None, packages: Sequence[str] = (),
+                   backend: str = "venv", python: str | None = None,
+                   channels: Sequence[str] | None = None, force: bool = False,
+                   env_name: str | None = None) -> str:
+        """Build and pack an environment for ``start(env=...)``; see :func:`knit.create_env`."""
+        return create_env(name=name, packages=packages, backend=backend, python=python,
+                          channels=channels, force=force, env_name=env_name)
+
+    def list_envs(self) -> list[dict]:
+        """Environments stored in HDFS: dicts with ``name``, ``sha256``, ``size`` (bytes)
+        and ``modified`` (ms since the epoch)."""
+        return get_client().call("listEnvs", self.config.conf_dir, self._overrides)
+
+    def remove_env(self, name_or_hash: str) -> int:
+        """Delete stored environments by name or sha256 (or its first 8+ characters);
+        return how many were deleted."""
+        if not name_or_hash:
+            raise KnitException("remove_env needs an environment name or hash.")
+        return get_client().call("removeEnv", self.config.conf_dir, self._overrides,
+                                 name_or_hash)
+
     def __enter__(self) -> "Knit":
         return self
 
@@ -379,6 +408,18 @@ class Knit:
 
     def __repr__(self) -> str:
         return f"Knit<{self.app_id or 'not started'}, {self.config.conf_dir}>"
+
+
+def _validated_env(env: str | os.PathLike | None) -> str | None:
+    if env is None:
+        return None
+    path = os.path.abspath(os.fspath(env))
+    if not os.path.isfile(path):
+        raise KnitException(f"Environment archive not found: {path}. Build one with "
+                            "create_env(), or pass a venv-pack or conda-pack archive.")
+    if not path.endswith((".tar.gz", ".tgz", ".zip", ".tar")):
+        raise KnitException(f"Environment archive must be .tar.gz, .tgz, .tar or .zip: {path}")
+    return path
 
 
 def _queue_names(scheduler_info: dict) -> set[str]:

@@ -64,8 +64,11 @@ def test_bad_container_count(refused, n):
     refused("num_containers must be an integer >= 0", num_containers=n)
 
 
-def test_env_not_supported_yet(refused, tmp_path):
-    refused("env= .* not supported yet", env=tmp_path / "env.tar.gz")
+def test_env_archive_missing_or_of_another_kind(refused, tmp_path):
+    refused("Environment archive not found: .*env.tar.gz", env=tmp_path / "env.tar.gz")
+    wheel = tmp_path / "pkg.whl"
+    wheel.write_text("not an archive knit can unpack")
+    refused(r"must be \.tar\.gz, \.tgz, \.tar or \.zip", env=wheel)
 
 
 def write_conf(conf_dir: Path, web_address: str) -> str:

@@ -46,7 +46,8 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
   private val priority = Priority.newInstance(1)
 
-  private lazy val launchContext = WorkerLaunch.context(conf, stagingDir)
+  private lazy val launchContext = WorkerLaunch.context(conf, stagingDir,
+    Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)))
   // Starts fast: the first asks go out right after registration, and the heartbeat thread
   // only sees a new interval after its current sleep.
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
@@ -182,7 +183,8 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
         Completion(s.getContainerId.toString, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
       statuses.asScala.foreach { s =>
         allocator.containers.find(_.id == s.getContainerId.toString).foreach { c =>
-          if (c.outcome.exists(_.isFailure)) log.warn(s"${c.id} on ${c.node}: ${c.message}")
+          if (c.outcome.exists(_.isFailure))
+            log.warn(s"${c.id} on ${c.node}: ${c.message}\nYARN diagnostics: ${s.getDiagnostics}")
           else log.info(s"${c.id} finished: ${c.message}")
         }
       }

@@ -92,13 +92,21 @@ object ExitStatuses {
         "container; start it with more memory"
     case DISKS_FAILED => "the node's disks failed"
     case ABORTED => "aborted by YARN (node lost or container expired)"
+    case INVALID => "YARN could not set it up (INVALID: a file or archive failed to download or unpack?)"
     case s => s"stopped by YARN: ${name(s)}"
   }
 
-  /** Appends the first non-blank line of `diagnostics`, trimmed and cut short. */
+  private val Timestamp = """^\[[0-9][0-9 :.\-]*\]""".r
+
+  /** Appends the most telling line of `diagnostics`, cut short: the root cause (last
+    * "Caused by:") of a stack trace, else the first non-blank line; the NodeManager's
+    * "[timestamp]" prefixes are dropped. */
   private def withDiagnostics(message: String, diagnostics: String): String = {
-    val lines = Option(diagnostics).map(_.linesIterator.map(_.trim)).getOrElse(Iterator.empty)
-    lines.find(_.nonEmpty) match {
+    val lines = Option(diagnostics).toSeq.flatMap(_.linesIterator)
+      .map(l => Timestamp.replaceFirstIn(l.trim, "").trim).filter(_.nonEmpty)
+    val rootCause = lines.filter(_.startsWith("Caused by:")).lastOption
+      .map(_.stripPrefix("Caused by:").trim)
+    rootCause.orElse(lines.headOption) match {
       case Some(line) => s"$message; diagnostics: ${line.take(MaxDiagnosticsChars)}"
       case None => message
     }

@@ -20,10 +20,15 @@ import knit.common.AppFiles
   * files and credentials without the AM's own secrets. Built once: all workers share it. */
 object WorkerLaunch {
 
-  def context(conf: Configuration, stagingDir: Path): ContainerLaunchContext = {
+  def context(conf: Configuration, stagingDir: Path, env: Option[Path]): ContainerLaunchContext = {
     val fs = stagingDir.getFileSystem(conf)
+    // The environment is content-addressed and PRIVATE: NodeManagers unpack it once per
+    // user and reuse it across applications.
+    val envResource = env.map(e => AppFiles.EnvLink -> resource(fs, e, LocalResourceType.ARCHIVE,
+      LocalResourceVisibility.PRIVATE))
     val resources = Map(AppFiles.Command -> resource(fs, new Path(stagingDir, AppFiles.Command),
-      LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir))
+      LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir)) ++
+      envResource
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
     // A script file, not `bash -c "<cmd>"`: the NodeManager pastes commands into its launch
     // script inside double quotes without escaping, which breaks quotes in the command.
@@ -44,10 +49,11 @@ object WorkerLaunch {
       name -> resource(fs, st.getPath, kind)
     }.toMap
 
-  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType): LocalResource = {
+  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType,
+      visibility: LocalResourceVisibility = LocalResourceVisibility.APPLICATION): LocalResource = {
     val st = fs.getFileStatus(path)
-    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind,
-      LocalResourceVisibility.APPLICATION, st.getLen, st.getModificationTime)
+    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind, visibility,
+      st.getLen, st.getModificationTime)
   }
 
   /** The AM's credentials minus what only the AM may hold: the AMRMToken (it would let a

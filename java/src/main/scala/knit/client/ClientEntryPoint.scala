@@ -65,10 +65,15 @@ class ClientEntryPoint {
       memoryMb = int("memory"),
       vcores = int("vcores"),
       envvars = s.get("envvars").properties().asScala.map(e => e.getKey -> e.getValue.asText).toMap,
-      gatewayToken = str("token"))
+      gatewayToken = str("token"),
+      env = Option(s.get("env")).filterNot(_.isNull).map(_.asText))
     val id = ApplicationId.fromString(appId)
     if (!detached) killOnExit.put(id, yarn)
-    try Json.write(Map("staging_dir" -> new Submitter(conf, yarn).submit(id, req).toString))
+    try {
+      val submitter = new Submitter(conf, yarn)
+      val staging = submitter.submit(id, req)
+      Json.write(Map("staging_dir" -> staging.toString, "uploaded_bytes" -> submitter.uploadedBytes))
+    }
     catch { case e: Throwable => killOnExit.remove(id); throw e }
   }
 
@@ -103,6 +108,23 @@ class ClientEntryPoint {
   def liveLogs(confDir: String, overrides: String, containers: String): String = {
     val (conf, _) = client(confDir, overrides)
     Json.write(LiveLogs.read(conf, Json.stringMap(containers).toSeq))
+  }
+
+  /** Packed environments stored in HDFS: a JSON list of {sha256, name, size, modified}. */
+  def listEnvs(confDir: String, overrides: String): String = {
+    val (conf, _) = client(confDir, overrides)
+    val fs = FileSystem.get(conf)
+    Json.write(SharedFiles.list(fs, new Path(fs.getHomeDirectory, AppFiles.StagingRoot), "envs")
+      .map { case (sha, name, size, modified) =>
+        Map("sha256" -> sha, "name" -> name, "size" -> size, "modified" -> modified) })
+  }
+
+  /** Deletes stored environments by name or sha256 (prefix); returns how many (as JSON). */
+  def removeEnv(confDir: String, overrides: String, nameOrHash: String): String = {
+    val (conf, _) = client(confDir, overrides)
+    val fs = FileSystem.get(conf)
+    Json.write(SharedFiles.remove(fs, new Path(fs.getHomeDirectory, AppFiles.StagingRoot), "envs",
+      nameOrHash))
   }
 
   /** Called when Python goes away: kill what it did not detach, then close clients. */

@@ -35,12 +35,14 @@ final case class AppRequest(
     memoryMb: Int,
     vcores: Int,
     envvars: Map[String, String],
-    gatewayToken: String)
+    gatewayToken: String,
+    env: Option[String] = None)
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
   private val log = LoggerFactory.getLogger(getClass)
-  private val privateDir = new FsPermission("700")
+  /** Bytes the last `submit` sent to HDFS for shared files (0 when all were there). */
+  var uploadedBytes = 0L
 
   /** Uploads jar, command, spec and files under `~/.knit/<appId>/` (mode 700) and submits.
     * On any failure the staging dir is removed before the exception propagates. */
@@ -49,16 +51,19 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     val root = new Path(fs.getHomeDirectory, AppFiles.StagingRoot)
     val staging = new Path(root, appId.toString)
     try {
-      privateDirs(fs, root, staging)
-      val jar = sharedJar(fs, root, new File(req.knitJar))
-      write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars).getBytes(UTF_8))
+      SharedFiles.privateDirs(fs, root, staging)
+      val jar = SharedFiles.ensure(fs, root, "jars", new File(req.knitJar))
+      val env = req.env.map(e => SharedFiles.ensure(fs, root, "envs", new File(e)))
+      uploadedBytes = jar.uploadedBytes + env.map(_.uploadedBytes).getOrElse(0L)
+      write(fs, new Path(staging, AppFiles.Command),
+        CommandScript(req.command, req.envvars, withEnv = env.isDefined).getBytes(UTF_8))
       val filesDir = new Path(staging, AppFiles.FilesDir)
-      privateDirs(fs, filesDir)
+      SharedFiles.privateDirs(fs, filesDir)
       req.files.foreach { f =>
         val local = new Path(new File(f).getAbsoluteFile.toURI)
         upload(fs, local, new Path(filesDir, local.getName))
       }
-      val spec = write(fs, new Path(staging, AppFiles.Spec), specXml(req, staging))
+      val spec = write(fs, new Path(staging, AppFiles.Spec), specXml(req, staging, env.map(_.path)))
 
       val ctx = yarn.createApplication().getApplicationSubmissionContext
       ctx.setApplicationId(appId)
@@ -68,7 +73,9 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       req.nodeLabel.foreach(ctx.setNodeLabelExpression)
       ctx.setMaxAppAttempts(1) // an AM restart would rerun every command: not without asking
       ctx.setResource(Resource.newInstance(req.amMemoryMb, req.amVcores))
-      ctx.setAMContainerSpec(amLaunchContext(fs, jar, spec, req))
+      // knit's jar is PRIVATE: NodeManagers keep it in the user's cache across applications.
+      ctx.setAMContainerSpec(amLaunchContext(fs, resource(fs, jar.path, LocalResourceType.FILE,
+        LocalResourceVisibility.PRIVATE), spec, req))
       yarn.submitApplication(ctx)
       log.info(s"Submitted $appId, staged in $staging")
       staging
@@ -79,44 +86,17 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     }
   }
 
-  /** Creates each dir (parents too, with the cluster's default permissions: a missing
-    * home dir must not become private to one user's tool) and makes it mode 700. */
-  private def privateDirs(fs: FileSystem, dirs: Path*): Unit = dirs.foreach { d =>
-    fs.mkdirs(d)
-    fs.setPermission(d, privateDir) // mkdirs' permission argument is subject to the umask
-  }
-
-  /** knit's jar is uploaded once per version, under `~/.knit/jars/<sha256>/`, and
-    * localized PRIVATE: NodeManagers keep it in the user's cache across applications,
-    * so later starts neither upload nor download it. */
-  private def sharedJar(fs: FileSystem, root: Path, local: File): LocalResource = {
-    val digest = java.security.MessageDigest.getInstance("SHA-256")
-      .digest(java.nio.file.Files.readAllBytes(local.toPath))
-    val dir = new Path(new Path(root, "jars"), digest.map("%02x".format(_)).mkString)
-    val target = new Path(dir, AppFiles.Jar)
-    if (!fs.exists(target)) {
-      privateDirs(fs, new Path(root, "jars"), dir)
-      // Upload under a unique name and rename: concurrent starts never see half a jar.
-      val part = new Path(dir, s".${AppFiles.Jar}.${java.util.UUID.randomUUID}")
-      fs.copyFromLocalFile(false, true, new Path(local.toURI), part)
-      fs.setPermission(part, new FsPermission("600"))
-      if (!fs.rename(part, target)) fs.delete(part, false) // another start won the race
-    }
-    val status = fs.getFileStatus(target)
-    LocalResource.newInstance(URL.fromPath(fs.makeQualified(target)), LocalResourceType.FILE,
-      LocalResourceVisibility.PRIVATE, status.getLen, status.getModificationTime)
-  }
-
   private def upload(fs: FileSystem, src: Path, dst: Path): LocalResource = {
     fs.copyFromLocalFile(false, true, src, dst)
     fs.setPermission(dst, new FsPermission("600"))
     resource(fs, dst, LocalResourceType.FILE)
   }
 
-  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType): LocalResource = {
+  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType,
+      visibility: LocalResourceVisibility = LocalResourceVisibility.APPLICATION): LocalResource = {
     val status = fs.getFileStatus(path)
-    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind,
-      LocalResourceVisibility.APPLICATION, status.getLen, status.getModificationTime)
+    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind, visibility,
+      status.getLen, status.getModificationTime)
   }
 
   /** Written straight to HDFS with mode 600: commands and envvars may hold secrets. */
@@ -126,12 +106,13 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     resource(fs, dst, LocalResourceType.FILE)
   }
 
-  private def specXml(req: AppRequest, staging: Path): Array[Byte] = {
+  private def specXml(req: AppRequest, staging: Path, env: Option[Path]): Array[Byte] = {
     val spec = new Configuration(false)
     spec.setInt(AppFiles.NumContainers, req.numContainers)
     spec.setInt(AppFiles.Memory, req.memoryMb)
     spec.setInt(AppFiles.Vcores, req.vcores)
     spec.set(AppFiles.StagingDir, staging.toString)
+    env.foreach(e => spec.set(AppFiles.EnvArchive, e.toString))
     // Hosts to spread node-local asks over (see ApplicationMaster.addContainers).
     val hosts = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId.getHost).distinct
     spec.setStrings(AppFiles.Nodes, hosts.toSeq: _*)

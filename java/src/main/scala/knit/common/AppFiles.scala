@@ -21,6 +21,10 @@ object AppFiles {
   val Vcores = "knit.container.vcores"
   val StagingDir = "knit.staging.dir"
   val Nodes = "knit.nodes"
+  /** HDFS path of the packed environment, if any. */
+  val EnvArchive = "knit.env.archive"
+  /** The directory the environment archive is unpacked into, in each container. */
+  val EnvLink = "knit_env"
 
   /** Archives YARN unpacks (under their own name); anything else is a plain file. */
   def isArchive(name: String): Boolean = {

@@ -94,6 +94,19 @@ class ExitStatusesSuite extends AnyFunSuite {
     assert(pmem.endsWith("; diagnostics: Container [pid=1] is running beyond limits"), pmem)
   }
 
+  test("the root cause of a stack trace is preferred, without timestamps") {
+    val diagnostics = "[2026-11-26 10:45:54.940]\njava.io.IOException: outer\n\tat x.y(Z.java:1)\n" +
+      "Caused by: java.io.IOException: middle\nCaused by: Error executing command. gzip -dc " +
+      "| (cd '/nm/filecache/11_tmp/env.tar.gz' && tar -x ) Process exited with exit code 2."
+    val (outcome, message) = run(INVALID, diagnostics)
+    assert(outcome == Failed)
+    assert(message.startsWith("YARN could not set it up"), message)
+    assert(message.endsWith("; diagnostics: Error executing command. gzip -dc | (cd " +
+      "'/nm/filecache/11_tmp/env.tar.gz' && tar -x ) Process exited with exit code 2."), message)
+    assert(run(ABORTED, "[2026-01-01 00:00:00.000]Container expired")._2.endsWith(
+      "; diagnostics: Container expired"))
+  }
+
   test("long diagnostics are cut to 300 characters and stay on one line") {
     val (_, message) = run(DISKS_FAILED, "x" * 1000 + "\nsecond line")
     assert(message == "the node's disks failed; diagnostics: " + "x" * 300)
