@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 import requests
+from _timing import rm, wait_all_running, wait_idle
 
 from knit import Knit, MiniCluster
 from knit.client_jvm import get_client
@@ -41,31 +42,9 @@ CONTAINER_MB = 256  # YARN rounds it up to its 1024 MB minimum allocation
 NODEMANAGER_MB = 16384
 
 
-def rm(mc: MiniCluster, path: str) -> dict:
-    return requests.get(mc.resourcemanager_web + "/ws/v1/cluster" + path,
-                        params={"user.name": "knit-bench"}, timeout=10).json()
-
-
-def wait_all_running(mc: MiniCluster, name: str, n: int, t0: float, timeout: float = 180) -> float:
-    """Seconds from t0 until the app called `name` has n + 1 running containers."""
-    while time.monotonic() - t0 < timeout:
-        apps = (rm(mc, "/apps?states=RUNNING").get("apps") or {}).get("app") or []
-        app = next((a for a in apps if a["name"] == name), None)
-        if app and app["runningContainers"] >= n + 1:
-            return time.monotonic() - t0
-        time.sleep(0.05)
-    raise TimeoutError(f"{name}: {n} containers not running after {timeout} s")
-
-
 def app_id_by_name(mc: MiniCluster, name: str) -> str:
     apps = (rm(mc, "/apps").get("apps") or {}).get("app") or []
     return next(a["id"] for a in apps if a["name"] == name)
-
-
-def wait_idle(mc: MiniCluster) -> None:
-    """Until no container runs anywhere, so each run starts from the same empty cluster."""
-    while any(n["numContainers"] for n in rm(mc, "/nodes")["nodes"]["node"]):
-        time.sleep(0.2)
 
 
 def run_knit(mc: MiniCluster, n: int) -> float:
