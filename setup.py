@@ -39,7 +39,7 @@ setup(
     long_description=open(os.path.join(HERE, "README.md")).read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["knit", "knit.*"]),
-    package_data={"knit": ["java_libs/*"]},
+    package_data={"knit": ["java_libs/*", "knit.yaml"]},
     python_requires=">=3.9",
     install_requires=[
         "click>=8",
@@ -48,7 +48,11 @@ setup(
         "requests>=2.25",
         "venv-pack>=0.2",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-timeout>=2"], "conda": ["conda-pack>=0.7"]},
+    extras_require={
+        "dask": ["dask>=2024.1", "distributed>=2024.1"],
+        "conda": ["conda-pack>=0.7"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1"],
+    },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},
 )

@@ -35,6 +35,9 @@ class AMGateway:
     def add_containers(self, n: int, memory: int, vcores: int) -> None:
         self._call("add containers", self._am.addContainers, n, memory, vcores)
 
+    def cancel_containers(self, n: int) -> int:
+        return int(self._call("withdraw requests", self._am.cancelContainers, n))
+
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))
 

@@ -75,6 +75,7 @@ class Knit:
         node_label: str | None = None,
         checks: bool = True,
         detached: bool = False,
+        keep_alive: bool = False,
     ) -> str:
         """Submit an application that runs `cmd` in `num_containers` containers.
 
@@ -109,6 +110,10 @@ class Knit:
             before submitting anything.
         detached : bool
             Let the application outlive this Python process.
+        keep_alive : bool
+            Keep the application running when no container is left (for example a Dask
+            cluster scaled to zero), until :meth:`kill`. By default it ends once every
+            container it was given has finished.
 
         Returns
         -------
@@ -126,6 +131,7 @@ class Knit:
         spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
                                     envvars, app_name, queue, node_label)
         spec["env"] = _validated_env(env)
+        spec["keep_alive"] = bool(keep_alive)
         if checks:
             self._preflight(spec)
         client = get_client()
@@ -241,6 +247,16 @@ class Knit:
         memory = self._defaults[0] if memory is None else memory
         virtual_cores = self._defaults[1] if virtual_cores is None else virtual_cores
         self._require_am().add_containers(n, memory, virtual_cores)
+
+    def pending_containers(self) -> int:
+        """Containers asked for and not yet given by YARN."""
+        return sum(self._require_am().pending().values())
+
+    def cancel_containers(self, n: int) -> int:
+        """Withdraw up to `n` container requests YARN has not granted yet; return how many."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise KnitException(f"n must be an integer >= 0, got {n!r}.")
+        return self._require_am().cancel_containers(n)
 
     def remove_containers(self, container_id: str | Sequence[str]) -> None:
         """Stop and give back one container, or several; they do not count as failures."""

@@ -53,3 +53,11 @@ def app_by_name(resourcemanager_web: str, name: str) -> dict | None:
     matches = [a for a in (apps.get("apps") or {}).get("app", []) if a["name"] == name]
     return matches[0] if matches else None
 
+
+
+def cwd_of(pid: int) -> str:
+    """The working directory of `pid`, or "" if it is gone or unreadable."""
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return ""

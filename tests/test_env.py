@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import wait_for
 from knit import Knit, KnitException, create_env
 from knit import env as knit_env
 

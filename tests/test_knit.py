@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import getpass
 import io
-import os
 import socket
 import tarfile
 import zipfile
@@ -14,7 +13,7 @@ import requests
 from py4j.java_gateway import GatewayParameters, JavaGateway
 from py4j.protocol import Py4JError
 
-from helpers import wait_for
+from helpers import cwd_of, wait_for
 from knit import Knit
 from knit._procfs import processes_under
 from knit.client_jvm import get_client
@@ -127,7 +126,7 @@ def test_kill_ends_the_application_and_every_process(knit, minicluster):
     assert hdfs_status(minicluster, staging)["permission"] == "700"
 
     def app_processes() -> list[int]:
-        return [p for p in processes_under(minicluster.work_dir) if _cwd_has(p, app_id)]
+        return [p for p in processes_under(minicluster.work_dir) if app_id in cwd_of(p)]
 
     assert len(app_processes()) >= 3  # the AM and two containers
     knit.kill()
@@ -135,13 +134,6 @@ def test_kill_ends_the_application_and_every_process(knit, minicluster):
     wait_for(lambda: not app_processes(), 30, "the application's processes to end")
     assert hdfs_status(minicluster, staging) is None
     knit.kill()  # idempotent
-
-
-def _cwd_has(pid: int, fragment: str) -> bool:
-    try:
-        return fragment in os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return False
 
 
 def test_am_gateway_refuses_connections_without_the_token(knit):

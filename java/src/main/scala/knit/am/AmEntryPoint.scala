@@ -9,6 +9,9 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Asks YARN for `n` more containers of the given size (<= 0: the application's default). */
   def addContainers(n: Int, memoryMb: Int, vcores: Int): Unit = am.addContainers(n, memoryMb, vcores)
 
+  /** Withdraws up to `n` container requests not yet granted; returns how many. */
+  def cancelContainers(n: Int): Int = am.cancelContainers(n)
+
   /** Stops and gives back one container; false if it is not a live container of ours. */
   def removeContainer(containerId: String): Boolean = am.removeContainer(containerId)
 

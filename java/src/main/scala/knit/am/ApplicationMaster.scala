@@ -44,6 +44,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   @volatile private var pythonConnected = false
   @volatile private var fatal: Option[String] = None
   private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
+  private val keepAlive = spec.getBoolean(AppFiles.KeepAlive, false)
   private val priority = Priority.newInstance(1)
 
   private lazy val launchContext = WorkerLaunch.context(conf, stagingDir,
@@ -123,6 +124,20 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     log.info(s"Asked for $n containers of $size")
   }
 
+  /** From Python: withdraw up to `n` asks not yet granted; returns how many. */
+  def cancelContainers(n: Int): Int = synchronized {
+    pythonConnected = true
+    var cancelled = 0
+    for ((size, queue) <- requests if cancelled < n) {
+      val k = allocator.cancel(math.min(n - cancelled, queue.size), size)
+      (1 to k).foreach(_ => amrm.removeContainerRequest(queue.dequeue()))
+      cancelled += k
+    }
+    if (cancelled > 0) log.info(s"Withdrew $cancelled container requests")
+    checkFinished()
+    cancelled
+  }
+
   def removeContainer(id: String): Boolean = synchronized {
     val ours = allocator.release(id)
     if (ours) amrm.releaseAssignedContainer(ContainerId.fromString(id))
@@ -157,7 +172,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
 
   private def checkFinished(): Unit = {
     if (allocator.outstanding.isEmpty) amrm.setHeartbeatInterval(IdleIntervalMs)
-    if (allocator.isFinished) done.countDown()
+    if (allocator.isFinished && !keepAlive) done.countDown()
   }
 
   private class RmCallbacks extends AMRMClientAsync.AbstractCallbackHandler {

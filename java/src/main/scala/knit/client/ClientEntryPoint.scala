@@ -66,7 +66,8 @@ class ClientEntryPoint {
       vcores = int("vcores"),
       envvars = s.get("envvars").properties().asScala.map(e => e.getKey -> e.getValue.asText).toMap,
       gatewayToken = str("token"),
-      env = Option(s.get("env")).filterNot(_.isNull).map(_.asText))
+      env = Option(s.get("env")).filterNot(_.isNull).map(_.asText),
+      keepAlive = Option(s.get("keep_alive")).exists(_.asBoolean))
     val id = ApplicationId.fromString(appId)
     if (!detached) killOnExit.put(id, yarn)
     try {

@@ -36,7 +36,8 @@ final case class AppRequest(
     vcores: Int,
     envvars: Map[String, String],
     gatewayToken: String,
-    env: Option[String] = None)
+    env: Option[String] = None,
+    keepAlive: Boolean = false)
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
@@ -113,6 +114,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     spec.setInt(AppFiles.Vcores, req.vcores)
     spec.set(AppFiles.StagingDir, staging.toString)
     env.foreach(e => spec.set(AppFiles.EnvArchive, e.toString))
+    spec.setBoolean(AppFiles.KeepAlive, req.keepAlive)
     // Hosts to spread node-local asks over (see ApplicationMaster.addContainers).
     val hosts = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId.getHost).distinct
     spec.setStrings(AppFiles.Nodes, hosts.toSeq: _*)

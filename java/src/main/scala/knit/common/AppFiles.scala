@@ -21,6 +21,8 @@ object AppFiles {
   val Vcores = "knit.container.vcores"
   val StagingDir = "knit.staging.dir"
   val Nodes = "knit.nodes"
+  /** Keep the application (and AM) up when no container is left, until killed. */
+  val KeepAlive = "knit.keep-alive"
   /** HDFS path of the packed environment, if any. */
   val EnvArchive = "knit.env.archive"
   /** The directory the environment archive is unpacked into, in each container. */

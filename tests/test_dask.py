@@ -1,0 +1,107 @@
+"""knit.dask.YarnCluster on the embedded cluster: real workers in YARN containers."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from helpers import cwd_of, wait_for
+from knit._procfs import processes_under
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+from distributed import Client  # noqa: E402
+
+from knit.dask import YarnCluster  # noqa: E402
+
+
+@pytest.fixture
+def cluster(minicluster):
+    c = YarnCluster(n_workers=0, worker_memory="1 GiB", hadoop_conf_dir=minicluster.conf_dir,
+                    worker_restarts=2)
+    yield c
+    c.close()
+
+
+def worker_names(client: Client) -> set[str]:
+    return {w["name"] for w in client.scheduler_info()["workers"].values()}
+
+
+def live_containers(cluster: YarnCluster) -> list[str]:
+    return [c["id"] for c in cluster.knit.get_containers() if c["state"] == "RUNNING"]
+
+
+def test_computation_across_three_workers_named_by_container(cluster):
+    cluster.scale(3)
+    with Client(cluster) as client:
+        client.wait_for_workers(3, timeout=120)
+        assert worker_names(client) == set(live_containers(cluster))
+        x = da.arange(1_000_000, chunks=50_000)
+        assert int((x * 2).sum().compute()) == 999_999_000_000
+        ran_on = client.run(lambda: os.environ["CONTAINER_ID"])
+        assert len(set(ran_on.values())) == 3
+
+
+def test_scale_up_and_down_leaves_exactly_that_many(cluster):
+    with Client(cluster) as client:
+        for n in (2, 4, 1):
+            cluster.scale(n)
+            wait_for(lambda: len(worker_names(client)) == n
+                     and len(live_containers(cluster)) == n, 120, f"{n} workers")
+            assert worker_names(client) == set(live_containers(cluster))
+
+
+def test_lost_worker_is_replaced_and_work_completes(cluster, minicluster):
+    cluster.scale(2)
+    with Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        before = worker_names(client)
+        victim = sorted(before)[0]
+        pid = next(p for p in processes_under(minicluster.work_dir) if victim in cwd_of(p))
+        future = client.submit(lambda: (time.sleep(3), 42)[1], pure=False)
+        os.kill(pid, signal.SIGKILL)
+        assert future.result(timeout=120) == 42
+        wait_for(lambda: len(worker_names(client)) == 2 and worker_names(client) != before,
+                 120, "a replacement worker")
+        lost = next(c for c in cluster.knit.get_containers() if c["id"] == victim)
+        assert lost["outcome"] == "FAILED" and lost["exit_status"] == 137
+
+
+def test_adapt_grows_under_load_and_shrinks_when_idle(cluster):
+    cluster.adapt(minimum=1, maximum=3, interval="500ms", wait_count=2)
+    with Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        futures = client.map(lambda i: (time.sleep(1), i)[1], range(60), pure=False)
+        wait_for(lambda: len(worker_names(client)) > 1, 120, "adapt to add workers")
+        assert sum(client.gather(futures)) == sum(range(60))
+        wait_for(lambda: len(worker_names(client)) == 1 and len(live_containers(cluster)) == 1,
+                 120, "adapt to shrink back to 1")
+
+
+def test_close_leaves_no_container_and_no_process(minicluster):
+    cluster = YarnCluster(n_workers=2, worker_memory="1 GiB",
+                          hadoop_conf_dir=minicluster.conf_dir)
+    with Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+    app_id = cluster.application_id
+    cluster.close()
+    assert cluster.knit.status()["state"] == "KILLED"
+    wait_for(lambda: not [p for p in processes_under(minicluster.work_dir)
+                          if app_id in cwd_of(p)], 30, "no process left")
+
+
+def test_raw_flow_workers_join_a_scheduler_the_user_started(minicluster):
+    """Without YarnCluster: the user's own scheduler, workers started with Knit."""
+    import sys
+
+    from distributed import LocalCluster
+
+    from knit import Knit
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as local, \
+            Client(local) as client, Knit(minicluster.conf_dir) as k:
+        k.start(f"{sys.executable} -m distributed.cli.dask_worker {local.scheduler_address}",
+                num_containers=5, memory=512)
+        client.wait_for_workers(5, timeout=120)
+        assert client.submit(sum, [1, 2, 3]).result() == 6
