@@ -187,7 +187,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
         requests.get(asked).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
         val container = byId(a.id)
         nodeHttp(a.id) = container.getNodeHttpAddress
-        nm.startContainerAsync(container, launchContext)
+        nm.startContainerAsync(container, WorkerLaunch.forLaunch(launchContext))
       }
       if (decision.release.nonEmpty) log.info(s"Released ${decision.release.size} surplus containers")
       checkFinished()

@@ -41,6 +41,13 @@ object WorkerLaunch {
     ctx
   }
 
+  /** A copy of `template` for one launch. Containers start concurrently and reading a
+    * context's token buffer moves its position: a shared one fails some launches with
+    * BufferUnderflowException. */
+  def forLaunch(template: ContainerLaunchContext): ContainerLaunchContext =
+    ContainerLaunchContext.newInstance(template.getLocalResources, template.getEnvironment,
+      template.getCommands, null, template.getTokens.duplicate(), null)
+
   private def stagedFiles(fs: FileSystem, dir: Path): Map[String, LocalResource] =
     if (!fs.exists(dir)) Map.empty
     else fs.listStatus(dir).toSeq.map { st =>
