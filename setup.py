@@ -51,6 +51,7 @@ setup(
     extras_require={
         "dask": ["dask>=2024.1", "distributed>=2024.1"],
         "conda": ["conda-pack>=0.7"],
+        "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2"],
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},

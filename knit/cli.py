@@ -52,3 +52,22 @@ def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: 
     finally:
         click.echo("Stopping the MiniCluster...")
         cluster.stop()
+
+
+@main.command()
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(min=1),
+              help="Dask workers to start in YARN containers.")
+@click.option("--no-env", is_flag=True,
+              help="Run workers with this Python instead of a packed environment.")
+def demo(workers: int, no_env: bool) -> None:
+    """Dask on an embedded YARN cluster, end to end (needs knit[dask] and pandas)."""
+    try:
+        from .demo import run_demo
+        results = run_demo(workers=workers, use_env=not no_env)
+    except ImportError as e:
+        raise click.ClickException(f"The demo needs dask, distributed and pandas: {e}. "
+                                   "pip install 'knit[demo]'") from e
+    except KnitException as e:
+        raise click.ClickException(str(e)) from e
+    if not (results["groupby_ok"] and abs(results["array_mean"] - 0.5) < 0.01):
+        raise click.ClickException("The demo computed wrong results.")

@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
 # The main job end to end on the embedded cluster (see README.md).
 source "$(dirname "$0")/bootstrap.sh"
-exec .venv/bin/python examples/demo.py "$@"
+exec .venv/bin/knit demo "$@"

@@ -128,14 +128,25 @@ class ClientEntryPoint {
       nameOrHash))
   }
 
-  /** Called when Python goes away: kill what it did not detach, then close clients. */
-  def shutdown(): Unit = {
-    killOnExit.asScala.foreach { case (id, yarn) =>
-      try { yarn.killApplication(id); log.info(s"Killed $id: its Python process exited") }
-      catch { case e: Exception => log.warn(s"Could not kill $id", e) }
+  /** Called when Python goes away: kill what it did not detach, then close clients. An
+    * unreachable ResourceManager must not keep this JVM alive: the kills get
+    * `timeoutMs` in all, in parallel. */
+  def shutdown(timeoutMs: Long = 15000L): Unit = {
+    val kills = killOnExit.asScala.toSeq.map { case (id, yarn) =>
+      val t = new Thread(() => {
+        try { yarn.killApplication(id); log.info(s"Killed $id: its Python process exited") }
+        catch { case e: Exception => log.warn(s"Could not kill $id", e) }
+      }, s"kill-$id")
+      t.setDaemon(true)
+      t.start()
+      t
     }
+    val deadline = System.currentTimeMillis() + timeoutMs
+    kills.foreach(t => t.join(math.max(1L, deadline - System.currentTimeMillis())))
     killOnExit.clear()
-    clients.values.asScala.foreach { case (_, yarn) => yarn.stop() }
+    clients.values.asScala.foreach { case (_, yarn) =>
+      try yarn.stop() catch { case e: Exception => log.warn("Could not stop a YARN client", e) }
+    }
   }
 
   private def describe(r: ApplicationReport): String = Json.write(Map[String, Any](
