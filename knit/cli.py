@@ -57,13 +57,14 @@ def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: 
 @main.command()
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(min=1),
               help="Dask workers to start in YARN containers.")
-@click.option("--no-env", is_flag=True,
-              help="Run workers with this Python instead of a packed environment.")
-def demo(workers: int, no_env: bool) -> None:
+@click.option("--env", "use_env", is_flag=True,
+              help="Ship a packed environment (built with create_env, cached) instead of "
+                   "running workers with this Python.")
+def demo(workers: int, use_env: bool) -> None:
     """Dask on an embedded YARN cluster, end to end (needs knit[dask] and pandas)."""
     try:
         from .demo import run_demo
-        results = run_demo(workers=workers, use_env=not no_env)
+        results = run_demo(workers=workers, use_env=use_env)
     except ImportError as e:
         raise click.ClickException(f"The demo needs dask, distributed and pandas: {e}. "
                                    "pip install 'knit[demo]'") from e
