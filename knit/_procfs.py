@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ def kill_processes_under(directory: str | os.PathLike) -> list[int]:
             pass
     if pids:
         logger.warning("Killed %d stray processes under %s: %s", len(pids), directory, pids)
+        # SIGKILL is asynchronous: wait (briefly) until they are gone, so that removing
+        # the directory next does not race with their last writes.
+        deadline = time.monotonic() + 5
+        while processes_under(directory) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return pids
 
 

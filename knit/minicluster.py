@@ -138,6 +138,9 @@ class MiniCluster:
             # Containers whose NodeManager died without ending them still live here.
             kill_processes_under(self.work_dir)
             shutil.rmtree(self.work_dir, ignore_errors=True)
+            if os.path.exists(self.work_dir):  # a file appeared while removing: once more
+                kill_processes_under(self.work_dir)
+                shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir = None
         self._addresses = {}
         atexit.unregister(self.stop)
