@@ -98,6 +98,7 @@ class YarnCluster(Cluster):
         self.knit = Knit(self.hadoop_conf_dir)
         self.scheduler: Scheduler | None = None
         self._containers: list[dict] = []
+        self._pending = 0  # container requests YARN has not granted yet
         self._seen_failed: set[str] = set()
         self._restarts_used = 0
         self._monitor: asyncio.Task | None = None
@@ -191,8 +192,6 @@ class YarnCluster(Cluster):
     async def _refresh(self) -> None:
         self._containers = await self._call(self.knit.get_containers)
         self._pending = await self._call(self.knit.pending_containers)
-
-    _pending = 0
 
     async def _watch_containers(self) -> None:
         """Replace workers whose container was lost (up to worker_restarts)."""

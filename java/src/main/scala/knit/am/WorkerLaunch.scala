@@ -13,7 +13,7 @@ import org.apache.hadoop.yarn.api.records._
 import org.apache.hadoop.yarn.security.AMRMTokenIdentifier
 import org.apache.hadoop.yarn.util.Records
 
-import knit.common.AppFiles
+import knit.common.{AppFiles, Localized}
 
 /** Builds the launch context every worker container gets: the user's command script
   * (which also sets the user's variables, see `CommandScript`) run by bash, the staged
@@ -24,9 +24,9 @@ object WorkerLaunch {
     val fs = stagingDir.getFileSystem(conf)
     // The environment is content-addressed and PRIVATE: NodeManagers unpack it once per
     // user and reuse it across applications.
-    val envResource = env.map(e => AppFiles.EnvLink -> resource(fs, e, LocalResourceType.ARCHIVE,
+    val envResource = env.map(e => AppFiles.EnvLink -> Localized.resource(fs, e, LocalResourceType.ARCHIVE,
       LocalResourceVisibility.PRIVATE))
-    val resources = Map(AppFiles.Command -> resource(fs, new Path(stagingDir, AppFiles.Command),
+    val resources = Map(AppFiles.Command -> Localized.resource(fs, new Path(stagingDir, AppFiles.Command),
       LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir)) ++
       envResource
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
@@ -53,15 +53,9 @@ object WorkerLaunch {
     else fs.listStatus(dir).toSeq.map { st =>
       val name = st.getPath.getName
       val kind = if (AppFiles.isArchive(name)) LocalResourceType.ARCHIVE else LocalResourceType.FILE
-      name -> resource(fs, st.getPath, kind)
+      name -> Localized.resource(fs, st.getPath, kind)
     }.toMap
 
-  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType,
-      visibility: LocalResourceVisibility = LocalResourceVisibility.APPLICATION): LocalResource = {
-    val st = fs.getFileStatus(path)
-    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind, visibility,
-      st.getLen, st.getModificationTime)
-  }
 
   /** The AM's credentials minus what only the AM may hold: the AMRMToken (it would let a
     * worker act as the AM towards the ResourceManager) and the gateway token. */

@@ -10,7 +10,7 @@ import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, HadoopConf, Json}
+import knit.common.{HadoopConf, Json, Localized}
 
 /** What the Python `Knit` object calls on the client JVM, over Py4J. Arguments are
   * strings, ints and booleans; structured values are JSON text (see `Json`). Every call
@@ -90,7 +90,7 @@ class ClientEntryPoint {
     killOnExit.remove(id)
     yarn.killApplication(id) // a no-op for a finished application
     val fs = FileSystem.get(conf)
-    fs.delete(new Path(new Path(fs.getHomeDirectory, AppFiles.StagingRoot), appId), true)
+    fs.delete(new Path(Localized.root(fs), appId), true)
   }
 
   /** The application is over or left to run on its own: do not kill it at exit. */
@@ -115,7 +115,7 @@ class ClientEntryPoint {
   def listEnvs(confDir: String, overrides: String): String = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    Json.write(SharedFiles.list(fs, new Path(fs.getHomeDirectory, AppFiles.StagingRoot), "envs")
+    Json.write(SharedFiles.list(fs, Localized.root(fs), "envs")
       .map { case (sha, name, size, modified) =>
         Map("sha256" -> sha, "name" -> name, "size" -> size, "modified" -> modified) })
   }
@@ -124,7 +124,7 @@ class ClientEntryPoint {
   def removeEnv(confDir: String, overrides: String, nameOrHash: String): String = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    Json.write(SharedFiles.remove(fs, new Path(fs.getHomeDirectory, AppFiles.StagingRoot), "envs",
+    Json.write(SharedFiles.remove(fs, Localized.root(fs), "envs",
       nameOrHash))
   }
 

@@ -19,7 +19,7 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.apache.hadoop.yarn.util.Records
 import org.slf4j.LoggerFactory
 
-import knit.common.AppFiles
+import knit.common.{AppFiles, Localized}
 
 /** What Python asks for, in plain types. */
 final case class AppRequest(
@@ -49,7 +49,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     * On any failure the staging dir is removed before the exception propagates. */
   def submit(appId: ApplicationId, req: AppRequest): Path = {
     val fs = FileSystem.get(conf)
-    val root = new Path(fs.getHomeDirectory, AppFiles.StagingRoot)
+    val root = Localized.root(fs)
     val staging = new Path(root, appId.toString)
     try {
       SharedFiles.privateDirs(fs, root, staging)
@@ -75,7 +75,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       ctx.setMaxAppAttempts(1) // an AM restart would rerun every command: not without asking
       ctx.setResource(Resource.newInstance(req.amMemoryMb, req.amVcores))
       // knit's jar is PRIVATE: NodeManagers keep it in the user's cache across applications.
-      ctx.setAMContainerSpec(amLaunchContext(fs, resource(fs, jar.path, LocalResourceType.FILE,
+      ctx.setAMContainerSpec(amLaunchContext(fs, Localized.resource(fs, jar.path, LocalResourceType.FILE,
         LocalResourceVisibility.PRIVATE), spec, req))
       yarn.submitApplication(ctx)
       log.info(s"Submitted $appId, staged in $staging")
@@ -90,21 +90,15 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
   private def upload(fs: FileSystem, src: Path, dst: Path): LocalResource = {
     fs.copyFromLocalFile(false, true, src, dst)
     fs.setPermission(dst, new FsPermission("600"))
-    resource(fs, dst, LocalResourceType.FILE)
+    Localized.resource(fs, dst, LocalResourceType.FILE)
   }
 
-  private def resource(fs: FileSystem, path: Path, kind: LocalResourceType,
-      visibility: LocalResourceVisibility = LocalResourceVisibility.APPLICATION): LocalResource = {
-    val status = fs.getFileStatus(path)
-    LocalResource.newInstance(URL.fromPath(fs.makeQualified(path)), kind, visibility,
-      status.getLen, status.getModificationTime)
-  }
 
   /** Written straight to HDFS with mode 600: commands and envvars may hold secrets. */
   private def write(fs: FileSystem, dst: Path, bytes: Array[Byte]): LocalResource = {
     val out = FileSystem.create(fs, dst, new FsPermission("600"))
     try out.write(bytes) finally out.close()
-    resource(fs, dst, LocalResourceType.FILE)
+    Localized.resource(fs, dst, LocalResourceType.FILE)
   }
 
   private def specXml(req: AppRequest, staging: Path, env: Option[Path]): Array[Byte] = {
