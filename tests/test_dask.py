@@ -114,6 +114,7 @@ def test_scheduler_and_workers_talk_tls_and_refuse_strangers(cluster):
         client.wait_for_workers(1, timeout=120)
         assert cluster.scheduler_address.startswith("tls://")
         assert client.submit(lambda: 1 + 1).result() == 2
+        assert "<th>Connected</th>" in cluster._repr_html_()  # the notebook widget's view
     plain = cluster.scheduler_address.replace("tls://", "tcp://")
     with pytest.raises(Exception):
         Client(plain, timeout="3s")
