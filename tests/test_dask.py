@@ -173,3 +173,19 @@ def test_remote_scheduler_runs_in_its_own_container(minicluster):
         assert app.status()["state"] == "KILLED"
     wait_for(lambda: not [p for p in processes_under(minicluster.work_dir)
                           if scheduler_app in cwd_of(p)], 30, "no scheduler process left")
+
+
+def test_refused_remote_scheduler_leaves_nothing_behind(minicluster):
+    """A scheduler container bigger than any node: refused before anything is submitted,
+    and the workers' application is never started."""
+    import glob
+
+    from helpers import app_by_name
+    from knit import KnitException
+    before = set(glob.glob("/tmp/knit-dask-tls-*"))
+    with pytest.raises(KnitException, match="No NodeManager can hold"):
+        YarnCluster(n_workers=1, deploy_mode="remote", scheduler_memory="1000 GiB",
+                    app_name="refused-remote", hadoop_conf_dir=minicluster.conf_dir)
+    assert app_by_name(minicluster.resourcemanager_web, "refused-remote-scheduler") is None
+    assert app_by_name(minicluster.resourcemanager_web, "refused-remote") is None
+    assert set(glob.glob("/tmp/knit-dask-tls-*")) == before

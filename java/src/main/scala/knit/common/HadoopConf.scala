@@ -8,6 +8,7 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration
 /** Builds a client Configuration from a conf dir plus overrides, as Python describes it. */
 object HadoopConf {
   private val siteFiles = Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml")
+  val CompleteDelayKey = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms"
 
   def load(confDir: String, overrides: Map[String, String]): YarnConfiguration = {
     val conf = new YarnConfiguration()
@@ -23,6 +24,14 @@ object HadoopConf {
     if (isDefault(conf, "yarn.resourcemanager.connect.max-wait.ms")) {
       conf.setLong("yarn.resourcemanager.connect.max-wait.ms", 20000L)
       conf.setLong("yarn.resourcemanager.connect.retry-interval.ms", 1000L)
+    }
+    // Closing an HDFS file asks the NameNode to complete it; when the DataNode's report of
+    // the block has not arrived yet, the client sleeps 400 ms before asking again. knit
+    // writes a few small files per start (command, spec, user files): ask again after
+    // 25 ms instead, doubling, with as long a total wait as the defaults give (~12 s).
+    if (isDefault(conf, CompleteDelayKey)) {
+      conf.setLong(CompleteDelayKey, 25L)
+      conf.setInt("dfs.client.block.write.locateFollowingBlock.retries", 9)
     }
     conf
   }

@@ -1,0 +1,126 @@
+"""Scale: 200 `sleep` containers on a 4-NodeManager embedded cluster.
+
+For each run: knit starts 200 containers running `sleep 600`; reported are the time from
+start() to the 200th `sleep` process start (the kernel's own start times, read from
+/proc), the time from kill() until no process of the application is left, and the peak
+RSS (VmHWM) of the ApplicationMaster's JVM. Medians of --runs runs; saved to
+benchmarks/results/scale.json.
+
+Goals: all running within 30 s, all gone within 10 s of kill(), AM under 400 MiB.
+
+Run: .venv/bin/python benchmarks/scale.py [--runs 3] [--containers 200]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+from knit import Knit, MiniCluster
+from knit._procfs import peak_rss_bytes, processes_under
+from knit.client_jvm import get_client
+
+RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
+NODEMANAGERS = 4
+CONTAINER_MB = 256  # YARN rounds it up to its 1024 MB minimum allocation
+GOALS = {"running_s": 30.0, "gone_s": 10.0, "am_rss_mib": 400.0}
+
+
+def _boot_time() -> float:
+    with open("/proc/stat") as f:
+        return next(float(line.split()[1]) for line in f if line.startswith("btime"))
+
+
+BOOT = _boot_time()
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_started_at(pid: int) -> float:
+    """The kernel's start time of a process, in seconds since the epoch."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return BOOT + int(fields[19]) / TICKS  # field 22 of stat; fields[0] is field 3
+
+
+def _cwd(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return ""
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def app_processes(mc: MiniCluster, app_id: str) -> list[int]:
+    return [p for p in processes_under(mc.work_dir) if app_id in _cwd(p)]
+
+
+def run_once(mc: MiniCluster, n: int) -> dict:
+    k = Knit(mc.conf_dir)
+    t0 = time.time()
+    app_id = k.start("sleep 600", num_containers=n, memory=CONTAINER_MB, app_name="bench-scale")
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            sleeps = [p for p in app_processes(mc, app_id) if _comm(p) == "sleep"]
+            if len(sleeps) >= n:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(sleeps)} of {n} containers running after 300 s")
+            time.sleep(0.2)
+        running_s = max(process_started_at(p) for p in sleeps) - t0
+        am = [p for p in app_processes(mc, app_id)
+              if "_000001" in _cwd(p) and _comm(p) == "java"]
+        am_rss = peak_rss_bytes(am[0]) / 2**20 if am else float("nan")
+    finally:
+        t1 = time.monotonic()
+        k.kill()
+        while app_processes(mc, app_id):
+            time.sleep(0.1)
+        gone_s = time.monotonic() - t1
+    return {"running_s": running_s, "gone_s": gone_s, "am_rss_mib": am_rss}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--containers", type=int, default=200)
+    args = parser.parse_args()
+    n = args.containers
+    # Room for n containers of 1 GB and the AM; they only sleep, so it is never used.
+    nm_mb = ((n + 2) * 1024 + NODEMANAGERS - 1) // NODEMANAGERS
+    samples: list[dict] = []
+    with MiniCluster(nodemanagers=NODEMANAGERS, nodemanager_memory_mb=nm_mb) as mc:
+        get_client()  # the client JVM starts once per process
+        for i in range(args.runs):
+            samples.append(run_once(mc, n))
+            print(f"run {i + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in samples[-1].items()),
+                  flush=True)
+            time.sleep(2)
+    medians = {k: statistics.median(s[k] for s in samples) for k in GOALS}
+    met = {k: medians[k] <= goal for k, goal in GOALS.items()}
+    result = {
+        "benchmark": f"{n} sleep containers: start to all running, kill to none, AM peak RSS",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cluster": {"nodemanagers": NODEMANAGERS, "nodemanager_memory_mb": nm_mb,
+                    "cpus": os.cpu_count()},
+        "runs": args.runs, "samples": samples, "median": medians, "goals": GOALS, "met": met,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    for k, v in medians.items():
+        print(f"median {k}: {v:.2f} (goal <= {GOALS[k]}: {'met' if met[k] else 'MISSED'})")
+    print(f"saved {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
