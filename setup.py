@@ -49,10 +49,13 @@ setup(
         "venv-pack>=0.2",
     ],
     extras_require={
-        "dask": ["dask>=2024.1", "distributed>=2024.1"],
+        # cryptography: TLS credentials made per cluster (distributed's Security.temporary).
+        "dask": ["dask>=2024.1", "distributed>=2024.1", "cryptography>=41"],
         "conda": ["conda-pack>=0.7"],
-        "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2"],
-        "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1"],
+        "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2",
+                 "cryptography>=41"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",
+                 "cryptography>=41"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},

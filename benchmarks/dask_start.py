@@ -3,8 +3,10 @@
 On one embedded cluster with YARN's defaults (2 NodeManagers), for N = 1, 5, 20, median
 of --runs runs:
 - "construct": YarnCluster(n_workers=N) until N workers are connected to the scheduler;
-- "scale": on a running YarnCluster with no worker, scale(N) until N are connected.
-Workers use this Python (no packed env). Saves benchmarks/results/dask_start.json.
+- "scale": on a running YarnCluster with no worker, scale(N) until N are connected;
+- "remote": YarnCluster(n_workers=N, deploy_mode="remote") until N are connected (the
+  scheduler starts in a container of its own first).
+Workers use this Python (no packed env); TLS on, as by default. Saves benchmarks/results/dask_start.json.
 Goal: 5 workers connected within 8 s of the call.
 
 Run: .venv/bin/python benchmarks/dask_start.py [--runs 3] [--sizes 1 5 20]
@@ -42,9 +44,9 @@ def main() -> None:
     samples: dict[int, dict[str, list[float]]] = {}
     with MiniCluster(nodemanagers=2, nodemanager_memory_mb=NODEMANAGER_MB) as mc:
         get_client()  # the client JVM starts once per process
-        options = dict(worker_memory="512 MiB", hadoop_conf_dir=mc.conf_dir)
+        options = dict(worker_memory="512 MiB", hadoop_conf_dir=mc.conf_dir, progress=False)
         for n in args.sizes:
-            samples[n] = {"construct": [], "scale": []}
+            samples[n] = {"construct": [], "scale": [], "remote": []}
             for i in range(args.runs):
                 t0 = time.monotonic()
                 cluster = YarnCluster(n_workers=n, **options)
@@ -55,12 +57,17 @@ def main() -> None:
                 cluster.scale(n)
                 samples[n]["scale"].append(connected_after(cluster, n, t0))
                 cluster.close()
-                print(f"N={n:<3} run {i + 1}: construct {samples[n]['construct'][-1]:.2f} s, "
-                      f"scale {samples[n]['scale'][-1]:.2f} s", flush=True)
+                t0 = time.monotonic()
+                cluster = YarnCluster(n_workers=n, deploy_mode="remote",
+                                      scheduler_memory="1 GiB", **options)
+                samples[n]["remote"].append(connected_after(cluster, n, t0))
+                cluster.close()
+                print(f"N={n:<3} run {i + 1}: " + ", ".join(
+                    f"{k} {v[-1]:.2f} s" for k, v in samples[n].items()), flush=True)
     medians = {str(n): {k: statistics.median(v) for k, v in s.items()}
                for n, s in samples.items()}
     result = {
-        "benchmark": "YarnCluster(n_workers=N) / scale(N) to N workers connected",
+        "benchmark": "YarnCluster(n_workers=N) / scale(N) / remote mode to N workers connected",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cluster": {"nodemanagers": 2, "nodemanager_memory_mb": NODEMANAGER_MB,
                     "cpus": os.cpu_count()},
@@ -70,7 +77,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     for n, m in medians.items():
-        print(f"N={n:<3} median: construct {m['construct']:.2f} s, scale {m['scale']:.2f} s")
+        print(f"N={n:<3} median: " + ", ".join(f"{k} {v:.2f} s" for k, v in m.items()))
     print(f"saved {RESULTS}")
 
 

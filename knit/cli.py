@@ -57,11 +57,13 @@ def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: 
 @main.command()
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(min=1),
               help="Dask workers to start in YARN containers.")
-@click.option("--env", "use_env", is_flag=True,
-              help="Ship a packed environment (built with create_env, cached) instead of "
-                   "running workers with this Python.")
+@click.option("--env/--no-env", "use_env", default=True, show_default=True,
+              help="Ship a packed environment (built with create_env on first use, then "
+                   "cached), or run the workers with this Python.")
 def demo(workers: int, use_env: bool) -> None:
     """Dask on an embedded YARN cluster, end to end (needs knit[dask] and pandas)."""
+    # SIGTERM unwinds like Ctrl-C, so the cluster and its temporary files are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         from .demo import run_demo
         results = run_demo(workers=workers, use_env=use_env)

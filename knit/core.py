@@ -378,11 +378,25 @@ class Knit:
             files.setdefault("stderr", "")
         return logs
 
-    def _live_logs(self) -> dict:
+    def _live_logs(self, files: Sequence[str] = ("stdout", "stderr"),
+                   container_ids: Sequence[str] | None = None) -> dict:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
-                 if c["node_http"] and c["state"] != "ALLOCATED"}
+                 if c["node_http"] and c["state"] != "ALLOCATED"
+                 and (container_ids is None or c["id"] in container_ids)}
         return get_client().call("liveLogs", self.config.conf_dir, self._overrides,
-                                 to_json(where))
+                                 to_json(where), ",".join(files))
+
+    def read_log_file(self, container_id: str, name: str) -> str:
+        """The file `name` from the log directory of a running container ("" if absent).
+
+        A container writes there through ``$LOG_DIRS``; the file is read from its
+        NodeManager like live logs are. Handy for small results such as an address.
+        """
+        self._require_app()
+        if "/" in name or name in ("", ".", ".."):
+            raise KnitException(f"Not a file name in a log directory: {name!r}")
+        logs = self._live_logs([name], [container_id])
+        return logs.get(container_id, {}).get(name, "")
 
     def kill(self) -> None:
         """Kill the application (if running) and remove its staging dir. Idempotent."""

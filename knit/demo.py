@@ -1,7 +1,8 @@
 """`knit demo`: Dask on an embedded YARN cluster, end to end, on one machine.
 
-Starts a MiniCluster, (with --env: builds or reuses a packed environment with dask,
-distributed and pandas), starts a YarnCluster with 4 workers, runs a dask.array reduction and a
+Builds or reuses a packed environment with the versions of dask, distributed, pandas,
+numpy and pyarrow this Python has (unless --no-env), starts a MiniCluster, starts a
+YarnCluster with 4 workers, runs a dask.array reduction and a
 dask.dataframe groupby on generated data, prints the results, how long the workers took
 to join and where the dashboard was, then tears everything down.
 """
@@ -13,7 +14,14 @@ import time
 import click
 
 logger = logging.getLogger(__name__)
-PACKAGES = ["dask", "distributed", "pandas", "numpy"]
+# Workers must unpickle what this client sends: same versions as here.
+PACKAGES = ["dask", "distributed", "pandas", "numpy", "pyarrow"]
+
+
+def pinned_packages() -> list[str]:
+    """PACKAGES at the versions installed in this Python."""
+    from importlib.metadata import version
+    return [f"{name}=={version(name)}" for name in PACKAGES]
 
 
 def run_demo(workers: int = 4, use_env: bool = False) -> dict:
@@ -32,9 +40,11 @@ def run_demo(workers: int = 4, use_env: bool = False) -> dict:
     began = time.monotonic()
     env = None
     if use_env:
-        click.echo(f"Packing an environment with {', '.join(PACKAGES)} (cached after the first time)...")
+        packages = pinned_packages()
+        click.echo(f"Packing an environment with {', '.join(packages)} "
+                   "(cached after the first time)...")
         t = time.monotonic()
-        env = create_env("knit-demo", packages=PACKAGES)
+        env = create_env("knit-demo", packages=packages)
         results["env_seconds"] = time.monotonic() - t
         click.echo(f"  {env} ({results['env_seconds']:.1f} s)")
     click.echo("Starting an embedded HDFS + YARN cluster (2 NodeManagers)...")
@@ -45,7 +55,7 @@ def run_demo(workers: int = 4, use_env: bool = False) -> dict:
         with YarnCluster(n_workers=workers, worker_memory="1 GiB", env=env,
                          hadoop_conf_dir=mc.conf_dir, app_name="knit-demo") as cluster, \
                 Client(cluster) as client:
-            client.wait_for_workers(workers, timeout=300)
+            cluster.wait_for_workers(workers, timeout=300)
             results["workers_join_seconds"] = time.monotonic() - t
             results["dashboard"] = cluster.dashboard_link
             click.echo(f"{workers} workers joined in {results['workers_join_seconds']:.1f} s "

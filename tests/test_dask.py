@@ -105,3 +105,71 @@ def test_raw_flow_workers_join_a_scheduler_the_user_started(minicluster):
                 num_containers=5, memory=512)
         client.wait_for_workers(5, timeout=120)
         assert client.submit(sum, [1, 2, 3]).result() == 6
+
+
+def test_scheduler_and_workers_talk_tls_and_refuse_strangers(cluster):
+    from distributed.security import Security
+    cluster.scale(1)
+    with Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        assert cluster.scheduler_address.startswith("tls://")
+        assert client.submit(lambda: 1 + 1).result() == 2
+        assert "<th>Connected</th>" in cluster._repr_html_()  # the notebook widget's view
+    plain = cluster.scheduler_address.replace("tls://", "tcp://")
+    with pytest.raises(Exception):
+        Client(plain, timeout="3s")
+    with pytest.raises(Exception):  # TLS, but credentials this cluster never issued
+        Client(cluster.scheduler_address, security=Security.temporary(), timeout="3s")
+
+
+def test_worker_exiting_cleanly_unasked_is_replaced(cluster):
+    """A worker that ends on its own (exit 0) is as lost as a killed one."""
+    cluster.scale(1)
+    with Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        (victim,) = worker_names(client)
+        # Exit just after answering, so that run() itself returns.
+        client.run(lambda: __import__("threading").Timer(0.3, os._exit, (0,)).start())
+        wait_for(lambda: worker_names(client) and victim not in worker_names(client),
+                 120, "a replacement worker")
+        lost = next(c for c in cluster.knit.get_containers() if c["id"] == victim)
+        assert lost["outcome"] == "SUCCEEDED"
+        assert cluster.restarts_left == 1
+
+
+def test_wait_for_workers_reports_progress_and_fails_when_workers_cannot_come(
+        minicluster, caplog):
+    import logging
+
+    from knit import KnitException
+    caplog.set_level(logging.INFO, logger="knit.dask.progress")
+    with YarnCluster(n_workers=1, worker_memory="1 GiB", hadoop_conf_dir=minicluster.conf_dir,
+                     worker_options={"--no-such-option": 1}, worker_restarts=1) as cluster:
+        with pytest.raises(KnitException, match="no restarts are left"):
+            cluster.wait_for_workers(1, timeout=120)
+        lines = [r.getMessage() for r in caplog.records if r.name == "knit.dask.progress"]
+        assert lines and all("0/1 connected" in line for line in lines)
+        assert any("requested 1" in line for line in lines)
+        failed = [c for c in cluster.knit.get_containers() if c["outcome"] == "FAILED"]
+        assert len(failed) == 2  # the first worker and its one replacement
+
+
+def test_remote_scheduler_runs_in_its_own_container(minicluster):
+    with YarnCluster(n_workers=2, worker_memory="1 GiB", deploy_mode="remote",
+                     scheduler_memory="1 GiB", hadoop_conf_dir=minicluster.conf_dir) as cluster:
+        scheduler_app = cluster.scheduler_application_id
+        (container,) = [c["id"] for c in cluster.scheduler_knit.get_containers()
+                        if c["state"] == "RUNNING"]
+        with Client(cluster) as client:
+            client.wait_for_workers(2, timeout=120)
+            assert client.run_on_scheduler(lambda: os.environ["CONTAINER_ID"]) == container
+            x = da.arange(100_000, chunks=10_000)
+            assert int(x.sum().compute()) == 4_999_950_000
+            port = client.run_on_scheduler(
+                lambda dask_scheduler: dask_scheduler.services["dashboard"].port)
+            assert cluster.dashboard_link.endswith(f":{port}/status")
+            assert cluster.scheduler_address.startswith("tls://")
+    for app in (cluster.scheduler_knit, cluster.knit):
+        assert app.status()["state"] == "KILLED"
+    wait_for(lambda: not [p for p in processes_under(minicluster.work_dir)
+                          if scheduler_app in cwd_of(p)], 30, "no scheduler process left")

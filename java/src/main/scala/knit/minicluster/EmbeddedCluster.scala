@@ -19,6 +19,10 @@ case class ClusterAddresses(
     resourceManager: String,
     resourceManagerWeb: String)
 
+object EmbeddedCluster {
+  val ServerSiteFile = "knit-minicluster-site.xml"
+}
+
 /** One NameNode + DataNode and one ResourceManager + `nodeManagers` NodeManagers, in-process.
   *
   * YARN's defaults are kept (NodeManager heartbeat, capacity scheduler) so that timings mean
@@ -44,6 +48,10 @@ class EmbeddedCluster(
 
   /** Starts HDFS, then YARN; returns once HDFS is out of safe mode and every NM is RUNNING. */
   def start(timeoutMs: Long): (Configuration, ClusterAddresses) = {
+    // Localization sets permissions file by file; without libhadoop.so each is a fork of
+    // chmod (see NioLocalFs). A default resource, because NodeManagers build some of their
+    // Configurations themselves; SiteFiles keeps the key out of the clients' files.
+    Configuration.addDefaultResource(EmbeddedCluster.ServerSiteFile)
     val deadline = System.currentTimeMillis() + timeoutMs
     val hdfsConf = new HdfsConfiguration()
     hdfsConf.setInt("dfs.replication", 1) // one DataNode

@@ -14,6 +14,11 @@ import org.apache.hadoop.conf.Configuration
   */
 object SiteFiles {
 
+  /** The embedded NodeManagers' local file system (NioLocalFs): a class clients do not
+    * have, so it is never written for them. */
+  val LocalFsKey = "fs.AbstractFileSystem.file.impl"
+  private val ServerOnly = Set(LocalFsKey)
+
   /** Which site file a key belongs in: yarn-site, hdfs-site, or core-site for the rest. */
   def fileFor(key: String): String =
     if (key.startsWith("yarn.")) "yarn-site.xml"
@@ -29,7 +34,7 @@ object SiteFiles {
   /** Keys to write, grouped by file name, each group sorted. All three files always appear. */
   def split(conf: Configuration): Map[String, Seq[(String, String)]] = {
     val entries = conf.iterator().asScala.map(e => e.getKey -> e.getValue).toSeq
-    val chosen = entries.filter { case (k, _) => isNonDefault(conf, k) }
+    val chosen = entries.filter { case (k, _) => isNonDefault(conf, k) && !ServerOnly(k) }
     val grouped = chosen.groupBy { case (k, _) => fileFor(k) }
     Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml")
       .map(name => name -> grouped.getOrElse(name, Seq.empty).sortBy(_._1))

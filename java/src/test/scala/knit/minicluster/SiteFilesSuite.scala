@@ -25,6 +25,12 @@ class SiteFilesSuite extends AnyFunSuite {
     assert(!parts("core-site.xml").exists(_._1 == "hadoop.tmp.dir"), "a default leaked in")
   }
 
+  test("the NodeManagers' local file system class is not written for clients") {
+    val conf = new Configuration()
+    conf.set(SiteFiles.LocalFsKey, classOf[NioLocalFs].getName)
+    assert(!SiteFiles.split(conf).values.flatten.exists(_._1 == SiteFiles.LocalFsKey))
+  }
+
   test("written files load back into a client configuration") {
     val conf = new Configuration()
     conf.set("fs.defaultFS", "hdfs://example:8020")

@@ -1,0 +1,410 @@
+"""``YarnCluster``: a Dask cluster whose workers run in YARN containers started by knit.
+
+The scheduler runs in this process (``deploy_mode="local"``) or in a YARN container of its
+own (``"remote"``); either way it asks knit's ApplicationMaster for worker containers as
+Dask scales or adapts. Workers are named by their container id, so retiring a worker
+releases exactly its container. Scheduler, workers and client talk TLS by default.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from typing import Any
+
+import dask.config
+from dask.utils import parse_bytes, parse_timedelta
+from distributed import Scheduler
+from distributed.core import rpc
+from distributed.deploy import Cluster
+from distributed.deploy.cluster import WorkerStartTimeoutError
+from distributed.security import Security
+from distributed.utils import format_dashboard_link
+
+from ..core import Knit
+from ..exceptions import KnitException
+from .progress import Counts, Progress
+from .security import CredentialFiles, make_security
+
+logger = logging.getLogger(__name__)
+
+_DEFAULTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "knit.yaml")
+dask.config.update_defaults(dask.config.collect([_DEFAULTS]))
+
+_LIVE = ("ALLOCATED", "RUNNING")
+_MODES = ("local", "remote")
+# Where the remote scheduler writes its address: its container's log dir, which the
+# NodeManager serves (Knit.read_log_file).
+_SCHEDULER_FILE = "scheduler.json"
+
+
+def _config(key: str, value: Any) -> Any:
+    return dask.config.get(f"knit.{key}") if value is None else value
+
+
+def _megabytes(value: str | int, what: str) -> int:
+    try:
+        mb = parse_bytes(value) // 2**20 if isinstance(value, str) else int(value)
+    except (TypeError, ValueError) as e:
+        raise KnitException(f"{what} must be a size such as '2 GiB' or a number of MB, "
+                            f"got {value!r}") from e
+    if mb < 1:
+        raise KnitException(f"{what} must be at least 1 MiB, got {value!r}")
+    return mb
+
+
+class YarnCluster(Cluster):
+    """A Dask cluster on YARN.
+
+    Parameters
+    ----------
+    n_workers : int
+        Workers to start with.
+    worker_memory : str or int
+        Memory of each worker container, e.g. ``"2 GiB"`` or MB as an int (also the
+        worker's memory limit).
+    worker_vcores : int
+        Cores of each worker container (and the worker's threads).
+    worker_options : dict
+        More ``dask worker`` options, e.g. ``{"--nthreads": 2}``.
+    env : path, optional
+        A packed environment (:func:`knit.create_env`); by default workers use this
+        process's interpreter, which every node must then have at the same path.
+    queue, app_name : str
+        YARN queue and application name.
+    deploy_mode : {"local", "remote"}
+        Where the scheduler runs: in this process, or in a YARN container of its own (a
+        second application, named ``<app_name>-scheduler``).
+    scheduler_memory, scheduler_vcores
+        Size of the scheduler's container (remote mode).
+    worker_restarts : int
+        How many lost workers are replaced before giving up.
+    hadoop_conf_dir : str, optional
+        The cluster's Hadoop configuration (default: ``HADOOP_CONF_DIR`` ...).
+    security : bool or distributed.Security
+        ``True`` (default): TLS with credentials made for this cluster; a ``Security``:
+        those credentials; ``False``: plain TCP, for trusted networks only.
+    progress : bool
+        Show requested / allocated / running / connected counts in `wait_for_workers`.
+
+    Defaults come from the ``knit`` section of ``dask.config`` (see knit/knit.yaml).
+
+    Examples
+    --------
+    >>> cluster = YarnCluster(n_workers=3, worker_memory="1 GiB")     # doctest: +SKIP
+    >>> client = Client(cluster)
+    >>> cluster.wait_for_workers(3)
+    >>> cluster.scale(5); cluster.adapt(minimum=1, maximum=10)
+    >>> cluster.close()
+    """
+
+    def __init__(self, n_workers: int | None = None, worker_memory: str | int | None = None,
+                 worker_vcores: int | None = None, worker_options: dict | None = None,
+                 env: str | None = None, queue: str | None = None, app_name: str | None = None,
+                 deploy_mode: str | None = None, scheduler_memory: str | int | None = None,
+                 scheduler_vcores: int | None = None, worker_restarts: int | None = None,
+                 hadoop_conf_dir: str | None = None, security: Security | bool | None = None,
+                 progress: bool | None = None, asynchronous: bool = False, loop=None,
+                 **kwargs: Any) -> None:
+        self.n_workers = int(_config("n-workers", n_workers))
+        self.worker_memory_mb = _megabytes(_config("worker-memory", worker_memory),
+                                           "worker_memory")
+        self.worker_vcores = int(_config("worker-vcores", worker_vcores))
+        self.worker_options = dict(_config("worker-options", worker_options) or {})
+        self.env = _config("env", env)
+        self.queue = _config("queue", queue)
+        self.app_name = _config("app-name", app_name)
+        self.deploy_mode = _config("deploy-mode", deploy_mode)
+        self.scheduler_memory_mb = _megabytes(_config("scheduler-memory", scheduler_memory),
+                                              "scheduler_memory")
+        self.scheduler_vcores = int(_config("scheduler-vcores", scheduler_vcores))
+        self.worker_restarts = int(_config("worker-restarts", worker_restarts))
+        self.hadoop_conf_dir = _config("hadoop-conf-dir", hadoop_conf_dir)
+        self.show_progress = bool(_config("progress", progress))
+        self.scheduler_timeout = parse_timedelta(dask.config.get("knit.scheduler-timeout"))
+        if self.deploy_mode not in _MODES:
+            raise KnitException(f"deploy_mode must be one of {_MODES}, got {self.deploy_mode!r}")
+        if self.n_workers < 0:
+            raise KnitException(f"n_workers must be >= 0, got {self.n_workers}")
+        if self.worker_vcores < 1 or self.scheduler_vcores < 1:
+            raise KnitException("worker_vcores and scheduler_vcores must be at least 1")
+        self.security = make_security(_config("security", security))
+        self.knit = Knit(self.hadoop_conf_dir)
+        self.scheduler_knit = Knit(self.hadoop_conf_dir) if self.deploy_mode == "remote" else None
+        self.scheduler: Scheduler | None = None
+        self._credentials: CredentialFiles | None = None
+        self._containers: list[dict] = []
+        self._pending = 0  # container requests YARN has not granted yet
+        self._seen_done: set[str] = set()
+        self._retiring: set[str] = set()  # workers we retire: their exit is no loss
+        self._restarts_used = 0
+        self._unreplaced = 0  # workers lost when no restarts were left
+        self._monitor: asyncio.Task | None = None
+        super().__init__(asynchronous=asynchronous, loop=loop, **kwargs)
+        if not self.asynchronous:
+            self._loop_runner.start()
+            self.sync(self._start)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def _start(self) -> None:
+        self.status_message = "starting"
+        try:
+            if self.security is not None:
+                self._credentials = CredentialFiles(self.security)
+            if self.deploy_mode == "local":
+                address = await self._start_local_scheduler()
+            else:
+                address = await self._start_remote_scheduler()
+            self.scheduler_comm = rpc(address, connection_args=self._connection_args())
+            await self._call(self.knit.start, self._worker_command(address),
+                             num_containers=self.n_workers, memory=self.worker_memory_mb,
+                             virtual_cores=self.worker_vcores, env=self.env,
+                             files=self._tls_files("worker"), app_name=self.app_name,
+                             queue=self.queue, keep_alive=True)
+            self._monitor = asyncio.ensure_future(self._watch_containers())
+            await super()._start()
+        except BaseException:
+            await self._stop_everything()
+            raise
+
+    def _connection_args(self) -> dict:
+        return self.security.get_connection_args("client") if self.security else {}
+
+    def _tls_files(self, who: str) -> list[str]:
+        if self._credentials is None:
+            return []
+        return self._credentials.files("ca", f"{who}-cert", f"{who}-key")
+
+    def _tls_flags(self, who: str) -> str:
+        return "" if self._credentials is None else " " + self._credentials.flags(who)
+
+    def _python(self) -> str:
+        return "${PYTHON_BIN:-%s}" % sys.executable if self.env is None else "$PYTHON_BIN"
+
+    async def _start_local_scheduler(self) -> str:
+        protocol = "tls://" if self.security else "tcp://"
+        self.scheduler = Scheduler(host=socket.gethostname(), port=0, protocol=protocol,
+                                   security=self.security, dashboard_address="localhost:0",
+                                   validate=False)
+        await self.scheduler
+        return self.scheduler.address
+
+    async def _start_remote_scheduler(self) -> str:
+        """Start the scheduler in a container; return the address it wrote to its log dir."""
+        protocol = "tls" if self.security else "tcp"
+        command = (f"exec {self._python()} -m distributed.cli.dask_scheduler "
+                   f"--protocol {protocol} --port 0 --dashboard-address :0 "
+                   f'--scheduler-file "${{LOG_DIRS%%,*}}/{_SCHEDULER_FILE}"'
+                   + self._tls_flags("scheduler"))
+        k = self.scheduler_knit
+        await self._call(k.start, command, num_containers=1, memory=self.scheduler_memory_mb,
+                         virtual_cores=self.scheduler_vcores, env=self.env,
+                         files=self._tls_files("scheduler"), app_name=f"{self.app_name}-scheduler",
+                         queue=self.queue)
+        deadline = time.monotonic() + self.scheduler_timeout
+        while True:
+            containers = await self._call(k.get_containers)
+            running = [c for c in containers if c["state"] == "RUNNING"]
+            if running:
+                text = await self._call(k.read_log_file, running[0]["id"], _SCHEDULER_FILE)
+                if text.strip():
+                    address = json.loads(text)["address"]
+                    logger.info("Scheduler at %s in %s", address, running[0]["id"])
+                    return address
+            gone = [c for c in containers if c["state"] == "COMPLETED"]
+            if gone:
+                raise KnitException(
+                    f"The scheduler's container {gone[0]['id']} ended before the scheduler "
+                    f"started: {gone[0]['diagnostics']}; see "
+                    f"Knit(app_id={k.app_id!r}).logs() for its stderr.")
+            if time.monotonic() > deadline:
+                raise KnitException(
+                    f"The scheduler did not start within {self.scheduler_timeout:.0f} s "
+                    f"(YARN application {k.app_id}); is the queue full? Raise "
+                    "knit.scheduler-timeout in dask.config to wait longer.")
+            await asyncio.sleep(0.2)
+
+    def _worker_command(self, address: str) -> str:
+        options = {"--nthreads": self.worker_vcores,
+                   "--memory-limit": f"{self.worker_memory_mb}MiB", **self.worker_options}
+        flags = " ".join(f"{k} {v}" for k, v in options.items())
+        # No nanny: the container is the worker, so a dead worker is a finished container
+        # that YARN reports and knit replaces.
+        return (f"exec {self._python()} -m distributed.cli.dask_worker {address} "
+                f"--name $CONTAINER_ID --no-nanny {flags}" + self._tls_flags("worker"))
+
+    async def _close(self) -> None:
+        await super()._close()
+        await self._stop_everything()
+
+    async def _stop_everything(self) -> None:
+        """Ends what was started, whatever got that far; safe to call twice."""
+        if self._monitor is not None:
+            self._monitor.cancel()
+        await self._call(self.knit.kill)
+        if self.scheduler_knit is not None:
+            await self._call(self.scheduler_knit.kill)
+        if self.scheduler is not None:
+            await self.scheduler.close()
+        if self._credentials is not None:
+            self._credentials.remove()
+
+    @staticmethod
+    async def _call(fn, *args, **kwargs):
+        """knit's calls block (Py4J): run them off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
+
+    @property
+    def dashboard_link(self) -> str:
+        if self.scheduler is not None and "dashboard" in self.scheduler.services:
+            # Bound to localhost in local mode, whatever name the scheduler listens on.
+            port = self.scheduler.services["dashboard"].port
+            return format_dashboard_link("localhost", port)
+        return super().dashboard_link
+
+    # ------------------------------------------------------------------ scaling
+    def _live(self) -> list[dict]:
+        return [c for c in self._containers if c["state"] in _LIVE]
+
+    @property
+    def plan(self) -> set:
+        return {c["id"] for c in self._live()} | {f"pending-{i}" for i in range(self._pending)}
+
+    requested = plan
+
+    def scale(self, n: int = 0, memory=None, cores=None):  # noqa: D401  (Cluster API)
+        """Run `n` workers: ask YARN for more, or retire the surplus and release their
+        containers."""
+        return self.sync(self._scale, int(n))
+
+    async def _scale(self, n: int) -> None:
+        if n < 0:
+            raise KnitException(f"Cannot scale to {n} workers")
+        await self._refresh()
+        current = len(self._live()) + self._pending
+        if n > current:
+            await self._call(self.knit.add_containers, n - current)
+        elif n < current:
+            surplus = current - n
+            surplus -= await self._call(self.knit.cancel_containers, surplus)
+            if surplus > 0:
+                names = await self.scheduler_comm.workers_to_close(n=surplus, attribute="name")
+                live = [c["id"] for c in self._live()]
+                # Containers whose worker has not joined yet go first, then idle workers.
+                joined = {w["name"] for w in self.scheduler_info["workers"].values()}
+                victims = ([c for c in live if c not in joined] + list(names))[:surplus]
+                await self.scale_down(victims)
+        await self._refresh()
+
+    async def scale_down(self, workers) -> None:
+        """Retire these workers (names = container ids) and release their containers."""
+        names = [w for w in workers if any(c["id"] == w for c in self._live())]
+        if not names:
+            return
+        self._retiring.update(names)
+        await self.scheduler_comm.retire_workers(names=names, close_workers=True, remove=True)
+        await self._call(self.knit.remove_containers, names)
+
+    # ------------------------------------------------------------------ watching
+    async def _refresh(self) -> None:
+        self._containers = await self._call(self.knit.get_containers)
+        self._pending = await self._call(self.knit.pending_containers)
+
+    @property
+    def restarts_left(self) -> int:
+        return self.worker_restarts - self._restarts_used
+
+    async def _watch_containers(self) -> None:
+        """Replace workers whose container ended without being retired (up to
+        worker_restarts; preemption does not count against them)."""
+        while True:
+            await asyncio.sleep(1)
+            try:
+                await self._refresh()
+            except KnitException as e:
+                logger.error("Lost track of the YARN application: %s", e)
+                return
+            for c in self._containers:
+                if c["state"] != "COMPLETED" or c["id"] in self._seen_done:
+                    continue
+                self._seen_done.add(c["id"])
+                if c["id"] in self._retiring or c["outcome"] == "RELEASED":
+                    continue
+                why = f"{c['outcome']}: {c['diagnostics']}"
+                if c["outcome"] == "PREEMPTED":
+                    logger.warning("Worker %s on %s was preempted; starting a replacement",
+                                   c["id"], c["node"])
+                elif self.restarts_left > 0:
+                    self._restarts_used += 1
+                    logger.warning("Worker %s on %s was lost (%s); starting a replacement "
+                                   "(%d of %d restarts)", c["id"], c["node"], why,
+                                   self._restarts_used, self.worker_restarts)
+                else:
+                    logger.error("Worker %s on %s was lost (%s); no restarts left",
+                                 c["id"], c["node"], why)
+                    self._unreplaced += 1
+                    continue
+                await self._call(self.knit.add_containers, 1)
+
+    def counts(self) -> Counts:
+        """Requested, allocated, running containers and connected workers, now."""
+        live = self._live()
+        connected = sum(1 for w in self.scheduler_info.get("workers", {}).values()
+                        if w.get("status", "running") == "running")
+        return Counts(requested=len(live) + self._pending,
+                      allocated=sum(c["state"] == "ALLOCATED" for c in live),
+                      running=sum(c["state"] == "RUNNING" for c in live),
+                      connected=connected)
+
+    async def _wait_for_workers(self, n_workers=0, timeout=None) -> None:
+        """Wait for `n_workers` connected workers, showing progress; fail early when
+        they can no longer come (workers lost with no restarts left)."""
+        deadline = None if timeout is None else time.monotonic() + parse_timedelta(timeout)
+        progress = Progress(n_workers, enabled=self.show_progress)
+        try:
+            while True:
+                await self._refresh()
+                self.scheduler_info = await self.scheduler_comm.identity()
+                counts = self.counts()
+                progress.update(counts)
+                if counts.connected >= n_workers:
+                    return
+                if counts.requested < n_workers and self._unreplaced:
+                    raise KnitException(
+                        f"Only {counts.requested} of {n_workers} workers can still start: "
+                        f"{self._restarts_used} were lost and no restarts are left "
+                        "(worker_restarts); see cluster.get_logs() for why.")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise WorkerStartTimeoutError(counts.connected, n_workers, timeout)
+                await asyncio.sleep(0.2)
+        finally:
+            progress.close()
+
+    def _repr_html_(self, cluster_status=None) -> str:
+        if cluster_status is None and self._containers is not None:
+            cluster_status = self.counts().html()
+        return super()._repr_html_(cluster_status=cluster_status)
+
+    async def _get_logs(self, cluster=True, scheduler=True, workers=True):
+        logs = await super()._get_logs(cluster=cluster, scheduler=scheduler, workers=False)
+        apps = [self.knit] if workers else []
+        if scheduler and self.scheduler_knit is not None:
+            apps.append(self.scheduler_knit)
+        for app in apps:
+            for container, files in (await self._call(app.logs)).items():
+                logs[container] = files.get("stderr", "") + files.get("stdout", "")
+        return logs
+
+    @property
+    def application_id(self) -> str | None:
+        """The YARN application id of the workers."""
+        return self.knit.app_id
+
+    @property
+    def scheduler_application_id(self) -> str | None:
+        """The YARN application id of the scheduler (remote mode), else None."""
+        return None if self.scheduler_knit is None else self.scheduler_knit.app_id

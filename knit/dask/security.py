@@ -1,0 +1,86 @@
+"""TLS for a YarnCluster: the credentials its scheduler, workers and client use.
+
+Dask's scheduler and workers listen on the network; with TLS and a shared certificate
+(``Security.temporary()``: made per cluster, never written outside a private temp dir and
+the application's private staging dir) only holders of the key can join or connect.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+
+from distributed.security import Security
+
+from ..exceptions import KnitException
+
+logger = logging.getLogger(__name__)
+
+# role -> (Security attribute, file name in the container) for what the containers need.
+_FILES = {
+    "ca": ("tls_ca_file", "dask-ca.pem"),
+    "worker-cert": ("tls_worker_cert", "dask-worker-cert.pem"),
+    "worker-key": ("tls_worker_key", "dask-worker-key.pem"),
+    "scheduler-cert": ("tls_scheduler_cert", "dask-scheduler-cert.pem"),
+    "scheduler-key": ("tls_scheduler_key", "dask-scheduler-key.pem"),
+}
+
+
+def make_security(security: Security | bool) -> Security | None:
+    """`True`: new temporary credentials; `False`: none (plain TCP); or the user's own."""
+    if security is True:
+        try:
+            return Security.temporary()
+        except ImportError as e:
+            raise KnitException("TLS for the Dask cluster needs the 'cryptography' package: "
+                                "pip install cryptography (or pass security=False to run "
+                                "without TLS on a trusted network).") from e
+    if security is False or security is None:
+        logger.warning("Dask cluster without TLS: anyone who can reach the scheduler can "
+                       "run code on it and its workers.")
+        return None
+    if isinstance(security, Security):
+        if not (security.tls_ca_file and security.tls_worker_cert and security.tls_worker_key):
+            raise KnitException("security must have tls_ca_file, tls_worker_cert and "
+                                "tls_worker_key set (Security(tls_ca_file=..., ...)).")
+        return security
+    raise KnitException(f"security must be True, False or a distributed.Security, "
+                        f"got {security!r}")
+
+
+class CredentialFiles:
+    """The TLS files containers need, in a private temporary directory, shipped with
+    ``Knit.start(files=...)``; removed by `remove`."""
+
+    def __init__(self, security: Security) -> None:
+        self.dir = tempfile.mkdtemp(prefix="knit-dask-tls-")  # mode 700
+        self.paths: dict[str, str] = {}
+        for role, (attr, name) in _FILES.items():
+            value = getattr(security, attr)
+            if not value:
+                continue
+            path = os.path.join(self.dir, name)
+            if "-----BEGIN" in value:  # in-memory PEM (Security.temporary)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(value)
+            elif os.path.isfile(value):
+                shutil.copyfile(value, path)
+                os.chmod(path, 0o600)
+            else:
+                self.remove()
+                raise KnitException(f"security.{attr} is neither PEM text nor a file: {value!r}")
+            self.paths[role] = path
+
+    def files(self, *roles: str) -> list[str]:
+        return [self.paths[r] for r in roles if r in self.paths]
+
+    def flags(self, who: str) -> str:
+        """`dask worker` / `dask scheduler` TLS options naming the shipped files."""
+        names = {role: os.path.basename(p) for role, p in self.paths.items()}
+        return (f"--tls-ca-file {names['ca']} --tls-cert {names[who + '-cert']} "
+                f"--tls-key {names[who + '-key']}")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)

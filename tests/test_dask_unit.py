@@ -1,0 +1,86 @@
+"""YarnCluster's pure parts: argument checks, TLS credential files, the progress display."""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import stat
+
+import pytest
+
+pytest.importorskip("distributed")
+from distributed.security import Security  # noqa: E402
+
+from knit import KnitException  # noqa: E402
+from knit.dask import YarnCluster  # noqa: E402
+from knit.dask.progress import Counts, Progress  # noqa: E402
+from knit.dask.security import CredentialFiles, make_security  # noqa: E402
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"deploy_mode": "cloud"}, "deploy_mode must be one of"),
+    ({"n_workers": -1}, "n_workers must be >= 0"),
+    ({"worker_memory": "lots"}, "worker_memory must be a size"),
+    ({"worker_memory": 0}, "worker_memory must be at least 1 MiB"),
+    ({"scheduler_memory": "1 KiB"}, "scheduler_memory must be at least 1 MiB"),
+    ({"worker_vcores": 0}, "must be at least 1"),
+    ({"security": "yes"}, "security must be True, False or a distributed.Security"),
+    ({"security": Security()}, "security must have tls_ca_file"),
+])
+def test_bad_arguments_are_refused_before_anything_starts(kwargs, message, tmp_path):
+    # A conf dir that does not exist: the check must come before any use of the cluster.
+    with pytest.raises(KnitException, match=message):
+        YarnCluster(hadoop_conf_dir=str(tmp_path / "missing"), **kwargs)
+
+
+def test_credential_files_are_private_and_named_in_flags():
+    creds = CredentialFiles(make_security(True))
+    try:
+        assert stat.S_IMODE(os.stat(creds.dir).st_mode) == 0o700
+        for path in creds.paths.values():
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        flags = creds.flags("worker")
+        assert "--tls-key dask-worker-key.pem" in flags and "BEGIN" not in flags
+        assert [os.path.basename(p) for p in creds.files("ca", "worker-cert", "worker-key")] \
+            == ["dask-ca.pem", "dask-worker-cert.pem", "dask-worker-key.pem"]
+    finally:
+        creds.remove()
+    assert not os.path.exists(creds.dir)
+
+
+def test_credential_files_refuse_a_missing_file():
+    bad = Security(tls_ca_file="/no/such/ca.pem", tls_worker_cert="/no/cert",
+                   tls_worker_key="/no/key")
+    with pytest.raises(KnitException, match="neither PEM text nor a file"):
+        CredentialFiles(make_security(bad))
+
+
+def test_progress_in_a_terminal_rewrites_one_line(monkeypatch):
+    out = io.StringIO()
+    out.isatty = lambda: True
+    monkeypatch.setattr("sys.stderr", out)
+    p = Progress(3)
+    p.update(Counts(3, 1, 2, 0))
+    p.update(Counts(3, 1, 2, 0))  # unchanged: not drawn again
+    p.update(Counts(3, 0, 3, 3))
+    p.close()
+    text = out.getvalue()
+    assert text.count("\r") == 2 and text.endswith("3/3 connected | requested 3, "
+                                                   "allocated 0, running 3\n")
+
+
+def test_progress_without_a_terminal_logs_changes(caplog):
+    caplog.set_level(logging.INFO, logger="knit.dask.progress")
+    p = Progress(2)
+    p.update(Counts(2, 2, 0, 0))
+    p.update(Counts(2, 0, 2, 1))
+    p.close()
+    assert [r.getMessage() for r in caplog.records] == [
+        "workers: 0/2 connected | requested 2, allocated 2, running 0",
+        "workers: 1/2 connected | requested 2, allocated 0, running 2"]
+
+
+def test_progress_html_is_a_table_of_the_four_counts():
+    html = Counts(5, 1, 3, 2).html(5)
+    for cell in ("<th>Requested</th>", "<td>5</td>", "<td>1</td>", "<td>3</td>", "<td>2</td>"):
+        assert cell in html
