@@ -16,9 +16,9 @@
    this probe (command line under the peer venv root or the cluster's work dir) and kills
    only skein driver JVMs it started (by their recorded PID).
 
-Results: benchmarks/peers/results/probe.json; child stderr logs: <root>/logs/.
+Results: benchmarks/peers_lib/results/probe.json; child stderr logs: <root>/logs/.
 
-Run: /work/main/.venv/bin/python benchmarks/peers/probe_peers.py [--runs 3] [--no-packed]
+Run: /work/main/.venv/bin/python benchmarks/peers_lib/probe_peers.py [--runs 3] [--no-packed]
 """
 from __future__ import annotations
 
