@@ -1,0 +1,294 @@
+"""Summaries, goals, docs/benchmarks.md and the plots of benchmarks/peers.py's results."""
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+TIMING_NOTES = {
+    "start": "time.time() just before the call, in the process making it (knit: the "
+             "benchmark; DistributedShell: just before its client JVM is spawned; skein, "
+             "dask-yarn, skein-dask: their child process, which reports it)",
+    "A_end": "the kernel's start time (/proc/<pid>/stat starttime, 10 ms ticks) of the N-th "
+             "earliest `sleep` process in the application's containers; /proc is polled "
+             "every 0.2 s only to know when N exist",
+    "B_end": "timestamp of the N-th 'add-worker' event in the Dask scheduler's own event log "
+             "(client.get_events('all')); client-side polling only where the log lacks it "
+             "(labelled in the record's 'source')",
+    "C": "inside a fresh Python process: from before the import to the client ready "
+         "(knit: client JVM gateway up; skein: Java driver up); interpreter start excluded "
+         "(process wall time recorded too)",
+    "D": "VmHWM (/proc/<pid>/status) of the java process in the application's container "
+         "..._000001, 3 s after the N-th container's `sleep` started, in A's N = 20 runs "
+         "(the largest N when 20 is not measured)",
+    "clients": "knit's client JVM and the skein/dask-yarn children's skein.Client() are "
+               "started once per cluster, before any run (their start-up is C); "
+               "DistributedShell has no long-lived client: its client JVM starts per run",
+}
+MEASUREMENTS = {
+    "A": ("call to N containers running `sleep 60`", "s", ("knit", "distributedshell", "skein")),
+    "B": ("call to N Dask workers connected", "s", ("knit", "dask-yarn", "skein-dask")),
+    "C": ("client start-up: import + client ready", "s", ("knit", "skein")),
+    "D": ("ApplicationMaster JVM peak RSS", "MiB", ("knit", "distributedshell", "skein")),
+}
+TOOL_TEXT = {"knit": "knit", "distributedshell": "DistributedShell 3.4.2",
+             "skein": "skein 0.8.2", "dask-yarn": "dask-yarn 0.9",
+             "skein-dask": "skein 0.8.2 + dask worker"}
+
+
+def require_matplotlib() -> None:
+    """Fail early, before an hour of measuring, if the plots cannot be drawn."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise SystemExit("benchmarks/peers.py needs matplotlib for docs/img/*.png: "
+                         "pip install matplotlib (or pip install -e '.[bench]'), or pass "
+                         "--quick / --docs to write no docs") from None
+
+
+def _stats(values: list[float], errors: list[str]) -> dict:
+    out: dict = {"runs": len(values), "errors": errors}
+    if values:
+        out.update(median=statistics.median(values), min=min(values), max=max(values),
+                   samples=values)
+    return out
+
+
+def _group(records: list[dict], value) -> dict:
+    """{tool: {n: stats}} over the records; ``value(rec)`` is None to skip a record."""
+    groups: dict = {}
+    for rec in records:
+        key = "-" if rec["n"] is None else str(rec["n"])
+        slot = groups.setdefault(rec["tool"], {}).setdefault(key, ([], []))
+        if "error" in rec:
+            slot[1].append(rec["error"])
+        else:
+            v = value(rec)
+            if v is not None:
+                slot[0].append(v)
+    return {t: {n: _stats(*vs) for n, vs in by_n.items()} for t, by_n in groups.items()}
+
+
+def summarize(results: dict) -> dict:
+    """Median/min/max per mode, measurement, tool and N (errors listed, never dropped)."""
+    s: dict = {"modes": {}}
+    for mode, out in results.get("modes", {}).items():
+        a = out.get("A", [])
+        s["modes"][mode] = {
+            "A": _group(a, lambda r: r["seconds"]),
+            "B": _group(out.get("B", []), lambda r: r["seconds"]),
+            "D": _group([r for r in a if r.get("am_wanted")],
+                        lambda r: r["am"]["vm_hwm_bytes"] / 2**20 if "am" in r else None),
+        }
+    s["C"] = _group(results.get("C", []), lambda r: r["seconds"])
+    return s
+
+
+def _median(stats: dict, tool: str, n: str):
+    return stats.get(tool, {}).get(n, {}).get("median")
+
+
+def _goal(text: str, mode: str | None, knit, peer, limit: float, kind: str = "ratio") -> dict:
+    g = {"goal": text, "mode": mode}
+    if knit is None or (kind == "ratio" and peer is None):
+        g.update({"pass": None, "value": None, "why": "not measured (or every run failed)"})
+    elif kind == "ratio":
+        g.update({"value": knit / peer, "pass": knit / peer <= limit})
+    else:
+        g.update({"value": knit, "pass": knit <= limit})
+    return g
+
+
+def goals(results: dict) -> list[dict]:
+    """The issue's goals, pass / fail / not measured, per scheduling mode."""
+    s = results.get("summary") or summarize(results)
+    out = []
+    for mode, m in s["modes"].items():
+        for n in ("20", "50"):
+            for peer in ("distributedshell", "skein"):
+                out.append(_goal(f"A: knit <= 0.8 x {TOOL_TEXT[peer]} at N = {n}", mode,
+                                 _median(m["A"], "knit", n), _median(m["A"], peer, n), 0.8))
+        for n in ("5", "20"):
+            out.append(_goal(f"B: knit <= 0.5 x dask-yarn 0.9 at N = {n}", mode,
+                             _median(m["B"], "knit", n), _median(m["B"], "dask-yarn", n), 0.5))
+        d = m["D"].get("knit", {})
+        n = "20" if "20" in d else (sorted(d, key=int)[-1] if d else "20")
+        out.append(_goal(f"D: knit's AM peak RSS <= 300 MiB (N = {n})", mode,
+                         _median(m["D"], "knit", n), None, 300, kind="max"))
+    out.append(_goal("C: knit's client ready <= 0.8 x skein's", None,
+                     _median(s["C"], "knit", "-"), _median(s["C"], "skein", "-"), 0.8))
+    return out
+
+
+def _fmt(v, unit: str) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if unit == "MiB" else f"{v:.2f}"
+
+
+def _table(stats: dict, unit: str, tools: tuple[str, ...], unavailable: dict) -> list[str]:
+    lines = [f"| tool | N | median ({unit}) | min | max | runs | x knit | errors |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    ns = sorted({n for t in stats.values() for n in t}, key=lambda n: (n == "-", n.zfill(4)))
+    for n in ns:
+        base = _median(stats, "knit", n)
+        for tool in tools:
+            st = stats.get(tool, {}).get(n)
+            if st is None:
+                if tool in unavailable:
+                    lines.append(f"| {TOOL_TEXT[tool]} | {n} | - | - | - | 0 | - | "
+                                 f"{_cell(unavailable[tool])} |")
+                continue
+            med = st.get("median")
+            ratio = f"{med / base:.2f}" if med is not None and base else "-"
+            errs = "; ".join(sorted({_cell(e) for e in st["errors"]}))
+            lines.append(f"| {TOOL_TEXT[tool]} | {n} | {_fmt(med, unit)} | "
+                         f"{_fmt(st.get('min'), unit)} | {_fmt(st.get('max'), unit)} | "
+                         f"{st['runs']} | {ratio} | {errs} |")
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")[:200]
+
+
+def plot(stats: dict, tools: tuple[str, ...], title: str, unit: str, path: Path) -> bool:
+    """Median vs N per tool, min-max bars. False when nothing to plot."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    drawn = False
+    for tool in tools:
+        pts = sorted((int(n), st) for n, st in stats.get(tool, {}).items()
+                     if n != "-" and "median" in st)
+        if not pts:
+            continue
+        xs = [n for n, _ in pts]
+        med = [st["median"] for _, st in pts]
+        err = [[st["median"] - st["min"] for _, st in pts],
+               [st["max"] - st["median"] for _, st in pts]]
+        ax.errorbar(xs, med, yerr=err, marker="o", capsize=3, label=TOOL_TEXT[tool])
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return False
+    ax.set_xticks(sorted({int(n) for t in tools for n in stats.get(t, {}) if n != "-"}))
+    ax.set_xlabel("N")
+    ax.set_ylabel(f"median ({unit}), bars: min-max")
+    ax.set_title(title, fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the repository when inside it."""
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        return str(Path(path).resolve().relative_to(repo))
+    except ValueError:
+        return path
+
+
+def write_docs(results: dict, docs: Path) -> None:
+    """docs/benchmarks.md and docs/img/peers_<measurement>_<mode>.png from the results."""
+    s = results["summary"]
+    json_path = _shown_path(results.get("out", "benchmarks/results/peers.json"))
+    unavailable = results.get("unavailable", {})
+    md = ["# Benchmarks: knit and its peers", "",
+          f"<!-- Generated by benchmarks/peers.py from {json_path}; do not edit by hand. -->", "",
+          f"Measured {results['date']} with `{' '.join(results['command'])}` "
+          f"({results.get('wall_s', 0) / 60:.0f} min). Median of {results['config']['runs']} "
+          "runs, the tools taking turns run by run; C: "
+          f"{results['config']['runs_c']} fresh processes per tool.", ""]
+    md += _machine_section(results)
+    md += ["## Goals", ""]
+    for g in results["goals"]:
+        mark = {True: "PASS", False: "FAIL", None: "n/a"}[g["pass"]]
+        value = "" if g["value"] is None else (
+            f" ({g['value']:.2f})" if "RSS" not in g["goal"] else f" ({g['value']:.0f} MiB)")
+        mode = f" [{g['mode']}]" if g["mode"] else ""
+        md.append(f"- **{mark}** {g['goal']}{mode}{value}{'' if g['pass'] is not None else ' - ' + g['why']}")
+    md.append("")
+    img = docs / "img"
+    for mode, m in s["modes"].items():
+        mode_text = results["modes"][mode].get("minicluster", {}).get("config") or {}
+        md += [f"## Scheduling: {mode}", "",
+               ("Hadoop 3.5.0's default asynchronous scheduling." if not mode_text else
+                "`" + ", ".join(f"{k}={v}" for k, v in mode_text.items()) + "`: containers "
+                "are allocated on NodeManager heartbeats (1 s), as before Hadoop 3.5."), ""]
+        if results["modes"][mode].get("error"):
+            md += [f"This mode failed: `{_cell(results['modes'][mode]['error'])}`", ""]
+        for key in ("A", "B", "D"):
+            title, unit, tools = MEASUREMENTS[key]
+            if not m[key]:
+                continue
+            md += [f"### {key}: {title} ({mode})", ""]
+            md += _table(m[key], unit, tools, unavailable) + [""]
+            name = f"peers_{key}_{mode}.png"
+            if key != "D" and plot(m[key], tools, f"{key}: {title} ({mode})", unit, img / name):
+                md += [f"![{key} {mode}](img/{name})", ""]
+    if s["C"]:
+        title, unit, tools = MEASUREMENTS["C"]
+        md += [f"## C: {title}", ""] + _table(s["C"], unit, tools, unavailable) + [""]
+    md += ["## How it is measured", ""]
+    md += [f"- **{k}**: {v}" for k, v in results["timing"].items()]
+    md += [f"- {results['versions']['distributedshell_note']}.", "",
+           "Full records (every run, errors with tracebacks, container start offsets, AM pids): "
+           f"`{json_path}`. "
+           "See benchmarks/README.md to run it.", ""]
+    docs.mkdir(parents=True, exist_ok=True)
+    (docs / "benchmarks.md").write_text("\n".join(md))
+
+
+def _machine_section(results: dict) -> list[str]:
+    m, v = results["machine"], results["versions"]
+    ks = v.get("knit_source", {})
+    lines = ["## Machine and versions", "",
+             f"- {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']:.1f} GiB RAM, "
+             f"Linux {m['kernel']}, load average at start {m['loadavg_at_start'][0]:.2f}",
+             f"- Java: {m['java']}; Python {m['python']}",
+             f"- Cluster: knit's MiniCluster, Hadoop {v.get('hadoop_cluster', '?')}, "
+             f"{results['config']['nodemanagers']} NodeManagers x "
+             f"{results['config']['nodemanager_memory_mb']} MB, capacity scheduler",
+             f"- knit {v['knit']} at {(ks.get('sha') or '?')[:10]}"
+             f"{' (uncommitted changes)' if ks.get('dirty') else ''}; distributed "
+             f"{v['knit_venv']['distributed']} in knit's venv",
+             f"- Hadoop DistributedShell: `{v['distributedshell_jar']}` (3.5.0 is not on "
+             "Maven Central)"]
+    if "skein_venv" in v:
+        lines.append(f"- skein venv: {_versions(v['skein_venv'])}")
+    if "dask_yarn_venv" in v:
+        lines.append(f"- dask-yarn venv: {_versions(v['dask_yarn_venv'])}")
+    for tool, why in results.get("unavailable", {}).items():
+        lines.append(f"- **{TOOL_TEXT[tool]} could not run**: {_cell(why)}")
+    return lines + [""]
+
+
+def _versions(d: dict) -> str:
+    return ", ".join(f"{k} {val}" for k, val in d.items())
+
+
+def text_summary(results: dict) -> str:
+    """What the terminal shows at the end."""
+    s = results["summary"]
+    lines = []
+    for mode, m in s["modes"].items():
+        for key in ("A", "B", "D"):
+            for tool, by_n in m[key].items():
+                for n, st in sorted(by_n.items(), key=lambda kv: int(kv[0])):
+                    med = _fmt(st.get("median"), MEASUREMENTS[key][1])
+                    lines.append(f"{mode:<5} {key} {tool:<17} N={n:<3} median {med}"
+                                 f"{' errors: ' + str(len(st['errors'])) if st['errors'] else ''}")
+    for tool, by_n in s["C"].items():
+        st = by_n["-"]
+        lines.append(f"C {tool:<6} median {_fmt(st.get('median'), 's')}")
+    for g in results["goals"]:
+        mark = {True: "PASS", False: "FAIL", None: "n/a "}[g["pass"]]
+        lines.append(f"{mark} {g['goal']}{' [' + g['mode'] + ']' if g['mode'] else ''}")
+    return "\n".join(lines)

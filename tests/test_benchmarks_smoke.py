@@ -1,0 +1,36 @@
+"""Smoke test of benchmarks/peers.py: ``--quick`` (knit only, N = 1, one run) end to end.
+
+Runs the script as a user would, in a subprocess with this Python (the knit venv's), and
+checks the JSON it wrote. Needs Java and knit's JVM build, like the cluster tests; about a
+minute.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import require_java
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "peers.py"
+
+
+@pytest.mark.timeout(300)
+def test_peers_quick(tmp_path: Path) -> None:
+    require_java()
+    out = tmp_path / "peers_quick.json"
+    # cwd outside the repository, so `import knit` is the installed knit, as for a user.
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--out", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["quick"] is True
+    runs = results["modes"]["async"]["A"]
+    knit_n1 = [r for r in runs if r["tool"] == "knit" and r["n"] == 1]
+    assert knit_n1 and "error" not in knit_n1[0], knit_n1
+    assert knit_n1[0]["seconds"] > 0
+    assert results["summary"]["modes"]["async"]["A"]["knit"]["1"]["median"] > 0
+    assert results["modes"]["async"]["leftovers"] == []
