@@ -47,11 +47,14 @@ setup(
         "py4j==0.10.9.9",
         "requests>=2.25",
         "venv-pack>=0.2",
+        # Per-application certificates: TLS on the ApplicationMaster gateway (and Dask's).
+        "cryptography>=41",
     ],
     extras_require={
         # cryptography: TLS credentials made per cluster (distributed's Security.temporary).
         "dask": ["dask>=2024.1", "distributed>=2024.1", "cryptography>=41"],
         "conda": ["conda-pack>=0.7"],
+        "bench": ["matplotlib>=3"],  # plots of benchmarks/peers.py
         "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2",
                  "cryptography>=41"],
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",

@@ -96,8 +96,9 @@ def main() -> None:
     parser.add_argument("--containers", type=int, default=200)
     args = parser.parse_args()
     n = args.containers
-    # Room for n containers of 1 GB and the AM; they only sleep, so it is never used.
-    nm_mb = ((n + 2) * 1024 + NODEMANAGERS - 1) // NODEMANAGERS
+    # Room on every node for its share of n containers of 1 GB plus the AM (whichever node
+    # it lands on); they only sleep, so the memory is never used.
+    nm_mb = (-(-n // NODEMANAGERS) + 1) * 1024
     samples: list[dict] = []
     with MiniCluster(nodemanagers=NODEMANAGERS, nodemanager_memory_mb=nm_mb) as mc:
         get_client()  # the client JVM starts once per process

@@ -6,18 +6,21 @@ import logging
 from py4j.protocol import Py4JError, Py4JNetworkError
 
 from ._py4j import connect, from_json
-from .exceptions import KnitException
+from ._tls import pinned_context
+from .exceptions import ApplicationMasterLostError, KnitException
 
 logger = logging.getLogger(__name__)
 
 
 class AMGateway:
-    """Calls on the ApplicationMaster of one application, authenticated by its token."""
+    """Calls on the ApplicationMaster of one application, over TLS pinned to the
+    application's certificate (`cert_pem`), authenticated by its token."""
 
-    def __init__(self, host: str, port: int, token: str) -> None:
+    def __init__(self, host: str, port: int, token: str, cert_pem: str) -> None:
         self.address = f"{host}:{port}"
         try:
-            self._gateway = connect(host, port, token, read_timeout=60)
+            self._gateway = connect(host, port, token, read_timeout=60,
+                                    ssl_context=pinned_context(cert_pem))
         except Py4JNetworkError as e:
             raise KnitException(f"Cannot reach the ApplicationMaster at {self.address}: {e}") from e
         self._am = self._gateway.entry_point
@@ -26,7 +29,7 @@ class AMGateway:
         try:
             return fn(*args)
         except Py4JNetworkError as e:
-            raise KnitException(
+            raise ApplicationMasterLostError(
                 f"Lost the ApplicationMaster at {self.address} while trying to {what}; "
                 "the application has probably ended (see status())") from e
         except Py4JError as e:
@@ -48,6 +51,9 @@ class AMGateway:
 
     def pending(self) -> dict[str, int]:
         return from_json(self._call("list pending requests", self._am.pending))
+
+    def renew_lease(self) -> None:
+        self._call("renew the client's lease", self._am.renewLease)
 
     def close(self) -> None:
         self._gateway.close()

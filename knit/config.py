@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from .exceptions import KnitException
+from .exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def find_conf_dir(explicit: str | os.PathLike | None = None) -> str:
 
     Raises
     ------
-    KnitException
+    ConfigurationError
         If the chosen directory was given (as `explicit` or by an environment variable)
         but does not exist or is not a directory; or if the chosen directory holds
         neither ``core-site.xml`` nor ``yarn-site.xml`` (the message lists where it
@@ -88,11 +88,11 @@ def find_conf_dir(explicit: str | os.PathLike | None = None) -> str:
     path = os.path.abspath(os.path.expanduser(path))
     if source != "the default":
         if not os.path.exists(path):
-            raise KnitException(
+            raise ConfigurationError(
                 f"The Hadoop conf dir {path} (from {source}) does not exist. "
                 + _MINICLUSTER_HINT)
         if not os.path.isdir(path):
-            raise KnitException(
+            raise ConfigurationError(
                 f"The Hadoop conf dir {path} (from {source}) is not a directory. "
                 + _MINICLUSTER_HINT)
 
@@ -103,7 +103,7 @@ def find_conf_dir(explicit: str | os.PathLike | None = None) -> str:
     else:
         logger.debug("Hadoop conf dir %s (from %s)", path, source)
         return path
-    raise KnitException(
+    raise ConfigurationError(
         "No Hadoop configuration was found. Looked at: " + "; ".join(looked) + ". "
         + _MINICLUSTER_HINT)
 
@@ -168,7 +168,7 @@ class HadoopConfig:
 
         Raises
         ------
-        KnitException
+        ConfigurationError
             If no configuration directory is found, or a file cannot be read or is not
             a well-formed Hadoop configuration file.
         """
@@ -202,7 +202,7 @@ class HadoopConfig:
 
         Raises
         ------
-        KnitException
+        ConfigurationError
             If references nest deeper than :data:`MAX_EXPANSION_DEPTH` or form a loop.
         """
         if key not in self.values:
@@ -211,7 +211,7 @@ class HadoopConfig:
 
     def _expand(self, value: str, chain: tuple[str, ...]) -> str:
         if len(chain) > MAX_EXPANSION_DEPTH:
-            raise KnitException(
+            raise ConfigurationError(
                 f"Expanding ${{...}} in {chain[0]} of {self.conf_dir} goes deeper than "
                 f"{MAX_EXPANSION_DEPTH} levels: {' -> '.join(chain)}")
 
@@ -223,7 +223,7 @@ class HadoopConfig:
             if name not in self.values:
                 return match.group(0)
             if name in chain:
-                raise KnitException(
+                raise ConfigurationError(
                     f"The ${{...}} references in {self.conf_dir} form a loop: "
                     f"{' -> '.join(chain + (name,))}")
             return self._expand(self.values[name], chain + (name,))
@@ -290,7 +290,7 @@ class HadoopConfig:
             hostname = (self.get("yarn.resourcemanager.hostname" + suffix) or "").strip()
             address = (self.get(key + suffix) or "").strip()
             if ids and not address and not hostname:
-                raise KnitException(
+                raise ConfigurationError(
                     f"{self.conf_dir}: ResourceManager HA is enabled but neither "
                     f"{key}{suffix} nor yarn.resourcemanager.hostname{suffix} is set.")
             host, port = _split_host_port(address or hostname or _ANY_HOST, default_port)
@@ -336,7 +336,7 @@ def rm_get(
 
     Raises
     ------
-    KnitException
+    ConfigurationError
         If no ResourceManager gives a good answer.
     """
     if not path.startswith("/"):
@@ -374,7 +374,7 @@ def rm_get(
     if not urls:  # not reachable: _rm_endpoints always yields one, kept for safety
         errors.append("no ResourceManager address is configured")
     detail = errors[-1].split(": ", 1)[1] if len(errors) == 1 else "; ".join(errors)
-    raise KnitException(
+    raise ConfigurationError(
         f"Cannot reach the YARN ResourceManager at {', '.join(urls)}: {detail}. "
         f"Check HADOOP_CONF_DIR (the configuration used is in {config.conf_dir}) and "
         "that the ResourceManager is running.")
@@ -401,11 +401,11 @@ def _parse_site_file(file: str) -> list[tuple[str, str, bool]]:
     try:
         root = ET.parse(file).getroot()
     except ET.ParseError as e:
-        raise KnitException(f"Malformed Hadoop configuration file {file}: {e}") from e
+        raise ConfigurationError(f"Malformed Hadoop configuration file {file}: {e}") from e
     except OSError as e:
-        raise KnitException(f"Cannot read Hadoop configuration file {file}: {e}") from e
+        raise ConfigurationError(f"Cannot read Hadoop configuration file {file}: {e}") from e
     if root.tag != "configuration":
-        raise KnitException(
+        raise ConfigurationError(
             f"Malformed Hadoop configuration file {file}: the top element is "
             f"<{root.tag}>, not <configuration>")
     found = []
@@ -447,7 +447,7 @@ def _split_host_port(address: str, default_port: int) -> tuple[str, int]:
     if not port:
         return host or _ANY_HOST, default_port
     if not port.isdigit():
-        raise KnitException(f"Bad port in the Hadoop address {address!r}")
+        raise ConfigurationError(f"Bad port in the Hadoop address {address!r}")
     return host or _ANY_HOST, int(port)
 
 

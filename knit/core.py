@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
+import threading
 import time
 from typing import Any, Mapping, Sequence
 
@@ -11,18 +13,30 @@ from py4j.protocol import Py4JJavaError
 
 from . import java
 from ._py4j import to_json
+from ._tls import new_certificate
 from .am_gateway import AMGateway
 from .client_jvm import get_client
 from .config import HadoopConfig, rm_get
 from .env import create_env
-from .exceptions import KnitException
+from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
+                         ClusterCapacityError, ConfigurationError, InvalidArgumentError,
+                         KnitException, MissingFileError, UnknownQueueError)
 
 logger = logging.getLogger(__name__)
 
 _DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
 _ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
+_SAFE_FILE_PUNCTUATION = "._+-=@%,"
+_SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
+# Names knit itself puts in a container's working directory.
+_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.xml", "knit_env"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 AM_MEMORY_MB = 512
 AM_VCORES = 1
+# The AM ends an application whose client has not renewed its lease for LEASE_SECONDS
+# (the client died, even by kill -9); the client renews every LEASE_RENEW_SECONDS.
+LEASE_SECONDS = 30
+LEASE_RENEW_SECONDS = 5
 
 
 class Knit:
@@ -47,7 +61,10 @@ class Knit:
     >>> k.kill()
 
     Applications are killed when the ``with`` block ends, and when the Python process
-    exits (however it exits), unless started with ``detached=True``.
+    exits (however it exits), unless started with ``detached=True``: knit's client JVM
+    kills them as this process goes, and should both die at once (kill -9 of the process
+    group, a lost machine), the ApplicationMaster ends the application within about 30 s
+    of its client's last lease renewal.
     """
 
     def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, **overrides: Any) -> None:
@@ -55,6 +72,8 @@ class Knit:
         self._overrides = to_json(self.config.overrides)
         self.app_id: str | None = None
         self._am: AMGateway | None = None
+        self._lease_stop: threading.Event | None = None  # set to stop renewing the lease
+        self._reconnecting = threading.Lock()
         self._defaults = (1024, 1)
         self.uploaded_bytes = 0
         # The last container list the AM gave; it outlives the AM (see get_containers).
@@ -76,6 +95,8 @@ class Knit:
         checks: bool = True,
         detached: bool = False,
         keep_alive: bool = False,
+        max_restarts: int = 0,
+        am_attempts: int = 2,
     ) -> str:
         """Submit an application that runs `cmd` in `num_containers` containers.
 
@@ -114,6 +135,14 @@ class Knit:
             Keep the application running when no container is left (for example a Dask
             cluster scaled to zero), until :meth:`kill`. By default it ends once every
             container it was given has finished.
+        max_restarts : int
+            Re-launch a container that fails (non-zero exit, killed, lost node) up to this
+            many times over the application's life; a node where 3 containers failed is
+            no longer used. Replaced failures do not fail the application.
+        am_attempts : int
+            How many ApplicationMasters YARN may start for the application (at most the
+            cluster's ``yarn.resourcemanager.am.max-attempts``). After the first dies, the
+            next takes over the running containers, and this object reconnects to it.
 
         Returns
         -------
@@ -126,27 +155,36 @@ class Knit:
             For a request that cannot run; nothing is submitted in that case.
         """
         if self.app_id is not None and self._state() not in _DONE_STATES:
-            raise KnitException(f"This Knit is already running {self.app_id}; kill() it or "
+            raise ApplicationStateError(f"This Knit is already running {self.app_id}; kill() it or "
                                 "use another Knit object.")
         spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
                                     envvars, app_name, queue, node_label)
         spec["env"] = _validated_env(env)
         spec["keep_alive"] = bool(keep_alive)
+        spec["lease_ms"] = 0 if detached else LEASE_SECONDS * 1000
+        if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
+            raise InvalidArgumentError(f"max_restarts must be an integer >= 0, got {max_restarts!r}.")
+        spec["max_restarts"] = max_restarts
+        if isinstance(am_attempts, bool) or not isinstance(am_attempts, int) or am_attempts < 1:
+            raise InvalidArgumentError(f"am_attempts must be an integer >= 1, got {am_attempts!r}.")
+        spec["am_attempts"] = am_attempts
         if checks:
             self._preflight(spec)
         client = get_client()
         token = secrets.token_urlsafe(32)
+        cert_pem, key_pem = new_certificate()
         conf_dir, overrides = self.config.conf_dir, self._overrides
         try:
             new = client.call("newApplication", conf_dir, overrides)
             app_id = new["app_id"]
             if memory > new["max_memory_mb"] or virtual_cores > new["max_vcores"]:
-                raise KnitException(
+                raise ClusterCapacityError(
                     f"Containers of {memory} MB and {virtual_cores} vcores exceed the cluster's "
                     f"maximum of {new['max_memory_mb']} MB and {new['max_vcores']} vcores; "
                     "ask for smaller containers.")
             submitted = client.call("submit", conf_dir, overrides, app_id,
-                                    to_json({**spec, "token": token}), detached)
+                                    to_json({**spec, "token": token, "tls_cert": cert_pem,
+                                             "tls_key": key_pem}), detached)
         except Py4JJavaError as e:
             raise KnitException(f"Submitting the application failed: {_java_message(e)}") from e
         self.app_id = app_id
@@ -158,7 +196,10 @@ class Knit:
         self._defaults = (memory, virtual_cores)
         logger.info("Submitted %s; waiting for its ApplicationMaster", app_id)
         try:
-            self._am = self._connect_am(token)
+            # Kept to reconnect to a later AM attempt, which has the same secrets.
+            self._secrets = (token, cert_pem, not detached)
+            self._tls_cert = cert_pem  # the AM gateway's certificate, pinned
+            self._am = self._connect_am(token, cert_pem, renew_lease=not detached)
         except BaseException:
             self.kill()
             raise
@@ -167,24 +208,39 @@ class Knit:
     def _validated_spec(self, cmd, num_containers, memory, virtual_cores, files, envvars,
                         app_name, queue, node_label) -> dict:
         if not isinstance(cmd, str) or not cmd.strip():
-            raise KnitException("cmd must be a non-empty shell command string.")
+            raise InvalidArgumentError("cmd must be a non-empty shell command string.")
         for name, value, low in (("num_containers", num_containers, 0), ("memory", memory, 1),
                                  ("virtual_cores", virtual_cores, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise KnitException(f"{name} must be an integer >= {low}, got {value!r}.")
+                raise InvalidArgumentError(f"{name} must be an integer >= {low}, got {value!r}.")
         paths = []
         for f in files or []:
             path = os.path.abspath(os.fspath(f))
             if not os.path.isfile(path):
-                raise KnitException(f"File to ship does not exist (or is not a file): {path}")
+                raise MissingFileError(f"File to ship does not exist (or is not a file): {path}")
             paths.append(path)
         names = [os.path.basename(p) for p in paths]
         if len(set(names)) != len(names):
-            raise KnitException(f"Files to ship must have distinct names: {names}")
+            raise InvalidArgumentError(f"Files to ship must have distinct names: {names}")
+        for name in names:
+            # The NodeManager links localized files by name inside a generated shell
+            # script, in double quotes: `$`, backquotes and the like would run there.
+            if not _SAFE_FILE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+                raise InvalidArgumentError(
+                    f"Cannot ship a file named {name!r}: names may hold letters, digits and "
+                    f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(_RESERVED_NAMES)}. "
+                    "Copy or link it under another name.")
+        if not isinstance(envvars or {}, Mapping):
+            raise InvalidArgumentError(f"envvars must be a mapping, got {envvars!r}.")
         envvars = dict(envvars or {})
         for k, v in envvars.items():
-            if not isinstance(k, str) or not isinstance(v, str) or not k.isidentifier():
-                raise KnitException(f"envvars must map variable names to strings; bad entry {k!r}.")
+            if not isinstance(k, str) or not isinstance(v, str) or not _ENV_NAME.fullmatch(k):
+                raise InvalidArgumentError(f"envvars must map variable names to strings; bad entry {k!r}.")
+        for what, value in (("app_name", app_name), ("queue", queue)):
+            if not isinstance(value, str) or not value.strip() or not value.isprintable() \
+                    or len(value) > 256:
+                raise InvalidArgumentError(f"{what} must be a printable string of 1 to 256 "
+                                           f"characters, got {value!r}.")
         return {
             "name": app_name, "queue": queue, "node_label": node_label,
             "am_memory": AM_MEMORY_MB, "am_vcores": AM_VCORES,
@@ -198,23 +254,24 @@ class Knit:
         nodes = (rm_get(self.config, "/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
                  or {}).get("node") or []
         if not nodes:
-            raise KnitException("The cluster has no active NodeManager: nothing could run. "
+            raise ClusterCapacityError("The cluster has no active NodeManager: nothing could run. "
                                 "Check the NodeManagers (yarn node -list).")
         # The scheduler's maximum may exceed every node: such a container would never start.
         biggest = max((n["usedMemoryMB"] + n["availMemoryMB"],
                        n["usedVirtualCores"] + n["availableVirtualCores"]) for n in nodes)
         if spec["memory"] > biggest[0] or spec["vcores"] > biggest[1]:
-            raise KnitException(
+            raise ClusterCapacityError(
                 f"No NodeManager can hold a container of {spec['memory']} MB and "
                 f"{spec['vcores']} vcores: the largest has {biggest[0]} MB and {biggest[1]} "
                 "vcores. Ask for smaller containers.")
         scheduler = rm_get(self.config, "/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
         queues = _queue_names(scheduler)
         if queues and spec["queue"] not in queues:
-            raise KnitException(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
+            raise UnknownQueueError(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
                                 f"{', '.join(sorted(queues))}.")
 
-    def _connect_am(self, token: str, timeout: float = 120) -> AMGateway:
+    def _connect_am(self, token: str, cert_pem: str, renew_lease: bool,
+                    timeout: float = 120) -> AMGateway:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             report = self.status()
@@ -222,7 +279,13 @@ class Knit:
                 raise KnitException(f"{self.app_id} ended before its ApplicationMaster "
                                     f"registered: {report['final_status']}: {report['diagnostics']}")
             if report["state"] == "RUNNING" and report["am_port"] > 0:
-                return AMGateway(report["am_host"], report["am_port"], token)
+                am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
+                if renew_lease:
+                    am.renew_lease()
+                    self._lease_stop = threading.Event()
+                    threading.Thread(target=self._keep_lease, args=(self._lease_stop,),
+                                     name=f"knit-lease-{self.app_id}", daemon=True).start()
+                return am
             time.sleep(0.1)
         raise KnitException(f"The ApplicationMaster of {self.app_id} did not register within "
                             f"{timeout:.0f} s; the application was killed.")
@@ -230,41 +293,102 @@ class Knit:
     # ------------------------------------------------------------------ runtime control
     def _require_app(self) -> str:
         if self.app_id is None:
-            raise KnitException("No application: call start() first.")
+            raise ApplicationStateError("No application: call start() first.")
         return self.app_id
 
     def _require_am(self) -> AMGateway:
         self._require_app()
-        if self._am is None or self._state() in _DONE_STATES:
-            raise KnitException(f"{self.app_id} is not running ({self._state()}).")
-        return self._am
+        with self._reconnecting:  # not while the lease thread follows the AM elsewhere
+            am = self._am
+        if am is None or self._state() in _DONE_STATES:
+            raise ApplicationStateError(f"{self.app_id} is not running ({self._state()}).")
+        return am
+
+    def _keep_lease(self, stop: threading.Event) -> None:
+        """Renews the lease every LEASE_RENEW_SECONDS while the application runs (and
+        this process lives), following the AM to its next attempt if it is lost."""
+        while not stop.wait(LEASE_RENEW_SECONDS):
+            am = self._am
+            if am is None:
+                return
+            try:
+                am.renew_lease()
+            except ApplicationMasterLostError:
+                try:
+                    self._reconnect_am(am)
+                except KnitException as e:
+                    logger.info("Stopped renewing the lease of %s: %s", self.app_id, e)
+                    return
+            except KnitException as e:
+                logger.debug("Could not renew the lease of %s: %s", self.app_id, e)
+
+    def _call_am(self, call):
+        """``call(gateway)``; if the AM was lost and YARN started a new attempt, once more
+        on a connection to the new one."""
+        am = self._require_am()
+        try:
+            return call(am)
+        except ApplicationMasterLostError:
+            return call(self._reconnect_am(am))
+
+    def _reconnect_am(self, lost: AMGateway, timeout: float = 120) -> AMGateway:
+        """Waits for the next AM attempt to register and connects to it (once, when the
+        lease thread and a caller both notice)."""
+        with self._reconnecting:
+            if self._am is not None and self._am is not lost:
+                return self._am  # the other thread got there first
+            return self._connect_next_attempt(lost, timeout)
+
+    def _connect_next_attempt(self, lost: AMGateway, timeout: float) -> AMGateway:
+        deadline = time.monotonic() + timeout
+        lost.close()
+        self._am = None
+        token, cert_pem, _ = self._secrets
+        while time.monotonic() < deadline:
+            report = self.status()
+            if report["state"] in _DONE_STATES:
+                raise ApplicationMasterLostError(
+                    f"The ApplicationMaster of {self.app_id} is gone and the application "
+                    f"ended: {report['final_status']}: {report['diagnostics']}")
+            address = f"{report['am_host']}:{report['am_port']}"
+            if report["state"] == "RUNNING" and report["am_port"] > 0 and address != lost.address:
+                try:
+                    self._am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
+                except KnitException:
+                    time.sleep(0.5)  # registered, gateway not answering yet
+                    continue
+                logger.warning("The ApplicationMaster of %s was lost; reconnected to its next "
+                               "attempt at %s", self.app_id, address)
+                return self._am
+            time.sleep(0.5)
+        raise ApplicationMasterLostError(f"The ApplicationMaster of {self.app_id} was lost and no "
+                                         f"new attempt registered within {timeout:.0f} s.")
 
     def add_containers(self, n: int, memory: int | None = None,
                        virtual_cores: int | None = None) -> None:
         """Ask for `n` more containers running the same command (size defaults to start's)."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise KnitException(f"n must be an integer >= 0, got {n!r}.")
+            raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
         memory = self._defaults[0] if memory is None else memory
         virtual_cores = self._defaults[1] if virtual_cores is None else virtual_cores
-        self._require_am().add_containers(n, memory, virtual_cores)
+        self._call_am(lambda am: am.add_containers(n, memory, virtual_cores))
 
     def pending_containers(self) -> int:
         """Containers asked for and not yet given by YARN."""
-        return sum(self._require_am().pending().values())
+        return sum(self._call_am(lambda am: am.pending()).values())
 
     def cancel_containers(self, n: int) -> int:
         """Withdraw up to `n` container requests YARN has not granted yet; return how many."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise KnitException(f"n must be an integer >= 0, got {n!r}.")
-        return self._require_am().cancel_containers(n)
+            raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
+        return self._call_am(lambda am: am.cancel_containers(n))
 
     def remove_containers(self, container_id: str | Sequence[str]) -> None:
         """Stop and give back one container, or several; they do not count as failures."""
         ids = [container_id] if isinstance(container_id, str) else list(container_id)
-        am = self._require_am()
-        unknown = [c for c in ids if not am.remove_container(c)]
+        unknown = [c for c in ids if not self._call_am(lambda am: am.remove_container(c))]
         if unknown:
-            raise KnitException(f"Not running containers of {self.app_id}: {unknown}")
+            raise InvalidArgumentError(f"Not running containers of {self.app_id}: {unknown}")
 
     def get_containers(self) -> list[dict]:
         """Containers of the application: dicts with ``id``, ``node``, ``state``
@@ -284,16 +408,21 @@ class Knit:
             return False
         try:
             finished, self._containers = self._am.containers()
-        except KnitException:
-            if self._state() not in _DONE_STATES:
+        except KnitException as lost:
+            if self._state() in _DONE_STATES:
+                self._close_am()
+                return False
+            if not isinstance(lost, ApplicationMasterLostError):
                 raise
-            self._close_am()
-            return False
+            finished, self._containers = self._reconnect_am(self._am).containers()
         if finished:
             self._close_am()  # its list is final; it is about to exit
         return finished
 
     def _close_am(self) -> None:
+        if self._lease_stop is not None:
+            self._lease_stop.set()
+            self._lease_stop = None
         if self._am is not None:
             self._am.close()
             self._am = None
@@ -347,7 +476,7 @@ class Knit:
             logs = self._live_logs()
         if container_id is not None:
             if container_id not in logs:
-                raise KnitException(f"No logs for {container_id} in {app_id}.")
+                raise InvalidArgumentError(f"No logs for {container_id} in {app_id}.")
             return {container_id: logs[container_id]}
         return logs
 
@@ -360,7 +489,7 @@ class Knit:
         while True:
             status = self.status()["log_aggregation_status"]
             if status == "DISABLED":
-                raise KnitException("Log aggregation is off on this cluster "
+                raise ConfigurationError("Log aggregation is off on this cluster "
                                     "(yarn.log-aggregation-enable): logs of finished "
                                     "applications cannot be read.")
             if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "RUNNING_WITH_FAILURE"):
@@ -394,7 +523,7 @@ class Knit:
         """
         self._require_app()
         if "/" in name or name in ("", ".", ".."):
-            raise KnitException(f"Not a file name in a log directory: {name!r}")
+            raise InvalidArgumentError(f"Not a file name in a log directory: {name!r}")
         logs = self._live_logs([name], [container_id])
         return logs.get(container_id, {}).get(name, "")
 
@@ -426,7 +555,7 @@ class Knit:
         """Delete stored environments by name or sha256 (or its first 8+ characters);
         return how many were deleted."""
         if not name_or_hash:
-            raise KnitException("remove_env needs an environment name or hash.")
+            raise InvalidArgumentError("remove_env needs an environment name or hash.")
         return get_client().call("removeEnv", self.config.conf_dir, self._overrides,
                                  name_or_hash)
 
@@ -445,10 +574,10 @@ def _validated_env(env: str | os.PathLike | None) -> str | None:
         return None
     path = os.path.abspath(os.fspath(env))
     if not os.path.isfile(path):
-        raise KnitException(f"Environment archive not found: {path}. Build one with "
+        raise MissingFileError(f"Environment archive not found: {path}. Build one with "
                             "create_env(), or pass a venv-pack or conda-pack archive.")
     if not path.endswith((".tar.gz", ".tgz", ".zip", ".tar")):
-        raise KnitException(f"Environment archive must be .tar.gz, .tgz, .tar or .zip: {path}")
+        raise InvalidArgumentError(f"Environment archive must be .tar.gz, .tgz, .tar or .zip: {path}")
     return path
 
 

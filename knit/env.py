@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from .exceptions import KnitException
+from .exceptions import EnvironmentBuildError, InvalidArgumentError
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def python_version(python: str) -> tuple[int, ...]:
     out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:3])"],
                          capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
-        raise KnitException(f"Cannot run the interpreter {python}: {out.stderr.strip()}")
+        raise EnvironmentBuildError(f"Cannot run the interpreter {python}: {out.stderr.strip()}")
     return tuple(int(x) for x in out.stdout.split())
 
 
@@ -63,7 +63,7 @@ def split_specs(packages: Sequence[str], version: tuple[int, ...] | None) -> tup
     pip_specs, python_specs = [], []
     for spec in packages:
         if not isinstance(spec, str) or not spec.strip():
-            raise KnitException(f"Package specs must be non-empty strings, got {spec!r}.")
+            raise InvalidArgumentError(f"Package specs must be non-empty strings, got {spec!r}.")
         spec = spec.strip()
         m = _PYTHON_SPEC.match(spec)
         if m:
@@ -71,7 +71,7 @@ def split_specs(packages: Sequence[str], version: tuple[int, ...] | None) -> tup
             op, wanted = m.groups()
             if op and version is not None and not _version_matches(version, op, wanted):
                 found = ".".join(map(str, version))
-                raise KnitException(
+                raise InvalidArgumentError(
                     f"{spec!r} asks for another Python than the venv backend's interpreter "
                     f"({found}); pass python=<path of a matching interpreter>.")
             continue
@@ -135,21 +135,25 @@ def create_env(
     """
     name = name if name is not None else env_name
     if not name or not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
-        raise KnitException(f"The environment needs a name of letters, digits, '_', '.' or "
+        raise InvalidArgumentError(f"The environment needs a name of letters, digits, '_', '.' or "
                             f"'-', got {name!r}.")
     if isinstance(packages, str):
         packages = [packages]
+    packages = list(packages or [])
+    for spec in packages:
+        if not isinstance(spec, str) or not spec.strip():
+            raise InvalidArgumentError(f"Package specs must be non-empty strings, got {spec!r}.")
     if backend not in BACKENDS:
-        raise KnitException(f"Unknown backend {backend!r}; use one of {BACKENDS}.")
+        raise InvalidArgumentError(f"Unknown backend {backend!r}; use one of {BACKENDS}.")
     if backend == "conda":
         conda = shutil.which("conda")
         if conda is None:
-            raise KnitException("The conda backend needs `conda`, which is not on PATH. "
+            raise EnvironmentBuildError("The conda backend needs `conda`, which is not on PATH. "
                                 "Install Miniforge/Miniconda, or use backend='venv'.")
         interpreter = conda
     else:
         if channels:
-            raise KnitException("channels= only applies to the conda backend.")
+            raise InvalidArgumentError("channels= only applies to the conda backend.")
         interpreter = os.path.realpath(python or sys.executable)
     key = cache_key(backend, packages, interpreter, channels)
     target = cache_dir() / key / f"{name}.tar.gz"
@@ -171,7 +175,7 @@ def create_env(
             try:
                 import conda_pack
             except ImportError as e:
-                raise KnitException("The conda backend needs the conda-pack package: "
+                raise EnvironmentBuildError("The conda backend needs the conda-pack package: "
                                     "pip install conda-pack.") from e
             conda_pack.pack(prefix=prefix, output=partial, compress_level=1)
         os.replace(partial, target)
@@ -184,7 +188,7 @@ def _run(cmd: list[str], what: str) -> None:
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
         message = (run.stderr.strip() or run.stdout.strip())[-3000:]
-        raise KnitException(f"{what} failed (exit {run.returncode}):\n{message}")
+        raise EnvironmentBuildError(f"{what} failed (exit {run.returncode}):\n{message}")
 
 
 def _build_venv(python: str, prefix: str, packages: Sequence[str]) -> None:

@@ -11,9 +11,12 @@ import time
 from collections import deque
 from pathlib import Path
 
+import requests
+
 from . import java
 from ._procfs import kill_processes_under
-from .exceptions import KnitException, MiniClusterError
+from .exceptions import (ApplicationStateError, ConfigurationError, InvalidArgumentError,
+                         KnitException, MiniClusterError)
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +73,9 @@ class MiniCluster:
                                  ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
                                  ("java_heap_mb", java_heap_mb, 256)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise KnitException(f"{name} must be an integer >= {low}, got {value!r}")
+                raise InvalidArgumentError(f"{name} must be an integer >= {low}, got {value!r}")
         if not startup_timeout > 0:
-            raise KnitException(f"startup_timeout must be positive, got {startup_timeout!r}")
+            raise InvalidArgumentError(f"startup_timeout must be positive, got {startup_timeout!r}")
         self.nodemanagers = nodemanagers
         self.nodemanager_memory_mb = nodemanager_memory_mb
         self.startup_timeout = float(startup_timeout)
@@ -81,8 +84,9 @@ class MiniCluster:
         self.config = dict(config or {})
         for key, value in self.config.items():
             if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
-                raise KnitException(f"config must map Hadoop keys to strings; bad entry {key!r}")
+                raise InvalidArgumentError(f"config must map Hadoop keys to strings; bad entry {key!r}")
         self.conf_dir: str | None = None
+        self._stops = 0  # stop_nodemanager calls, naming their answer files
         self.work_dir: str | None = None
         self._proc: subprocess.Popen | None = None
         self._log_file = None
@@ -101,7 +105,7 @@ class MiniCluster:
             is left running in any of these cases.
         """
         if self._proc is not None:
-            raise KnitException("This MiniCluster is already started; stop() it first.")
+            raise ApplicationStateError("This MiniCluster is already started; stop() it first.")
         java_exe, java_home = java.find_java()
         jars = [str(java.knit_jar()), *java.classpath("cluster")]
         self.work_dir = tempfile.mkdtemp(prefix="knit-minicluster-")  # mode 700
@@ -187,6 +191,45 @@ class MiniCluster:
         """The cluster JVM's log file (removed by :meth:`stop`)."""
         return os.path.join(self.work_dir, "minicluster.log") if self.work_dir else None
 
+    def stop_nodemanager(self, node: int | str, timeout: float = 60) -> str:
+        """Stop a NodeManager of the running cluster, as a node failure: `node` is its
+        index or its node id (``host:port``, as containers report it). Returns the node id
+        once the ResourceManager no longer counts it as running.
+
+        Its containers end. The ResourceManager notices when the node misses its
+        heartbeats for ``yarn.nm.liveness-monitor.expiry-interval-ms`` (10 minutes by
+        default: pass a few seconds in ``MiniCluster(config=...)`` for tests), then tells
+        the applications their containers were lost. `timeout` bounds that wait.
+        """
+        if not self.running:
+            raise ApplicationStateError("The MiniCluster is not running; start() it first.")
+        if isinstance(node, bool) or not isinstance(node, (int, str)) or \
+                (isinstance(node, int) and not 0 <= node < self.nodemanagers) or \
+                (isinstance(node, str) and not node.replace(":", "").replace(".", "")
+                 .replace("-", "").isalnum()):
+            raise InvalidArgumentError(f"node must be an index 0 to {self.nodemanagers - 1} or a "
+                                f"node id host:port, got {node!r}")
+        self._stops += 1
+        answer = Path(self.work_dir) / f"nodemanager-stop-{self._stops}"
+        self._proc.stdin.write(f"stop-nodemanager {node} {answer.name}\n".encode())
+        self._proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while not answer.exists():
+            if time.monotonic() > deadline:
+                raise MiniClusterError(f"NodeManager {node} did not stop within {timeout} s")
+            time.sleep(0.1)
+        node_id = answer.read_text()
+        if node_id.startswith("error"):
+            raise KnitException(f"Cannot stop NodeManager {node}: {node_id}")
+        while True:
+            nodes = requests.get(f"{self.resourcemanager_web}/ws/v1/cluster/nodes",
+                                 params={"states": "RUNNING"}, timeout=10).json()
+            if node_id not in {n["id"] for n in (nodes.get("nodes") or {}).get("node", [])}:
+                return node_id
+            if time.monotonic() > deadline:
+                raise MiniClusterError(f"The ResourceManager still lists {node_id} as running")
+            time.sleep(0.2)
+
     def hadoop_command(self, main_class: str, *args: str) -> tuple[list[str], dict[str, str]]:
         """Command line and environment that run a Hadoop client program against this cluster.
 
@@ -195,7 +238,7 @@ class MiniCluster:
         ``org.apache.hadoop.yarn.client.cli.LogsCLI``.
         """
         if not self.running:
-            raise KnitException("The MiniCluster is not running; start() it first.")
+            raise ApplicationStateError("The MiniCluster is not running; start() it first.")
         java_exe, java_home = java.find_java()
         cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()), *java.classpath("cluster")])
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
@@ -211,7 +254,7 @@ class MiniCluster:
     # ------------------------------------------------------------------ internals
     def _address(self, key: str) -> str:
         if key not in self._addresses:
-            raise KnitException("The MiniCluster is not running; start() it first.")
+            raise ApplicationStateError("The MiniCluster is not running; start() it first.")
         return self._addresses[key]
 
     def _prepare_conf_dir(self) -> str:
@@ -225,7 +268,7 @@ class MiniCluster:
             probe.write_text("")
             probe.unlink()
         except OSError as e:
-            raise KnitException(
+            raise ConfigurationError(
                 f"Cannot write the Hadoop conf dir {path}: {e.strerror or e}. Pass a "
                 "directory you can write as conf_dir, or none for a temporary one.") from e
         return str(path)

@@ -189,3 +189,24 @@ def test_refused_remote_scheduler_leaves_nothing_behind(minicluster):
     assert app_by_name(minicluster.resourcemanager_web, "refused-remote-scheduler") is None
     assert app_by_name(minicluster.resourcemanager_web, "refused-remote") is None
     assert set(glob.glob("/tmp/knit-dask-tls-*")) == before
+
+
+def test_async_with_and_get_logs(minicluster):
+    """The asynchronous API, as LocalCluster has it; get_logs includes the YARN containers'."""
+    import asyncio
+
+    async def main():
+        async with YarnCluster(n_workers=1, worker_memory="1 GiB", asynchronous=True,
+                               hadoop_conf_dir=minicluster.conf_dir) as cluster:
+            async with Client(cluster, asynchronous=True) as client:
+                await client.wait_for_workers(1, timeout=120)
+                assert await client.submit(lambda: 41 + 1) == 42
+            (container,) = [c["id"] for c in cluster.knit.get_containers()
+                            if c["state"] == "RUNNING"]
+            logs = await cluster.get_logs()
+            assert "Scheduler" in logs and "Registered to" in logs[container]
+        return cluster
+
+    cluster = asyncio.run(main())
+    assert cluster.status.name == "closed"
+    assert cluster.knit.status()["state"] == "KILLED"

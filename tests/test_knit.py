@@ -136,16 +136,38 @@ def test_kill_ends_the_application_and_every_process(knit, minicluster):
     knit.kill()  # idempotent
 
 
-def test_am_gateway_refuses_connections_without_the_token(knit):
+def test_am_gateway_is_tls_pinned_and_refuses_connections_without_the_token(knit):
+    import ssl
+
+    from knit._tls import new_certificate, pinned_context
     knit.start("sleep 600", num_containers=0, memory=256)
     report = knit.status()
     host, port = report["am_host"], report["am_port"]
+    # The channel is TLS 1.3, and the AM presents the certificate this client made.
+    with socket.create_connection((host, port), timeout=10) as raw, \
+            pinned_context(knit._tls_cert).wrap_socket(raw) as tls:
+        assert tls.version() == "TLSv1.3"
+        assert ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True)).strip() == \
+            knit._tls_cert.strip()
+    # Right certificate, no token or a wrong one: refused.
     for token in (None, "not-the-token-" + "x" * 32):
         gateway = JavaGateway(gateway_parameters=GatewayParameters(
-            address=host, port=port, auth_token=token, enable_memory_management=False))
+            address=host, port=port, auth_token=token, enable_memory_management=False,
+            ssl_context=pinned_context(knit._tls_cert)))
         with pytest.raises(Py4JError):
             gateway.entry_point.containers()
         gateway.close()
+    # A client pinned to another certificate refuses this AM (no token is ever sent).
+    with socket.create_connection((host, port), timeout=10) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            pinned_context(new_certificate()[0]).wrap_socket(raw)
+    # Plain text, even with the right token: refused.
+    gateway = JavaGateway(gateway_parameters=GatewayParameters(
+        address=host, port=port, auth_token="x" * 43, enable_memory_management=False,
+        read_timeout=10))
+    with pytest.raises(Py4JError):
+        gateway.entry_point.containers()
+    gateway.close()
     # A raw Py4J command without the auth handshake gets nothing back.
     with socket.create_connection((host, port), timeout=10) as s:
         s.sendall(b"c\nt\ncontainers\ne\n")
@@ -154,7 +176,7 @@ def test_am_gateway_refuses_connections_without_the_token(knit):
         except (ConnectionResetError, socket.timeout):
             answer = b""
         assert not answer.startswith(b"!ys")
-    # The real client, holding the token, still works.
+    # The real client, holding the certificate and the token, still works.
     assert knit.get_containers() == []
 
 
@@ -172,15 +194,15 @@ def test_two_knits_in_one_process_run_at_once(minicluster):
 
 def test_workers_get_neither_the_amrm_token_nor_the_gateway_token(knit, minicluster):
     # Each container greps its own credentials file for the two secrets' names.
-    check = ('for s in YARN_AM_RM_TOKEN knit.gateway.token; do '
+    check = ('for s in YARN_AM_RM_TOKEN knit.gateway.token knit.gateway.tls.key; do '
              'grep -c "$s" "$HADOOP_TOKEN_FILE_LOCATION" || true; done; sleep 600')
     app_id = knit.start(check, num_containers=1, memory=256)
     wait_for(lambda: len(running(knit)) == 1, 60, "the worker")
-    # Control: the AM's own credentials file, on this machine, does hold both.
+    # Control: the AM's own credentials file, on this machine, does hold all three.
     am_tokens = next(Path(minicluster.work_dir).rglob(
         f"container_{app_id[len('application_'):]}_01_000001/container_tokens"))
-    assert b"YARN_AM_RM_TOKEN" in am_tokens.read_bytes()
-    assert b"knit.gateway.token" in am_tokens.read_bytes()
+    for secret in (b"YARN_AM_RM_TOKEN", b"knit.gateway.token", b"knit.gateway.tls.key"):
+        assert secret in am_tokens.read_bytes()
     out = wait_for(lambda: next(iter(worker_logs(knit).values()))["stdout"].split(), 30,
                    "the worker's grep counts")
-    assert out == ["0", "0"]
+    assert out == ["0", "0", "0"]

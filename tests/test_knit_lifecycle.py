@@ -61,3 +61,45 @@ def test_detached_application_outlives_python(minicluster):
         k.app_id = app_id  # adopt it to clean up
         k.kill()
     assert app_state(minicluster, app_id) == "KILLED"
+
+
+def children_of(pid: int) -> list[int]:
+    from pathlib import Path
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_lease_ends_the_application_when_python_and_its_jvm_die_unless_detached(minicluster):
+    """kill -9 of Python *and* its client JVM (nothing on this machine can clean up): the
+    AM stops hearing from its client and ends the application; a detached one stays."""
+    import os
+    import time
+    attached, attached_id = start_in_child(minicluster, detached=False, linger=True)
+    detached, detached_id = start_in_child(minicluster, detached=True, linger=True)
+    try:
+        victims = [attached.pid, detached.pid]
+        victims += children_of(attached.pid) + children_of(detached.pid)  # the client JVMs
+        assert len(victims) == 4, victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        wait_for(lambda: app_state(minicluster, attached_id) in ("FINISHED", "FAILED", "KILLED"),
+                 60, f"{attached_id} to end once its lease expired")
+        assert time.monotonic() - killed_at >= 20  # the lease, not the client, ended it
+        url = f"{minicluster.resourcemanager_web}/ws/v1/cluster/apps/{attached_id}"
+        assert "lease" in requests.get(url, timeout=10).json()["app"]["diagnostics"]
+        assert app_state(minicluster, detached_id) == "RUNNING"
+    finally:
+        from knit import Knit
+        k = Knit(minicluster.conf_dir)
+        for app_id in (attached_id, detached_id):
+            k.app_id = app_id
+            k.kill()

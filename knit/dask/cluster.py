@@ -19,14 +19,14 @@ from typing import Any
 import dask.config
 from dask.utils import parse_bytes, parse_timedelta
 from distributed import Scheduler
-from distributed.core import rpc
+from distributed.core import Status, rpc
 from distributed.deploy import Cluster
 from distributed.deploy.cluster import WorkerStartTimeoutError
 from distributed.security import Security
-from distributed.utils import format_dashboard_link
+from distributed.utils import Log, format_dashboard_link
 
 from ..core import Knit
-from ..exceptions import KnitException
+from ..exceptions import InvalidArgumentError, KnitException
 from .progress import Counts, Progress
 from .security import CredentialFiles, make_security
 
@@ -50,10 +50,10 @@ def _megabytes(value: str | int, what: str) -> int:
     try:
         mb = parse_bytes(value) // 2**20 if isinstance(value, str) else int(value)
     except (TypeError, ValueError) as e:
-        raise KnitException(f"{what} must be a size such as '2 GiB' or a number of MB, "
+        raise InvalidArgumentError(f"{what} must be a size such as '2 GiB' or a number of MB, "
                             f"got {value!r}") from e
     if mb < 1:
-        raise KnitException(f"{what} must be at least 1 MiB, got {value!r}")
+        raise InvalidArgumentError(f"{what} must be at least 1 MiB, got {value!r}")
     return mb
 
 
@@ -127,11 +127,11 @@ class YarnCluster(Cluster):
         self.show_progress = bool(_config("progress", progress))
         self.scheduler_timeout = parse_timedelta(dask.config.get("knit.scheduler-timeout"))
         if self.deploy_mode not in _MODES:
-            raise KnitException(f"deploy_mode must be one of {_MODES}, got {self.deploy_mode!r}")
+            raise InvalidArgumentError(f"deploy_mode must be one of {_MODES}, got {self.deploy_mode!r}")
         if self.n_workers < 0:
-            raise KnitException(f"n_workers must be >= 0, got {self.n_workers}")
+            raise InvalidArgumentError(f"n_workers must be >= 0, got {self.n_workers}")
         if self.worker_vcores < 1 or self.scheduler_vcores < 1:
-            raise KnitException("worker_vcores and scheduler_vcores must be at least 1")
+            raise InvalidArgumentError("worker_vcores and scheduler_vcores must be at least 1")
         self.security = make_security(_config("security", security))
         self.knit = Knit(self.hadoop_conf_dir)
         self.scheduler_knit = Knit(self.hadoop_conf_dir) if self.deploy_mode == "remote" else None
@@ -150,6 +150,14 @@ class YarnCluster(Cluster):
             self.sync(self._start)
 
     # ------------------------------------------------------------------ lifecycle
+    def __await__(self):
+        """``await cluster`` (and ``async with``) starts an asynchronous cluster."""
+        async def start():
+            if self.status == Status.created:
+                await self._start()
+            return self
+        return start().__await__()
+
     async def _start(self) -> None:
         self.status_message = "starting"
         try:
@@ -242,14 +250,15 @@ class YarnCluster(Cluster):
         await self._stop_everything()
 
     async def _stop_everything(self) -> None:
-        """Ends what was started, whatever got that far; safe to call twice."""
+        """Ends what was started, whatever got that far; safe to call twice. The local
+        scheduler goes first, so that workers being killed are not mid-handshake with it."""
         if self._monitor is not None:
             self._monitor.cancel()
+        if self.scheduler is not None:
+            await self.scheduler.close()
         await self._call(self.knit.kill)
         if self.scheduler_knit is not None:
             await self._call(self.scheduler_knit.kill)
-        if self.scheduler is not None:
-            await self.scheduler.close()
         if self._credentials is not None:
             self._credentials.remove()
 
@@ -283,7 +292,7 @@ class YarnCluster(Cluster):
 
     async def _scale(self, n: int) -> None:
         if n < 0:
-            raise KnitException(f"Cannot scale to {n} workers")
+            raise InvalidArgumentError(f"Cannot scale to {n} workers")
         await self._refresh()
         current = len(self._live()) + self._pending
         if n > current:
@@ -396,7 +405,7 @@ class YarnCluster(Cluster):
             apps.append(self.scheduler_knit)
         for app in apps:
             for container, files in (await self._call(app.logs)).items():
-                logs[container] = files.get("stderr", "") + files.get("stdout", "")
+                logs[container] = Log(files.get("stderr", "") + files.get("stdout", ""))
         return logs
 
     @property

@@ -13,7 +13,7 @@ import tempfile
 
 from distributed.security import Security
 
-from ..exceptions import KnitException
+from ..exceptions import InvalidArgumentError, KnitException
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,10 @@ def make_security(security: Security | bool) -> Security | None:
         return None
     if isinstance(security, Security):
         if not (security.tls_ca_file and security.tls_worker_cert and security.tls_worker_key):
-            raise KnitException("security must have tls_ca_file, tls_worker_cert and "
+            raise InvalidArgumentError("security must have tls_ca_file, tls_worker_cert and "
                                 "tls_worker_key set (Security(tls_ca_file=..., ...)).")
         return security
-    raise KnitException(f"security must be True, False or a distributed.Security, "
+    raise InvalidArgumentError(f"security must be True, False or a distributed.Security, "
                         f"got {security!r}")
 
 
@@ -70,7 +70,7 @@ class CredentialFiles:
                 os.chmod(path, 0o600)
             else:
                 self.remove()
-                raise KnitException(f"security.{attr} is neither PEM text nor a file: {value!r}")
+                raise InvalidArgumentError(f"security.{attr} is neither PEM text nor a file: {value!r}")
             self.paths[role] = path
 
     def files(self, *roles: str) -> list[str]:

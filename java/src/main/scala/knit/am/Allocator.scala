@@ -101,6 +101,17 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     Decision(launch.result(), release.result())
   }
 
+  /** Takes over containers a previous attempt of this AM started (YARN kept them running):
+    * they are tracked as RUNNING and count towards what was asked. */
+  def adopt(running: Seq[Allocated]): Unit = {
+    val now = clock()
+    for (c <- running if !tracked.contains(c.id)) {
+      tracked(c.id) = ContainerInfo(c.id, c.node, c.resources, RUNNING, None, None,
+        "started by a previous attempt of the ApplicationMaster", now, Some(now), None)
+      everRequested = true
+    }
+  }
+
   /** Records that the container's launch succeeded: ALLOCATED becomes RUNNING. */
   def onLaunched(id: String): Unit =
     tracked.get(id).filter(_.state == ALLOCATED).foreach { c =>

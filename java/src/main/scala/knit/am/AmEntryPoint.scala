@@ -18,6 +18,9 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Every container the application has had: JSON {"finished": bool, "containers": [...]}. */
   def containers(): String = Json.write(am.describeContainers())
 
+  /** The client is alive: renews its lease on the application (see `Lease`). */
+  def renewLease(): Unit = am.renewLease()
+
   /** Containers asked for and not yet given: a JSON object {"<memory>x<vcores>": count}. */
   def pending(): String = Json.write(am.pending())
 }

@@ -18,7 +18,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, Gateway}
+import knit.common.{AppFiles, Gateway, GatewayTls}
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
   * keeps the books (in `Allocator`) and answers Python over an authenticated gateway.
@@ -28,7 +28,7 @@ import knit.common.{AppFiles, Gateway}
   */
 class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val log = LoggerFactory.getLogger(getClass)
-  private val PendingIntervalMs = 200 // while asks are outstanding: fast allocation
+  private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
   private val FinalReportGraceMs = 10000L
 
@@ -45,6 +45,10 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   @volatile private var fatal: Option[String] = None
   private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
   private val keepAlive = spec.getBoolean(AppFiles.KeepAlive, false)
+  private val lease = new Lease(spec.getLong(AppFiles.LeaseMs, 0L), System.currentTimeMillis())
+  private val restarts = new Restarts(spec.getInt(AppFiles.MaxRestarts, 0),
+    spec.getInt(AppFiles.NodeFailuresToExclude, 3))
+  private val nodeIds: Set[String] = spec.getTrimmedStrings(AppFiles.NodeIds).toSet
   private val priority = Priority.newInstance(1)
 
   private lazy val launchContext = WorkerLaunch.context(conf, stagingDir,
@@ -60,37 +64,82 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     amrm.start()
     nm.init(conf)
     nm.start()
-    val token = new String(UserGroupInformation.getCurrentUser.getCredentials
-      .getSecretKey(new Text(AppFiles.GatewayTokenKey)), UTF_8)
+    val creds = UserGroupInformation.getCurrentUser.getCredentials
+    def secret(key: String) = new String(creds.getSecretKey(new Text(key)), UTF_8)
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
-    val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"), token)
+    val tls = GatewayTls.serverSocketFactory(secret(AppFiles.GatewayCertKey), secret(AppFiles.GatewayKeyKey))
+    val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
+      secret(AppFiles.GatewayTokenKey), tls)
     try {
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
         registration.getMaximumResourceCapability)
-      ask(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
+      // A later attempt (the previous AM died) takes over the containers YARN kept running
+      // and asks only for what is missing of the initial count.
+      val kept = adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
+      ask(math.max(0, spec.getInt(AppFiles.NumContainers, 0) - kept), -1, -1)
+      val leaseWatch = watchLease()
       done.await()
+      leaseWatch.shutdownNow()
       // The ResourceManager forgets containers once we unregister: give a watching Python
       // a moment to read their final states (wait_for_completion does at once).
-      if (pythonConnected) finalReportRead.await(FinalReportGraceMs, TimeUnit.MILLISECONDS)
+      if (pythonConnected && !lease.expired(System.currentTimeMillis()))
+        finalReportRead.await(FinalReportGraceMs, TimeUnit.MILLISECONDS)
       val (status, message) = outcome()
       log.info(s"Finishing with $status: $message")
       amrm.unregisterApplicationMaster(status, message, "")
+      // Only now: a later attempt, after a crash before this point, needs the staging dir.
+      try stagingDir.getFileSystem(conf).delete(stagingDir, true)
+      catch { case e: Exception => log.warn(s"Could not delete $stagingDir", e) }
       status
     } finally {
       gateway.shutdown()
       nm.stop()
       amrm.stop()
-      try stagingDir.getFileSystem(conf).delete(stagingDir, true)
-      catch { case e: Exception => log.warn(s"Could not delete $stagingDir", e) }
     }
+  }
+
+  private def adoptPreviousContainers(previous: Seq[Container]): Int = synchronized {
+    if (previous.nonEmpty) {
+      allocator.adopt(previous.map(c => Allocated(c.getId.toString, c.getNodeId.toString,
+        Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))))
+      previous.foreach(c => nodeHttp(c.getId.toString) = c.getNodeHttpAddress)
+      log.info(s"Took over ${previous.size} containers from the previous attempt")
+    }
+    previous.size
+  }
+
+  /** From Python, every few seconds while it lives. */
+  def renewLease(): Unit = lease.renew(System.currentTimeMillis())
+
+  /** Ends the application once the client stops renewing its lease (if it holds one). */
+  private def watchLease(): java.util.concurrent.ScheduledExecutorService = {
+    val timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor { r =>
+      val t = new Thread(r, "lease-watch"); t.setDaemon(true); t
+    }
+    if (lease.enabled) timer.scheduleWithFixedDelay(() => {
+      val now = System.currentTimeMillis()
+      if (lease.expired(now)) synchronized {
+        if (fatal.isEmpty) {
+          fatal = Some(s"The client that started this application stopped renewing its lease " +
+            s"${lease.silentForMs(now) / 1000} s ago (it died?); ended so that nothing is left " +
+            "running. Start with detached=True to outlive the client.")
+          log.warn(fatal.get)
+        }
+        done.countDown()
+      }
+    }, 1, 1, TimeUnit.SECONDS)
+    timer
   }
 
   private def outcome(): (FinalApplicationStatus, String) = synchronized {
     fatal match {
       case Some(reason) => (FinalApplicationStatus.FAILED, reason)
-      case None if allocator.finalStatus == "SUCCEEDED" =>
-        (FinalApplicationStatus.SUCCEEDED, s"${allocator.containers.size} containers finished")
+      // A failure that was replaced does not fail the application; its replacement counts.
+      case None if restarts.unreplacedFailures == 0 =>
+        val replaced = if (restarts.restartsUsed > 0) s" (${restarts.restartsUsed} failed and " +
+          "were replaced)" else ""
+        (FinalApplicationStatus.SUCCEEDED, s"${allocator.containers.size} containers finished$replaced")
       case None =>
         val failed = allocator.failed
         (FinalApplicationStatus.FAILED, s"${failed.size} of ${allocator.containers.size} " +
@@ -175,10 +224,40 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     if (allocator.isFinished && !keepAlive) done.countDown()
   }
 
+  /** A failed container: replace it (max_restarts) and stop using a node that keeps failing. */
+  private def onFailure(c: ContainerInfo): Unit = {
+    val (replace, excluded) = restarts.onFailure(c.node, nodeIds + c.node)
+    excluded.foreach(n => log.warn(s"Excluding node $n: containers keep failing there"))
+    if (replace) {
+      log.info(s"Replacing ${c.id} (restart ${restarts.restartsUsed} of ${restarts.maxRestarts})")
+      ask(1, c.resources.memoryMb, c.resources.vcores)
+    }
+  }
+
+  /** YARN placed a container on an excluded node: give it back and renew the ask it filled
+    * (AMRMClient only resends an ask whose count it sees change). */
+  private def askAgainElsewhere(c: Container): Unit = {
+    amrm.releaseAssignedContainer(c.getId)
+    val got = Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores)
+    val filled = requests.keys.filter(r => r.memoryMb <= got.memoryMb && r.vcores <= got.vcores)
+      .filter(r => requests(r).nonEmpty).toSeq.sortBy(r => (r.memoryMb, r.vcores)).headOption
+    filled.foreach { size =>
+      val old = requests(size).dequeue()
+      amrm.removeContainerRequest(old)
+      val hosts = Option(old.getNodes).map(_.asScala.toArray).orNull
+      val again = new ContainerRequest(old.getCapability, hosts, null, priority, true)
+      requests(size).enqueue(again)
+      amrm.addContainerRequest(again)
+    }
+    log.info(s"Released ${c.getId} on excluded node ${c.getNodeId}; asked again")
+  }
+
   private class RmCallbacks extends AMRMClientAsync.AbstractCallbackHandler {
-    override def onContainersAllocated(given: java.util.List[Container]): Unit = ApplicationMaster.this.synchronized {
-      val byId = given.asScala.map(c => c.getId.toString -> c).toMap
-      val decision = allocator.onAllocated(given.asScala.toSeq.map { c =>
+    override def onContainersAllocated(all: java.util.List[Container]): Unit = ApplicationMaster.this.synchronized {
+      val (onExcluded, given) = all.asScala.partition(c => restarts.excluded(c.getNodeId.toString))
+      onExcluded.foreach(askAgainElsewhere)
+      val byId = given.map(c => c.getId.toString -> c).toMap
+      val decision = allocator.onAllocated(given.toSeq.map { c =>
         Allocated(c.getId.toString, c.getNodeId.toString,
           Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))
       })
@@ -198,9 +277,10 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
         Completion(s.getContainerId.toString, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
       statuses.asScala.foreach { s =>
         allocator.containers.find(_.id == s.getContainerId.toString).foreach { c =>
-          if (c.outcome.exists(_.isFailure))
+          if (c.outcome.exists(_.isFailure)) {
             log.warn(s"${c.id} on ${c.node}: ${c.message}\nYARN diagnostics: ${s.getDiagnostics}")
-          else log.info(s"${c.id} finished: ${c.message}")
+            onFailure(c)
+          } else log.info(s"${c.id} finished: ${c.message}")
         }
       }
       checkFinished()

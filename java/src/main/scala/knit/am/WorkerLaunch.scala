@@ -65,7 +65,7 @@ object WorkerLaunch {
     creds.getTokenMap.asScala.toSeq
       .collect { case (alias, token) if token.getKind == AMRMTokenIdentifier.KIND_NAME => alias }
       .foreach(creds.removeToken)
-    creds.removeSecretKey(new Text(AppFiles.GatewayTokenKey))
+    AppFiles.AmOnlySecretKeys.foreach(k => creds.removeSecretKey(new Text(k)))
     val buf = new DataOutputBuffer()
     creds.writeTokenStorageToStream(buf)
     ByteBuffer.wrap(buf.getData, 0, buf.getLength)

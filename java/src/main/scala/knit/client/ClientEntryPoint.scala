@@ -66,8 +66,13 @@ class ClientEntryPoint {
       vcores = int("vcores"),
       envvars = s.get("envvars").properties().asScala.map(e => e.getKey -> e.getValue.asText).toMap,
       gatewayToken = str("token"),
+      gatewayCert = str("tls_cert"),
+      gatewayKey = str("tls_key"),
       env = Option(s.get("env")).filterNot(_.isNull).map(_.asText),
-      keepAlive = Option(s.get("keep_alive")).exists(_.asBoolean))
+      keepAlive = Option(s.get("keep_alive")).exists(_.asBoolean),
+      leaseMs = if (detached) 0L else Option(s.get("lease_ms")).map(_.asLong).getOrElse(0L),
+      maxRestarts = Option(s.get("max_restarts")).map(_.asInt).getOrElse(0),
+      amAttempts = Option(s.get("am_attempts")).map(_.asInt).getOrElse(2))
     val id = ApplicationId.fromString(appId)
     if (!detached) killOnExit.put(id, yarn)
     try {

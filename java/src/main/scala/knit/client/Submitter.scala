@@ -36,8 +36,13 @@ final case class AppRequest(
     vcores: Int,
     envvars: Map[String, String],
     gatewayToken: String,
+    gatewayCert: String,
+    gatewayKey: String,
     env: Option[String] = None,
-    keepAlive: Boolean = false)
+    keepAlive: Boolean = false,
+    leaseMs: Long = 0L,
+    maxRestarts: Int = 0,
+    amAttempts: Int = 2)
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
@@ -72,7 +77,9 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       ctx.setApplicationType("KNIT")
       ctx.setQueue(req.queue)
       req.nodeLabel.foreach(ctx.setNodeLabelExpression)
-      ctx.setMaxAppAttempts(1) // an AM restart would rerun every command: not without asking
+      // A new AM attempt takes over the containers YARN keeps running across attempts.
+      ctx.setMaxAppAttempts(req.amAttempts)
+      ctx.setKeepContainersAcrossApplicationAttempts(true)
       ctx.setResource(Resource.newInstance(req.amMemoryMb, req.amVcores))
       // knit's jar is PRIVATE: NodeManagers keep it in the user's cache across applications.
       ctx.setAMContainerSpec(amLaunchContext(fs, Localized.resource(fs, jar.path, LocalResourceType.FILE,
@@ -109,9 +116,12 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     spec.set(AppFiles.StagingDir, staging.toString)
     env.foreach(e => spec.set(AppFiles.EnvArchive, e.toString))
     spec.setBoolean(AppFiles.KeepAlive, req.keepAlive)
+    spec.setLong(AppFiles.LeaseMs, req.leaseMs)
+    spec.setInt(AppFiles.MaxRestarts, req.maxRestarts)
     // Hosts to spread node-local asks over (see ApplicationMaster.addContainers).
-    val hosts = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId.getHost).distinct
-    spec.setStrings(AppFiles.Nodes, hosts.toSeq: _*)
+    val running = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId)
+    spec.setStrings(AppFiles.Nodes, running.map(_.getHost).distinct.toSeq: _*)
+    spec.setStrings(AppFiles.NodeIds, running.map(_.toString).toSeq: _*)
     val out = new java.io.ByteArrayOutputStream()
     spec.writeXml(out)
     out.toByteArray
@@ -138,6 +148,8 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     // an environment variable that other users could read.
     val creds = new Credentials()
     creds.addSecretKey(new Text(AppFiles.GatewayTokenKey), req.gatewayToken.getBytes(UTF_8))
+    creds.addSecretKey(new Text(AppFiles.GatewayCertKey), req.gatewayCert.getBytes(UTF_8))
+    creds.addSecretKey(new Text(AppFiles.GatewayKeyKey), req.gatewayKey.getBytes(UTF_8))
     val buf = new DataOutputBuffer()
     creds.writeTokenStorageToStream(buf)
     ctx.setTokens(ByteBuffer.wrap(buf.getData, 0, buf.getLength))

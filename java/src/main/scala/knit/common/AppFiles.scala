@@ -14,6 +14,11 @@ object AppFiles {
   val FilesDir = "files"
   /** Credentials secret key holding the AM gateway token. */
   val GatewayTokenKey = "knit.gateway.token"
+  /** Credentials secret keys holding the AM gateway's TLS certificate and key (PEM). */
+  val GatewayCertKey = "knit.gateway.tls.cert"
+  val GatewayKeyKey = "knit.gateway.tls.key"
+  /** Every secret key only the AM may hold: removed from the workers' credentials. */
+  val AmOnlySecretKeys = Seq(GatewayTokenKey, GatewayCertKey, GatewayKeyKey)
 
   /** Spec keys. */
   val NumContainers = "knit.containers.initial"
@@ -21,8 +26,17 @@ object AppFiles {
   val Vcores = "knit.container.vcores"
   val StagingDir = "knit.staging.dir"
   val Nodes = "knit.nodes"
+  /** The cluster's NodeManagers (host:port) at submission: for node exclusion. */
+  val NodeIds = "knit.node-ids"
+  /** Failed containers re-launched over the application's life (start(max_restarts=)). */
+  val MaxRestarts = "knit.max-restarts"
+  /** Failed containers after which a node is no longer used. */
+  val NodeFailuresToExclude = "knit.node.failures-to-exclude"
   /** Keep the application (and AM) up when no container is left, until killed. */
   val KeepAlive = "knit.keep-alive"
+  /** Milliseconds the AM waits for the client to renew its lease before ending the
+    * application; 0 for detached applications (see knit.am.Lease). */
+  val LeaseMs = "knit.client.lease-ms"
   /** HDFS path of the packed environment, if any. */
   val EnvArchive = "knit.env.archive"
   /** The directory the environment archive is unpacked into, in each container. */

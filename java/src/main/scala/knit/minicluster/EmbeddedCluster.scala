@@ -117,6 +117,23 @@ class EmbeddedCluster(
     conf
   }
 
+  /** Stops a NodeManager, by index or node id (host:port): its containers end, and the
+    * ResourceManager reports them to their AMs as lost. Returns its node id. */
+  def stopNodeManager(which: String): String = synchronized {
+    val y = yarn.getOrElse(throw new IllegalStateException("the cluster is not running"))
+    val all = (0 until nodeManagers).map(i => y.getNodeManager(i))
+    val nm = which.toIntOption match {
+      case Some(i) if i >= 0 && i < nodeManagers => all(i)
+      case Some(i) => throw new IllegalArgumentException(s"no NodeManager $i (there are $nodeManagers)")
+      case None => all.find(_.getNMContext.getNodeId.toString == which)
+        .getOrElse(throw new IllegalArgumentException(s"no NodeManager with node id $which"))
+    }
+    val id = nm.getNMContext.getNodeId.toString
+    nm.stop()
+    log.info(s"Stopped NodeManager $id")
+    id
+  }
+
   /** Stops YARN (which ends its containers) and then HDFS; safe to call more than once. */
   def stop(): Unit = synchronized {
     yarn.foreach { y =>

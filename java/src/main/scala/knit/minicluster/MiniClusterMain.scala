@@ -61,7 +61,7 @@ object MiniClusterMain {
       workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir),
       opts.settings)
     Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
-    exitOnStdinEof(cluster)
+    exitOnStdinEof(cluster, opts.readyFile.getParentFile)
     val ready = new java.util.concurrent.CountDownLatch(1)
     exitIfNotReadyIn(opts.timeoutMs, ready)
     try {
@@ -78,10 +78,15 @@ object MiniClusterMain {
   }
 
   /** Stops the cluster outside of a shutdown hook (Hadoop's own hooks object to being
-    * removed during shutdown); the hook above only covers SIGTERM. */
-  private def exitOnStdinEof(cluster: EmbeddedCluster): Unit = {
+    * removed during shutdown); the hook above only covers SIGTERM. Until EOF, stdin also
+    * takes commands, one per line: `stop-nodemanager <index or node id> <answer name>`,
+    * answered by writing the node id (or `error: ...`) into `<answerDir>/<answer name>`. */
+  private def exitOnStdinEof(cluster: EmbeddedCluster, answerDir: File): Unit = {
     val watcher = new Thread(() => {
-      try { while (System.in.read() != -1) {} } catch { case _: java.io.IOException => }
+      val in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, "UTF-8"))
+      try {
+        Iterator.continually(in.readLine()).takeWhile(_ != null).foreach(command(cluster, answerDir, _))
+      } catch { case _: java.io.IOException => }
       log.info("stdin closed: stopping the embedded cluster")
       cluster.stop()
       System.exit(0)
@@ -89,6 +94,19 @@ object MiniClusterMain {
     watcher.setDaemon(true)
     watcher.start()
   }
+
+  private def command(cluster: EmbeddedCluster, answerDir: File, line: String): Unit =
+    line.trim.split("\\s+") match {
+      case Array("stop-nodemanager", which, answerName) if !answerName.contains('/') =>
+        val answer = try cluster.stopNodeManager(which) catch {
+          case e: Exception => log.error(s"Cannot stop NodeManager $which", e); s"error: $e"
+        }
+        val tmp = new File(answerDir, s".$answerName.tmp")
+        Files.write(tmp.toPath, answer.getBytes("UTF-8"))
+        Files.move(tmp.toPath, new File(answerDir, answerName).toPath, StandardCopyOption.ATOMIC_MOVE)
+      case Array("") =>
+      case _ => log.warn(s"Unknown command on stdin: $line")
+    }
 
   /** A blocking Hadoop call can hang past any deadline of its own; this one cannot. */
   private def exitIfNotReadyIn(timeoutMs: Long, ready: java.util.concurrent.CountDownLatch): Unit = {

@@ -325,4 +325,15 @@ class AllocatorSuite extends AnyFunSuite {
     // a is empty again
     assert(a.placements(2, Seq("c", "b", "a")) == Seq("a", "b"))
   }
+
+  test("containers of a previous attempt are adopted as running, once") {
+    val a = new Allocator(() => 7L)
+    val kept = Seq(Allocated("c1", "n1:1", Resources(1024, 1)), Allocated("c2", "n2:1", Resources(1024, 1)))
+    a.adopt(kept)
+    a.adopt(kept.take(1))
+    assert(a.containers.map(c => (c.id, c.state)) == Seq("c1" -> Allocator.RUNNING, "c2" -> Allocator.RUNNING))
+    assert(!a.isFinished)
+    a.onCompleted(Seq(Completion("c1", 0, ""), Completion("c2", 0, "")))
+    assert(a.isFinished && a.finalStatus == "SUCCEEDED")
+  }
 }
