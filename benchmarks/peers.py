@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -579,6 +580,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--docs", type=Path, default=None,
                    help="where to write benchmarks.md and img/ (default docs/; "
                         "none with --quick unless given)")
+    p.add_argument("--keep-logs", action="store_true",
+                   help="keep the peers' and children's logs (a temporary dir, else removed)")
     p.add_argument("--docs-only", action="store_true",
                    help="regenerate the docs from --out's JSON without measuring")
     args = p.parse_args(argv)
@@ -637,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
         results["leftover_processes"] = leftover_processes(
             [str(LIB), setup.get("root", "")])
         save(results, args.out)
+        if not args.keep_logs:
+            shutil.rmtree(logs, ignore_errors=True)
     log(f"saved {args.out} ({results['wall_s']:.0f} s)")
     print(report.text_summary(results))
     if args.docs is not None:

@@ -82,6 +82,9 @@ def test_lease_ends_the_application_when_python_and_its_jvm_die_unless_detached(
     AM stops hearing from its client and ends the application; a detached one stays."""
     import os
     import time
+    import glob
+    import shutil
+    log_dirs_before = set(glob.glob("/tmp/knit-client-*"))
     attached, attached_id = start_in_child(minicluster, detached=False, linger=True)
     detached, detached_id = start_in_child(minicluster, detached=True, linger=True)
     try:
@@ -103,3 +106,6 @@ def test_lease_ends_the_application_when_python_and_its_jvm_die_unless_detached(
         for app_id in (attached_id, detached_id):
             k.app_id = app_id
             k.kill()
+        # The killed client JVMs could not remove their log dirs.
+        for d in set(glob.glob("/tmp/knit-client-*")) - log_dirs_before:
+            shutil.rmtree(d, ignore_errors=True)
