@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def new_certificate(days: int = 3650) -> tuple[str, str]:
+def new_certificate(days: int = 3650, common_name: str = "knit application master"
+                    ) -> tuple[str, str]:
     """(certificate PEM, PKCS#8 private key PEM): a fresh self-signed EC P-256 pair."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "knit application master")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder()
             .subject_name(name).issuer_name(name)

@@ -389,7 +389,7 @@ class YarnCluster(Cluster):
                         "(worker_restarts); see cluster.get_logs() for why.")
                 if deadline is not None and time.monotonic() > deadline:
                     raise WorkerStartTimeoutError(counts.connected, n_workers, timeout)
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.1)
         finally:
             progress.close()
 

@@ -60,16 +60,18 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
 
   /** Runs the application to its end; returns the final status it unregistered with. */
   def run(): FinalApplicationStatus = {
+    val creds = UserGroupInformation.getCurrentUser.getCredentials
+    def secret(key: String) = new String(creds.getSecretKey(new Text(key)), UTF_8)
+    // Setting up TLS (JSSE's first use) takes a few hundred ms: alongside the clients' start.
+    val tls = java.util.concurrent.CompletableFuture.supplyAsync(() =>
+      GatewayTls.serverSocketFactory(secret(AppFiles.GatewayCertKey), secret(AppFiles.GatewayKeyKey)))
     amrm.init(conf)
     amrm.start()
     nm.init(conf)
     nm.start()
-    val creds = UserGroupInformation.getCurrentUser.getCredentials
-    def secret(key: String) = new String(creds.getSecretKey(new Text(key)), UTF_8)
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
-    val tls = GatewayTls.serverSocketFactory(secret(AppFiles.GatewayCertKey), secret(AppFiles.GatewayKeyKey))
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
-      secret(AppFiles.GatewayTokenKey), tls)
+      secret(AppFiles.GatewayTokenKey), tls.get())
     try {
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
