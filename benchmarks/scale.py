@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from knit import Knit, MiniCluster
-from knit._procfs import peak_rss_bytes, processes_under
+from knit._procfs import am_jvm_pid, peak_rss_bytes, process_name, processes_under
 from knit.client_jvm import get_client
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
@@ -52,14 +52,6 @@ def _cwd(pid: int) -> str:
         return ""
 
 
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
 def app_processes(mc: MiniCluster, app_id: str) -> list[int]:
     return [p for p in processes_under(mc.work_dir) if app_id in _cwd(p)]
 
@@ -71,16 +63,15 @@ def run_once(mc: MiniCluster, n: int) -> dict:
     try:
         deadline = time.monotonic() + 300
         while True:
-            sleeps = [p for p in app_processes(mc, app_id) if _comm(p) == "sleep"]
+            sleeps = [p for p in app_processes(mc, app_id) if process_name(p) == "sleep"]
             if len(sleeps) >= n:
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {len(sleeps)} of {n} containers running after 300 s")
             time.sleep(0.2)
         running_s = max(process_started_at(p) for p in sleeps) - t0
-        am = [p for p in app_processes(mc, app_id)
-              if "_000001" in _cwd(p) and _comm(p) == "java"]
-        am_rss = peak_rss_bytes(am[0]) / 2**20 if am else float("nan")
+        am = am_jvm_pid(mc.work_dir, app_id)
+        am_rss = peak_rss_bytes(am) / 2**20 if am else float("nan")
     finally:
         t1 = time.monotonic()
         k.kill()

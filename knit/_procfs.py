@@ -55,3 +55,25 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise ValueError(f"no VmHWM for pid {pid}")
+
+
+def process_name(pid: int) -> str:
+    """The executable name of a process (``comm``: "java", "sleep"...), "" if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def am_jvm_pid(directory: str | os.PathLike, app_id: str, attempt: int = 1) -> int | None:
+    """The JVM of an application's ApplicationMaster among the processes under
+    ``directory`` (the embedded cluster's), found by its container's working directory."""
+    marker = f"container_{app_id[len('application_'):]}_{attempt:02d}_000001"
+    for pid in processes_under(directory):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd.endswith(marker) and process_name(pid) == "java":
+            return pid
+    return None

@@ -52,6 +52,10 @@ class AMGateway:
     def pending(self) -> dict[str, int]:
         return from_json(self._call("list pending requests", self._am.pending))
 
+    def read_log_file(self, container_id: str, name: str) -> str:
+        return str(self._call("read a container's log file", self._am.readLogFile,
+                              container_id, name))
+
     def renew_lease(self) -> None:
         self._call("renew the client's lease", self._am.renewLease)
 

@@ -518,14 +518,13 @@ class Knit:
     def read_log_file(self, container_id: str, name: str) -> str:
         """The file `name` from the log directory of a running container ("" if absent).
 
-        A container writes there through ``$LOG_DIRS``; the file is read from its
-        NodeManager like live logs are. Handy for small results such as an address.
+        A container writes there through ``$LOG_DIRS``; the ApplicationMaster reads it
+        from the container's NodeManager and reports it. Handy for small results such as
+        the address a server in the container listens on.
         """
-        self._require_app()
-        if "/" in name or name in ("", ".", ".."):
+        if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
             raise InvalidArgumentError(f"Not a file name in a log directory: {name!r}")
-        logs = self._live_logs([name], [container_id])
-        return logs.get(container_id, {}).get(name, "")
+        return self._call_am(lambda am: am.read_log_file(container_id, name))
 
     def kill(self) -> None:
         """Kill the application (if running) and remove its staging dir. Idempotent."""

@@ -96,13 +96,10 @@ def test_stopped_nodemanager_containers_and_dask_workers_come_back_elsewhere():
 
 
 def _am_java_pid(minicluster, app_id: str, attempt: int = 1) -> int:
-    from helpers import cwd_of
-    from knit._procfs import processes_under
-    marker = f"container_{app_id[len('application_'):]}_{attempt:02d}_000001"
-    pids = [p for p in processes_under(minicluster.work_dir) if cwd_of(p).endswith(marker)]
-    java = [p for p in pids if open(f"/proc/{p}/comm").read().strip() == "java"]
-    assert java, f"no AM process for {marker}"
-    return java[0]
+    from knit._procfs import am_jvm_pid
+    pid = am_jvm_pid(minicluster.work_dir, app_id, attempt)
+    assert pid, f"no AM process of {app_id}, attempt {attempt}"
+    return pid
 
 
 def test_a_new_am_attempt_takes_over_the_running_containers(minicluster):

@@ -10,7 +10,7 @@ import requests
 
 from helpers import cwd_of, pids_with_arg, wait_for
 from knit import Knit, MiniCluster
-from knit._procfs import peak_rss_bytes, processes_under
+from knit._procfs import am_jvm_pid, peak_rss_bytes, processes_under
 from knit.client_jvm import get_client
 
 logger = logging.getLogger(__name__)
@@ -37,9 +37,8 @@ def test_rounds_of_fifty_containers_leave_nothing_and_memory_stays_flat(tmp_path
             wait_for(lambda: sum(c["state"] == "RUNNING" for c in k.get_containers())
                      == CONTAINERS, 120, f"round {i}: {CONTAINERS} running")
             running_s = time.monotonic() - t0
-            am = [p for p in processes_under(mc.work_dir)
-                  if app_id[len("application_"):] + "_01_000001" in cwd_of(p) and _comm(p) == "java"]
-            am_mib = peak_rss_bytes(am[0]) / 2**20 if am else float("nan")
+            am = am_jvm_pid(mc.work_dir, app_id)
+            am_mib = peak_rss_bytes(am) / 2**20 if am else float("nan")
             k.kill()
             wait_for(lambda: not [p for p in processes_under(mc.work_dir) if app_id in cwd_of(p)],
                      30, f"round {i}: every process of {app_id} gone")
@@ -67,11 +66,3 @@ def test_rounds_of_fifty_containers_leave_nothing_and_memory_stays_flat(tmp_path
         assert rounds[-1]["client_jvm_mib"] <= early * 1.25 + 32, rounds
         am_early = max(r["am_peak_mib"] for r in rounds[:3])
         assert all(r["am_peak_mib"] <= am_early * 1.25 + 32 for r in rounds), rounds
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""

@@ -38,7 +38,7 @@ dask.config.update_defaults(dask.config.collect([_DEFAULTS]))
 _LIVE = ("ALLOCATED", "RUNNING")
 _MODES = ("local", "remote")
 # Where the remote scheduler writes its address: its container's log dir, which the
-# NodeManager serves (Knit.read_log_file).
+# NodeManager serves and the AM reports (Knit.read_log_file).
 _SCHEDULER_FILE = "scheduler.json"
 
 

@@ -18,6 +18,11 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Every container the application has had: JSON {"finished": bool, "containers": [...]}. */
   def containers(): String = Json.write(am.describeContainers())
 
+  /** The file `name` from the log dir of one of the application's running containers, read
+    * from its NodeManager ("" if there is none yet): how a container reports a small
+    * result, such as the address a Dask scheduler listens on. */
+  def readLogFile(containerId: String, name: String): String = am.readLogFile(containerId, name)
+
   /** The client is alive: renews its lease on the application (see `Lease`). */
   def renewLease(): Unit = am.renewLease()
 

@@ -111,6 +111,16 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     previous.size
   }
 
+  /** From Python: a file from a container's log dir, through its NodeManager. */
+  def readLogFile(containerId: String, name: String): String = {
+    require(name.nonEmpty && !name.contains('/') && name != "." && name != "..",
+      s"not a file name: $name")
+    val where = synchronized(nodeHttp.get(containerId))
+      .getOrElse(throw new IllegalArgumentException(s"not a container of this application: $containerId"))
+    knit.client.LiveLogs.read(conf, Seq(containerId -> where), Seq(name))
+      .get(containerId).flatMap(_.get(name)).getOrElse("")
+  }
+
   /** From Python, every few seconds while it lives. */
   def renewLease(): Unit = lease.renew(System.currentTimeMillis())
 

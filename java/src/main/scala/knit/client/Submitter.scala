@@ -46,8 +46,9 @@ final case class AppRequest(
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 object Submitter {
-  /** The AM coordinates rather than computes: a JVM that starts fast (C1 only) and is
-    * small (serial GC: no collector threads per core, less memory). */
+  /** The AM coordinates rather than computes, so its JVM is set to start fast: C1 only and
+    * the serial collector (measured: registration 0.4-0.5 s sooner; peak RSS with 20
+    * containers 204 MiB against 166 MiB before, under the 300 MiB goal). */
   val AmJvmOptions = Seq("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 }
 
