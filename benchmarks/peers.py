@@ -522,11 +522,19 @@ def setup_peer_venvs(tools: list[str], logs: Path) -> tuple[dict, dict]:
     return setup, unavailable
 
 
+def _relative(path: Path) -> str:
+    """A path as the results record it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO)) or "."
+    except ValueError:
+        return str(path)
+
+
 def git_sha(path: Path) -> dict:
     def git(*a):
         return subprocess.run(["git", "-C", str(path), *a], capture_output=True,
                               text=True).stdout.strip()
-    return {"path": str(path), "sha": git("rev-parse", "HEAD") or None,
+    return {"path": _relative(path), "sha": git("rev-parse", "HEAD") or None,
             "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
@@ -627,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_facts(), "versions": versions(setup),
         "timing": report.TIMING_NOTES, "unavailable": unavailable,
         "clock": {"boot_epoch": procs.boot_epoch(), "proc_stat_btime": procs.btime()},
-        "logs": str(logs), "out": str(args.out), "modes": {}, "C": [],
+        "logs": str(logs), "out": _relative(args.out), "modes": {}, "C": [],
     }
     try:
         for mode in args.modes:

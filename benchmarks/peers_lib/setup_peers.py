@@ -1,6 +1,6 @@
 """Install knit's peers (skein 0.8.2, dask-yarn 0.9) for benchmarking against the MiniCluster.
 
-Everything goes under one root (``$PEER_VENVS_ROOT``, default ``/work/peer-venvs``):
+Everything goes under one root (``$PEER_VENVS_ROOT``, default ``~/.cache/knit/peer-venvs``):
 
     skein-0.8.2/          venv: skein 0.8.2 and its tested dependency versions
     dask-yarn-0.9/        venv: dask-yarn 0.9, dask/distributed 2023.9.2, skein 0.8.2, venv-pack
@@ -22,13 +22,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(os.environ.get("PEER_VENVS_ROOT", "/work/peer-venvs"))
+ROOT = Path(os.environ.get("PEER_VENVS_ROOT", Path.home() / ".cache" / "knit" / "peer-venvs"))
 MARKER = ".knit-peer-requirements.json"
 
 # Tested on Python 3.11 / Java 17 / Hadoop 3.5.0 (knit's MiniCluster). skein 0.8.2's generated
 # *_pb2 modules use the AddSerializedFile style and import and run with today's protobuf and
 # grpcio: no `protobuf<4` pin nor PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION is needed. The pins
-# below are the versions the probe passed with, for repeatable benchmarks, not requirements.
+# below are the versions the benchmark ran with, for repeatable benchmarks, not requirements.
 SKEIN_DEPS = ["grpcio==1.85.3", "protobuf==7.36.2", "cryptography==50.0.2", "pyyaml==6.0.4"]
 SKEIN_REQUIREMENTS = ["skein==0.8.2", *SKEIN_DEPS]
 # dask-yarn 0.9 imports only with distributed <= 2023.9.2 (later releases dropped names it
