@@ -73,6 +73,7 @@ class Knit:
         self.app_id: str | None = None
         self._am: AMGateway | None = None
         self._lease_stop: threading.Event | None = None  # set to stop renewing the lease
+        self._secrets: tuple[str, str] | None = None  # the AM's token and certificate
         self._reconnecting = threading.Lock()
         self._defaults = (1024, 1)
         self.uploaded_bytes = 0
@@ -197,8 +198,7 @@ class Knit:
         logger.info("Submitted %s; waiting for its ApplicationMaster", app_id)
         try:
             # Kept to reconnect to a later AM attempt, which has the same secrets.
-            self._secrets = (token, cert_pem, not detached)
-            self._tls_cert = cert_pem  # the AM gateway's certificate, pinned
+            self._secrets = (token, cert_pem)
             self._am = self._connect_am(token, cert_pem, renew_lease=not detached)
         except BaseException:
             self.kill()
@@ -296,6 +296,11 @@ class Knit:
             raise ApplicationStateError("No application: call start() first.")
         return self.app_id
 
+    @property
+    def _tls_cert(self) -> str:
+        """The AM gateway's certificate (PEM), which this client pins."""
+        return self._secrets[1]
+
     def _require_am(self) -> AMGateway:
         self._require_app()
         with self._reconnecting:  # not while the lease thread follows the AM elsewhere
@@ -343,7 +348,7 @@ class Knit:
         deadline = time.monotonic() + timeout
         lost.close()
         self._am = None
-        token, cert_pem, _ = self._secrets
+        token, cert_pem = self._secrets
         while time.monotonic() < deadline:
             report = self.status()
             if report["state"] in _DONE_STATES:
