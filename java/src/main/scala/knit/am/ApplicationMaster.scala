@@ -31,6 +31,8 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
   private val FinalReportGraceMs = 10000L
+  private val LateContainersGraceMs = 3000L
+  private var adopted = 0 // containers taken over from previous attempts
 
   private val allocator = new Allocator()
   private val defaultSize = Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1))
@@ -77,10 +79,17 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
         registration.getMaximumResourceCapability)
       // A later attempt (the previous AM died) takes over the containers YARN kept running
-      // and asks only for what is missing of the initial count.
-      val kept = adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
-      ask(math.max(0, spec.getInt(AppFiles.NumContainers, 0) - kept), -1, -1)
+      // and asks only for what is missing of the initial count, once the ResourceManager
+      // had time to report the ones it hands over late.
+      val previous = registration.getContainersFromPreviousAttempts.asScala.toSeq
       val leaseWatch = watchLease()
+      if (isFirstAttempt) ask(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
+      else {
+        adoptPreviousContainers(previous)
+        leaseWatch.schedule((() => synchronized {
+          ask(math.max(0, spec.getInt(AppFiles.NumContainers, 0) - adopted), -1, -1)
+        }): Runnable, LateContainersGraceMs, TimeUnit.MILLISECONDS)
+      }
       done.await()
       leaseWatch.shutdownNow()
       // The ResourceManager forgets containers once we unregister: give a watching Python
@@ -101,7 +110,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     }
   }
 
+  private def isFirstAttempt: Boolean = Option(System.getenv(Environment.CONTAINER_ID.name))
+    .forall(id => ContainerId.fromString(id).getApplicationAttemptId.getAttemptId == 1)
+
   private def adoptPreviousContainers(previous: Seq[Container]): Int = synchronized {
+    adopted += previous.size
     if (previous.nonEmpty) {
       allocator.adopt(previous.map(c => Allocated(c.getId.toString, c.getNodeId.toString,
         Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))))
@@ -188,6 +201,10 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   /** From Python: withdraw up to `n` asks not yet granted; returns how many. */
   def cancelContainers(n: Int): Int = synchronized {
     pythonConnected = true
+    withdraw(n)
+  }
+
+  private def withdraw(n: Int): Int = synchronized {
     var cancelled = 0
     for ((size, queue) <- requests if cancelled < n) {
       val k = allocator.cancel(math.min(n - cancelled, queue.size), size)
@@ -299,6 +316,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     }
 
     override def onContainersUpdated(containers: java.util.List[UpdatedContainer]): Unit = ()
+
+    /** Running containers of the previous attempt that the ResourceManager reports only
+      * after registration: adopted too (the top-up ask waits for them, see `run`). */
+    override def onContainersReceivedFromPreviousAttempts(late: java.util.List[Container]): Unit =
+      adoptPreviousContainers(late.asScala.toSeq)
 
     override def onShutdownRequest(): Unit = {
       log.warn("The ResourceManager asked this AM to shut down")
