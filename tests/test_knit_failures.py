@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from helpers import wait_for
-from knit import Knit, KnitException, MiniCluster
+from knit import Knit, KnitException
 
 
 def containers(k: Knit, state: str | None = None, outcome: str | None = None) -> list[dict]:
