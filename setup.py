@@ -54,11 +54,14 @@ setup(
         # cryptography: TLS credentials made per cluster (distributed's Security.temporary).
         "dask": ["dask>=2024.1", "distributed>=2024.1", "cryptography>=41"],
         "conda": ["conda-pack>=0.7"],
+        # SPNEGO for a Kerberized ResourceManager's REST API; builds against MIT Kerberos
+        # (Debian: apt-get install libkrb5-dev).
+        "kerberos": ["requests-gssapi>=1.2"],
         "bench": ["matplotlib>=3"],  # plots of benchmarks/peers.py
         "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2",
                  "cryptography>=41"],
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",
-                 "cryptography>=41"],
+                 "cryptography>=41", "requests-gssapi>=1.2"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},

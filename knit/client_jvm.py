@@ -1,6 +1,7 @@
-"""The one client JVM of a Python process, reached over an authenticated Py4J gateway.
+"""The client JVMs of a Python process, reached over authenticated Py4J gateways.
 
-Started on first use and shared by every :class:`knit.Knit` of the process. It listens on
+One per Kerberos identity (one for every cluster without Kerberos), started on first use
+and shared by every :class:`knit.Knit` of the process with that identity. It listens on
 127.0.0.1 only, refuses callers without the random token, and exits when this process
 does (its stdin closes), killing the applications that were not started detached.
 """
@@ -25,11 +26,12 @@ from py4j.protocol import Py4JNetworkError
 from . import java
 from ._py4j import connect, from_json
 from .exceptions import KnitException
+from .kerberos import Identity
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_client: "ClientJVM | None" = None
+_clients: "dict[Identity | None, ClientJVM]" = {}
 _MAIN_CLASS = "knit.client.ClientMain"
 _STARTUP_TIMEOUT = 60.0
 
@@ -53,8 +55,9 @@ def hadoop_classpath() -> list[str]:
 class ClientJVM:
     """A running client JVM and the gateway to it."""
 
-    def __init__(self) -> None:
+    def __init__(self, identity: Identity | None = None) -> None:
         java_exe, java_home = java.find_java()
+        kerberos = identity or Identity()
         self.log_dir = tempfile.mkdtemp(prefix="knit-client-")  # mode 700
         self.log_path = os.path.join(self.log_dir, "client-jvm.log")
         token = secrets.token_urlsafe(32)
@@ -64,13 +67,14 @@ class ClientJVM:
         argfile = os.path.join(self.log_dir, "classpath.args")
         with open(argfile, "w") as f:
             f.write('-cp "%s"\n' % os.pathsep.join([str(java.knit_jar()), *hadoop_classpath()]))
-        cmd = [java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS,
+        cmd = [java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS, *kerberos.jvm_options(),
                "-Dlog4j.configuration=knit-client-log4j.properties", f"@{argfile}",
                _MAIN_CLASS, str(listener.getsockname()[1]), self.log_dir]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     env=dict(os.environ, JAVA_HOME=java_home))
+                                     env=dict(os.environ, JAVA_HOME=java_home,
+                                              **kerberos.jvm_env()))
         try:
             # The token goes over a pipe only this process holds, never the command line.
             self.proc.stdin.write((token + "\n").encode())
@@ -143,22 +147,30 @@ class ClientJVM:
         shutil.rmtree(self.log_dir, ignore_errors=True)
 
 
-def get_client() -> ClientJVM:
-    """The process's client JVM, started on first use (and again if it died)."""
-    global _client
+def get_client(identity: Identity | None = None) -> ClientJVM:
+    """The process's client JVM for `identity` (None: a cluster without Kerberos), started
+    on first use (and again if it died)."""
     with _lock:
-        if _client is None or not _client.alive():
+        client = _clients.get(identity)
+        if client is None or not client.alive():
             started = time.monotonic()
-            _client = ClientJVM()
+            client = _clients[identity] = ClientJVM(identity)
             logger.info("knit client JVM started in %.2f s", time.monotonic() - started)
-        return _client
+        return client
 
 
 @atexit.register
 def shutdown_client() -> None:
-    """Stop the client JVM (killing applications not started detached)."""
-    global _client
+    """Stop the client JVMs (killing applications not started detached)."""
     with _lock:
-        if _client is not None:
-            _client.close()
-            _client = None
+        while _clients:
+            _clients.popitem()[1].close()
+
+
+def close_client(identity: Identity) -> None:
+    """Stop the client JVM of one Kerberos identity, if started (killing its applications
+    not started detached)."""
+    with _lock:
+        client = _clients.pop(identity, None)
+    if client is not None:
+        client.close()

@@ -306,6 +306,7 @@ def rm_get(
     timeout: float = 10,
     session: requests.Session | None = None,
     verify: bool | str | None = None,
+    auth: Any = None,
 ) -> dict:
     """GET `path` from the ResourceManager REST API and return the parsed JSON.
 
@@ -328,6 +329,9 @@ def rm_get(
     verify : bool or str, optional
         Passed to requests: False skips certificate checks, a string names a CA bundle.
         By default certificates are verified as requests does by default.
+    auth : requests auth, optional
+        How to authenticate, e.g. SPNEGO on a Kerberized cluster
+        (:meth:`knit.kerberos.Identity.http_auth`).
 
     Returns
     -------
@@ -342,8 +346,8 @@ def rm_get(
     if not path.startswith("/"):
         path = "/" + path
     params = {}
-    auth = (config.get("hadoop.security.authentication") or "simple").strip().lower()
-    if auth == "simple" and "user.name=" not in path:
+    method = (config.get("hadoop.security.authentication") or "simple").strip().lower()
+    if method == "simple" and "user.name=" not in path:
         params["user.name"] = getpass.getuser()
     urls = config.resourcemanager_web_urls
     errors: list[str] = []
@@ -354,7 +358,7 @@ def rm_get(
             url = base + path
             try:
                 response = http.get(
-                    url, params=params, timeout=(min(timeout, 5), timeout), verify=verify,
+                    url, params=params, timeout=(min(timeout, 5), timeout), verify=verify, auth=auth,
                     allow_redirects=False, headers={"Accept": "application/json"})
             except requests.RequestException as e:
                 errors.append(f"{base}: {e}")

@@ -15,12 +15,13 @@ from . import java
 from ._py4j import to_json
 from ._tls import new_certificate
 from .am_gateway import AMGateway
-from .client_jvm import get_client
+from .client_jvm import close_client, get_client
 from .config import HadoopConfig, rm_get
 from .env import create_env
+from .kerberos import Identity, uses_kerberos
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          ClusterCapacityError, ConfigurationError, InvalidArgumentError,
-                         KnitException, MissingFileError, UnknownQueueError)
+                         KerberosError, KnitException, MissingFileError, UnknownQueueError)
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ _ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar")
 _SAFE_FILE_PUNCTUATION = "._+-=@%,"
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
 # Names knit itself puts in a container's working directory.
-_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.xml", "knit_env"}
+_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.xml", "knit_env", "knit.keytab"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 AM_MEMORY_MB = 512
 AM_VCORES = 1
@@ -47,9 +48,20 @@ class Knit:
     hadoop_conf_dir : str, optional
         Directory with the cluster's core-site.xml, hdfs-site.xml and yarn-site.xml. By
         default ``$HADOOP_CONF_DIR``, else ``$YARN_CONF_DIR``, else ``/etc/hadoop/conf``.
+    principal, keytab : str, optional
+        On a Kerberized cluster (``hadoop.security.authentication=kerberos``): log in from
+        this keytab as this principal. Without them the ticket cache is used (run
+        ``kinit`` first; ``KRB5CCNAME`` and ``KRB5_CONFIG`` are honoured). With a keytab,
+        applications renew their delegation tokens for as long as they run; see
+        docs/security.md.
     **overrides
         Hadoop configuration keys that win over the files, e.g.
         ``Knit(**{"yarn.resourcemanager.address": "rm:8032"})``.
+
+    Raises
+    ------
+    KerberosError
+        The cluster uses Kerberos and there is no ticket (nor a keytab that works).
 
     Examples
     --------
@@ -67,9 +79,21 @@ class Knit:
     of its client's last lease renewal.
     """
 
-    def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, **overrides: Any) -> None:
+    def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, *,
+                 principal: str | None = None, keytab: str | os.PathLike | None = None,
+                 **overrides: Any) -> None:
         self.config = HadoopConfig.load(hadoop_conf_dir, **overrides)
         self._overrides = to_json(self.config.overrides)
+        #: Whose Kerberos credentials this Knit uses (None on a cluster without Kerberos).
+        self.identity: Identity | None = None
+        self._http_auth = None
+        if uses_kerberos(self.config):
+            self.identity = Identity.from_arguments(principal, keytab)
+            self._login()
+        elif principal is not None or keytab is not None:
+            raise ConfigurationError(
+                "principal and keytab were given, but this cluster does not use Kerberos "
+                f"(hadoop.security.authentication is not kerberos in {self.config.conf_dir}).")
         self.app_id: str | None = None
         self._am: AMGateway | None = None
         self._lease_stop: threading.Event | None = None  # set to stop renewing the lease
@@ -79,6 +103,27 @@ class Knit:
         self.uploaded_bytes = 0
         # The last container list the AM gave; it outlives the AM (see get_containers).
         self._containers: list[dict] = []
+
+    def _client(self):
+        """The client JVM of this Knit's identity."""
+        return get_client(self.identity)
+
+    def _login(self) -> None:
+        """Fail now, not at the first call, when there are no Kerberos credentials."""
+        who = self.identity
+        try:
+            self.user = self._client().call("login", self.config.conf_dir, self._overrides,
+                                            who.principal or "", who.keytab or "")["user"]
+        except Py4JJavaError as e:
+            message = _java_message(e).split(": ", 1)[-1]
+            # Hadoop caches a JVM's login, even a failed one: the next try gets a new JVM.
+            close_client(who)
+            raise KerberosError(message) from None
+        self._http_auth = who.http_auth()
+        logger.info("Logged in to a Kerberized cluster as %s", self.user)
+
+    def _rm_get(self, path: str) -> dict:
+        return rm_get(self.config, path, auth=self._http_auth)
 
     # ------------------------------------------------------------------ start
     def start(
@@ -173,7 +218,7 @@ class Knit:
         spec["am_attempts"] = am_attempts
         if checks:
             self._preflight(spec)
-        client = get_client()
+        client = self._client()
         token = secrets.token_urlsafe(32)
         cert_pem, key_pem = new_certificate()
         conf_dir, overrides = self.config.conf_dir, self._overrides
@@ -185,6 +230,8 @@ class Knit:
                     f"Containers of {memory} MB and {virtual_cores} vcores exceed the cluster's "
                     f"maximum of {new['max_memory_mb']} MB and {new['max_vcores']} vcores; "
                     "ask for smaller containers.")
+            if self.identity is not None and self.identity.keytab is not None:
+                spec = {**spec, "principal": self.identity.principal, "keytab": self.identity.keytab}
             submitted = client.call("submit", conf_dir, overrides, app_id,
                                     to_json({**spec, "token": token, "tls_cert": cert_pem,
                                              "tls_key": key_pem}), detached)
@@ -253,7 +300,7 @@ class Knit:
 
     def _preflight(self, spec: dict) -> None:
         """Checks that need the cluster; the RM REST API answers fast, or names its address."""
-        nodes = (rm_get(self.config, "/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
+        nodes = (self._rm_get("/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
                  or {}).get("node") or []
         if not nodes:
             raise ClusterCapacityError("The cluster has no active NodeManager: nothing could run. "
@@ -266,7 +313,7 @@ class Knit:
                 f"No NodeManager can hold a container of {spec['memory']} MB and "
                 f"{spec['vcores']} vcores: the largest has {biggest[0]} MB and {biggest[1]} "
                 "vcores. Ask for smaller containers.")
-        scheduler = rm_get(self.config, "/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
+        scheduler = self._rm_get("/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
         queues = _queue_names(scheduler)
         if queues and spec["queue"] not in queues:
             raise UnknownQueueError(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
@@ -438,7 +485,7 @@ class Knit:
         """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``, ..."""
         app_id = self._require_app()
         try:
-            return get_client().call("report", self.config.conf_dir, self._overrides,
+            return self._client().call("report", self.config.conf_dir, self._overrides,
                                      app_id)
         except Py4JJavaError as e:
             raise KnitException(f"Cannot get the status of {app_id}: {_java_message(e)}") from e
@@ -461,7 +508,7 @@ class Knit:
                 final = self._refresh_containers()  # lets the AM hand over its final list
             report = self.status()
             if report["state"] in _DONE_STATES:
-                get_client().call("forget", self.app_id)
+                self._client().call("forget", self.app_id)
                 self._close_am()
                 return report["final_status"]
             if deadline is not None and time.monotonic() > deadline:
@@ -500,7 +547,7 @@ class Knit:
                                     "(yarn.log-aggregation-enable): logs of finished "
                                     "applications cannot be read.")
             if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "RUNNING_WITH_FAILURE"):
-                logs = get_client().call("aggregatedLogs", self.config.conf_dir,
+                logs = self._client().call("aggregatedLogs", self.config.conf_dir,
                                          self._overrides, self.app_id)
                 if all({"stdout", "stderr"} <= logs.get(c, {}).keys() for c in expected):
                     break
@@ -519,7 +566,7 @@ class Knit:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
                  if c["node_http"] and c["state"] != "ALLOCATED"
                  and (container_ids is None or c["id"] in container_ids)}
-        return get_client().call("liveLogs", self.config.conf_dir, self._overrides,
+        return self._client().call("liveLogs", self.config.conf_dir, self._overrides,
                                  to_json(where), ",".join(files))
 
     def read_log_file(self, container_id: str, name: str) -> str:
@@ -539,7 +586,7 @@ class Knit:
             return
         self._close_am()
         try:
-            get_client().call("kill", self.config.conf_dir, self._overrides, self.app_id)
+            self._client().call("kill", self.config.conf_dir, self._overrides, self.app_id)
         except Py4JJavaError as e:
             raise KnitException(f"Cannot kill {self.app_id}: {_java_message(e)}") from e
 
@@ -555,14 +602,14 @@ class Knit:
     def list_envs(self) -> list[dict]:
         """Environments stored in HDFS: dicts with ``name``, ``sha256``, ``size`` (bytes)
         and ``modified`` (ms since the epoch)."""
-        return get_client().call("listEnvs", self.config.conf_dir, self._overrides)
+        return self._client().call("listEnvs", self.config.conf_dir, self._overrides)
 
     def remove_env(self, name_or_hash: str) -> int:
         """Delete stored environments by name or sha256 (or its first 8+ characters);
         return how many were deleted."""
         if not name_or_hash:
             raise InvalidArgumentError("remove_env needs an environment name or hash.")
-        return get_client().call("removeEnv", self.config.conf_dir, self._overrides,
+        return self._client().call("removeEnv", self.config.conf_dir, self._overrides,
                                  name_or_hash)
 
     def __enter__(self) -> "Knit":

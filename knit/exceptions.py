@@ -49,3 +49,8 @@ class JavaNotFoundError(KnitException):
 
 class MiniClusterError(KnitException):
     """The embedded cluster could not be started."""
+
+
+class KerberosError(KnitException):
+    """The cluster uses Kerberos and no usable credentials were found: run ``kinit`` or
+    pass ``Knit(principal=..., keytab=...)``."""

@@ -50,6 +50,13 @@ class MiniCluster:
     config : dict of str, optional
         Hadoop settings applied on top of everything else, e.g.
         ``{"yarn.scheduler.capacity.schedule-asynchronously.enable": "false"}``.
+    kerberos : bool
+        Secure the cluster: a KDC (Hadoop's MiniKdc) in the same JVM, Kerberos RPC for HDFS
+        and YARN, block access tokens, and SPNEGO on the ResourceManager's REST API. A
+        principal named after the OS user and its keytab are made for clients:
+        :attr:`principal`, :attr:`keytab`, and :attr:`krb5_conf` (point ``KRB5_CONFIG`` at
+        it). Delegation token lifetimes can be shortened through `config`
+        (``dfs.namenode.delegation.token.max-lifetime``, ms).
 
     Examples
     --------
@@ -68,12 +75,16 @@ class MiniCluster:
         startup_timeout: float = 120.0,
         java_heap_mb: int = 768,
         config: dict[str, str] | None = None,
+        kerberos: bool = False,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
                                  ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
                                  ("java_heap_mb", java_heap_mb, 256)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise InvalidArgumentError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not isinstance(kerberos, bool):
+            raise InvalidArgumentError(f"kerberos must be True or False, got {kerberos!r}")
+        self.kerberos = kerberos
         if not startup_timeout > 0:
             raise InvalidArgumentError(f"startup_timeout must be positive, got {startup_timeout!r}")
         self.nodemanagers = nodemanagers
@@ -187,6 +198,21 @@ class MiniCluster:
         return self._address("webhdfs")
 
     @property
+    def krb5_conf(self) -> str:
+        """The Kerberos configuration for clients of a ``kerberos=True`` cluster (its KDC)."""
+        return self._kerberos_address("krb5_conf")
+
+    @property
+    def principal(self) -> str:
+        """The user principal made for clients of a ``kerberos=True`` cluster."""
+        return self._kerberos_address("principal")
+
+    @property
+    def keytab(self) -> str:
+        """Keytab of :attr:`principal` (mode 600, removed by :meth:`stop`)."""
+        return self._kerberos_address("keytab")
+
+    @property
     def log_path(self) -> str | None:
         """The cluster JVM's log file (removed by :meth:`stop`)."""
         return os.path.join(self.work_dir, "minicluster.log") if self.work_dir else None
@@ -242,7 +268,9 @@ class MiniCluster:
         java_exe, java_home = java.find_java()
         cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()), *java.classpath("cluster")])
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
-        return [java_exe, *java.JVM_COMPAT_OPTIONS, _LOG4J, "-cp", cp, main_class, *args], env
+        # On a Kerberized cluster the program uses the ticket cache (KRB5CCNAME) of a kinit.
+        krb5 = [f"-Djava.security.krb5.conf={self.krb5_conf}"] if self.kerberos else []
+        return [java_exe, *java.JVM_COMPAT_OPTIONS, *krb5, _LOG4J, "-cp", cp, main_class, *args], env
 
     def run_hadoop_class(self, main_class: str, *args: str,
                          timeout: float = 300) -> subprocess.CompletedProcess:
@@ -256,6 +284,11 @@ class MiniCluster:
         if key not in self._addresses:
             raise ApplicationStateError("The MiniCluster is not running; start() it first.")
         return self._addresses[key]
+
+    def _kerberos_address(self, key: str) -> str:
+        if not self.kerberos:
+            raise ApplicationStateError(f"This MiniCluster has no {key}: start it with kerberos=True.")
+        return self._address(key)
 
     def _prepare_conf_dir(self) -> str:
         if self._requested_conf_dir is None:
@@ -288,6 +321,7 @@ class MiniCluster:
             "--nodemanagers", str(self.nodemanagers),
             "--nm-memory-mb", str(self.nodemanager_memory_mb),
             "--timeout-ms", str(int(self.startup_timeout * 1000)),
+            "--kerberos", "true" if self.kerberos else "false",
         ]
         for key, value in self.config.items():
             cmd += ["--set", f"{key}={value}"]

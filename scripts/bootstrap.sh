@@ -9,6 +9,16 @@ for tool in python3 java mvn; do
     exit 1
   fi
 done
+# MIT Kerberos: kinit for the Kerberos tests, and headers to build gssapi (requests-gssapi).
+if ! command -v kinit >/dev/null || ! command -v krb5-config >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq krb5-user libkrb5-dev >/dev/null
+  else
+    echo "knit's tests need MIT Kerberos: apt-get install krb5-user libkrb5-dev (as root)" >&2
+    exit 1
+  fi
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test,demo]"

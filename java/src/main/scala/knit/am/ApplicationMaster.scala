@@ -18,7 +18,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, Gateway, GatewayTls}
+import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls}
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
   * keeps the books (in `Allocator`) and answers Python over an authenticated gateway.
@@ -53,8 +53,29 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val nodeIds: Set[String] = spec.getTrimmedStrings(AppFiles.NodeIds).toSet
   private val priority = Priority.newInstance(1)
 
-  private lazy val launchContext = WorkerLaunch.context(conf, stagingDir,
-    Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)))
+  /** Started with a keytab on a Kerberized cluster: renews delegation tokens (TokenRenewal). */
+  private val keytabPrincipal: Option[String] = Option(spec.get(AppFiles.Principal))
+    .filter(_ => UserGroupInformation.isSecurityEnabled && new java.io.File(AppFiles.Keytab).isFile)
+  @volatile private var launchTemplate: Option[ContainerLaunchContext] = None
+  private def launchContext: ContainerLaunchContext = synchronized {
+    launchTemplate.getOrElse {
+      val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(spec.get(AppFiles.JarPath)),
+        TokenSchedule.pollMs(tokenLifetimeMs)))
+      val ctx = WorkerLaunch.context(conf, stagingDir, Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)),
+        updates)
+      launchTemplate = Some(ctx)
+      ctx
+    }
+  }
+  /** The maximum lifetime of the client's delegation tokens (a day when unknown). */
+  private def tokenLifetimeMs: Long = {
+    val now = System.currentTimeMillis()
+    DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
+      .map(_ - now).getOrElse(86400000L)
+  }
+  private val tokenRenewal = keytabPrincipal.map(p => new TokenRenewal(conf, p,
+    new java.io.File(AppFiles.Keytab), new Path(stagingDir, AppFiles.TokensDir),
+    _ => synchronized { launchTemplate = Some(WorkerLaunch.withCurrentTokens(launchContext)) }))
   // Starts fast: the first asks go out right after registration, and the heartbeat thread
   // only sees a new interval after its current sleep.
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
@@ -83,6 +104,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       // had time to report the ones it hands over late.
       val previous = registration.getContainersFromPreviousAttempts.asScala.toSeq
       val leaseWatch = watchLease()
+      tokenRenewal.foreach(_.start())
       if (isFirstAttempt) ask(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
       else {
         adoptPreviousContainers(previous)
@@ -92,6 +114,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       }
       done.await()
       leaseWatch.shutdownNow()
+      tokenRenewal.foreach(_.stop())
       // The ResourceManager forgets containers once we unregister: give a watching Python
       // a moment to read their final states (wait_for_completion does at once).
       if (pythonConnected && !lease.expired(System.currentTimeMillis()))

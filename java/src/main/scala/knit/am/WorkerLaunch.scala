@@ -20,7 +20,12 @@ import knit.common.{AppFiles, Localized}
   * files and credentials without the AM's own secrets. Built once: all workers share it. */
 object WorkerLaunch {
 
-  def context(conf: Configuration, stagingDir: Path, env: Option[Path]): ContainerLaunchContext = {
+  /** What containers need to run `knit.container.TokenUpdater`: knit's jar in HDFS and
+    * how often to look for new tokens. */
+  case class TokenUpdates(jar: Path, pollMs: Long)
+
+  def context(conf: Configuration, stagingDir: Path, env: Option[Path],
+      tokenUpdates: Option[TokenUpdates] = None): ContainerLaunchContext = {
     val fs = stagingDir.getFileSystem(conf)
     // The environment is content-addressed and PRIVATE: NodeManagers unpack it once per
     // user and reuse it across applications.
@@ -28,7 +33,8 @@ object WorkerLaunch {
       LocalResourceVisibility.PRIVATE))
     val resources = Map(AppFiles.Command -> Localized.resource(fs, new Path(stagingDir, AppFiles.Command),
       LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir)) ++
-      envResource
+      envResource ++ tokenUpdates.map(t => AppFiles.Jar -> Localized.resource(fs, t.jar,
+        LocalResourceType.FILE, LocalResourceVisibility.PRIVATE))
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
     // A script file, not `bash -c "<cmd>"`: the NodeManager pastes commands into its launch
     // script inside double quotes without escaping, which breaks quotes in the command.
@@ -37,6 +43,12 @@ object WorkerLaunch {
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
     ctx.setLocalResources(resources.asJava)
     ctx.setCommands(java.util.List.of(command))
+    tokenUpdates.foreach { t =>
+      ctx.setEnvironment(Map(
+        "KNIT_CLASSPATH" -> Localized.jvmClasspath(conf),
+        "KNIT_TOKENS_DIR" -> fs.makeQualified(new Path(stagingDir, AppFiles.TokensDir)).toString,
+        "KNIT_TOKEN_POLL_MS" -> t.pollMs.toString).asJava)
+    }
     ctx.setTokens(workerTokens())
     ctx
   }
@@ -47,6 +59,11 @@ object WorkerLaunch {
   def forLaunch(template: ContainerLaunchContext): ContainerLaunchContext =
     ContainerLaunchContext.newInstance(template.getLocalResources, template.getEnvironment,
       template.getCommands, null, template.getTokens.duplicate(), null)
+
+  /** `template` with the AM's current credentials (after a token renewal). */
+  def withCurrentTokens(template: ContainerLaunchContext): ContainerLaunchContext =
+    ContainerLaunchContext.newInstance(template.getLocalResources, template.getEnvironment,
+      template.getCommands, null, workerTokens(), null)
 
   private def stagedFiles(fs: FileSystem, dir: Path): Map[String, LocalResource] =
     if (!fs.exists(dir)) Map.empty

@@ -22,7 +22,16 @@ class ClientEntryPoint {
   /** Applications to kill when the Python process goes away (not detached ones). */
   private val killOnExit = new ConcurrentHashMap[ApplicationId, YarnClient]()
 
+  /** Logs in (see `ClientLogin`); `principal` and `keytab` are empty for the ticket cache.
+    * Returns {"user": short name}. */
+  def login(confDir: String, overrides: String, principal: String, keytab: String): String = {
+    val conf = HadoopConf.load(confDir, Json.stringMap(overrides))
+    val user = ClientLogin.login(conf, Option(principal).filter(_.nonEmpty), Option(keytab).filter(_.nonEmpty))
+    Json.write(Map("user" -> user))
+  }
+
   private def client(confDir: String, overrides: String) = {
+    ClientLogin.refresh()
     val overrideMap = Json.stringMap(overrides)
     val key = confDir + "\u0000" + overrideMap.toSeq.sorted.mkString(",")
     clients.computeIfAbsent(key, _ => {
@@ -72,7 +81,9 @@ class ClientEntryPoint {
       keepAlive = Option(s.get("keep_alive")).exists(_.asBoolean),
       leaseMs = if (detached) 0L else Option(s.get("lease_ms")).map(_.asLong).getOrElse(0L),
       maxRestarts = Option(s.get("max_restarts")).map(_.asInt).getOrElse(0),
-      amAttempts = Option(s.get("am_attempts")).map(_.asInt).getOrElse(1))
+      amAttempts = Option(s.get("am_attempts")).map(_.asInt).getOrElse(1),
+      principal = Option(s.get("principal")).filterNot(_.isNull).map(_.asText),
+      keytab = Option(s.get("keytab")).filterNot(_.isNull).map(_.asText))
     val id = ApplicationId.fromString(appId)
     if (!detached) killOnExit.put(id, yarn)
     try {

@@ -9,12 +9,28 @@ package knit.client
 object CommandScript {
   private val Name = "[A-Za-z_][A-Za-z0-9_]*".r
 
-  def apply(command: String, envvars: Map[String, String], withEnv: Boolean = false): String = {
+  def apply(command: String, envvars: Map[String, String], withEnv: Boolean = false,
+      withTokenUpdater: Boolean = false): String = {
     val exports = envvars.toSeq.sortBy(_._1).map { case (k, v) =>
       require(Name.matches(k), s"not a valid environment variable name: $k")
       s"export $k=${quote(v)}\n"
     }
-    "#!/bin/bash\n" + (if (withEnv) EnvSetup else "") + exports.mkString + command + "\n"
+    "#!/bin/bash\n" + (if (withTokenUpdater) TokenUpdater else "") + (if (withEnv) EnvSetup else "") +
+      exports.mkString + command + "\n"
+  }
+
+  /** Applications started with a keytab: keeps the container's token file fresh (see
+    * knit.container.TokenUpdater; the AM sets the KNIT_ variables). It watches this
+    * script's process and ends with it. */
+  val TokenUpdater: String = {
+    val jvm = (Seq("-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC") ++
+      knit.common.AppFiles.JvmCompatOptions).mkString(" ")
+    s"""if [ -n "$${KNIT_TOKENS_DIR:-}" ] && [ -n "$${HADOOP_TOKEN_FILE_LOCATION:-}" ]; then
+       |  "$$JAVA_HOME/bin/java" $jvm -cp "$$KNIT_CLASSPATH" knit.container.TokenUpdater \\
+       |    "$$KNIT_TOKENS_DIR" "$$HADOOP_TOKEN_FILE_LOCATION" $$$$ "$$KNIT_TOKEN_POLL_MS" \\
+       |    </dev/null >/dev/null 2>>"$${LOG_DIRS%%,*}/knit-token-updater.log" &
+       |fi
+       |""".stripMargin
   }
 
   /** Activates the packed environment YARN unpacked into `knit_env/`: a venv-pack archive

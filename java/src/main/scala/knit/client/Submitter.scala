@@ -10,7 +10,7 @@ import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.permission.FsPermission
 import org.apache.hadoop.fs.{FileSystem, Path}
 import org.apache.hadoop.io.{DataOutputBuffer, Text}
-import org.apache.hadoop.security.Credentials
+import org.apache.hadoop.security.{Credentials, UserGroupInformation}
 import org.apache.hadoop.yarn.api.ApplicationConstants
 import org.apache.hadoop.yarn.api.ApplicationConstants.Environment
 import org.apache.hadoop.yarn.api.records._
@@ -19,7 +19,7 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.apache.hadoop.yarn.util.Records
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, Localized}
+import knit.common.{AppFiles, DelegationTokens, Localized}
 
 /** What Python asks for, in plain types. */
 final case class AppRequest(
@@ -42,7 +42,9 @@ final case class AppRequest(
     keepAlive: Boolean = false,
     leaseMs: Long = 0L,
     maxRestarts: Int = 0,
-    amAttempts: Int = 1)
+    amAttempts: Int = 1,
+    principal: Option[String] = None,
+    keytab: Option[String] = None)
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 object Submitter {
@@ -69,15 +71,25 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       val jar = SharedFiles.ensure(fs, root, "jars", new File(req.knitJar))
       val env = req.env.map(e => SharedFiles.ensure(fs, root, "envs", new File(e)))
       uploadedBytes = jar.uploadedBytes + env.map(_.uploadedBytes).getOrElse(0L)
-      write(fs, new Path(staging, AppFiles.Command),
-        CommandScript(req.command, req.envvars, withEnv = env.isDefined).getBytes(UTF_8))
+      val renewsTokens = req.keytab.isDefined && UserGroupInformation.isSecurityEnabled
+      write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars,
+        withEnv = env.isDefined, withTokenUpdater = renewsTokens).getBytes(UTF_8))
       val filesDir = new Path(staging, AppFiles.FilesDir)
       SharedFiles.privateDirs(fs, filesDir)
       req.files.foreach { f =>
         val local = new Path(new File(f).getAbsoluteFile.toURI)
         upload(fs, local, new Path(filesDir, local.getName))
       }
-      val spec = write(fs, new Path(staging, AppFiles.Spec), specXml(req, staging, env.map(_.path)))
+      // With a keytab the AM obtains new delegation tokens before the first ones reach
+      // their maximum lifetime (knit.am.TokenRenewal); the keytab is readable by the user alone.
+      val keytab = for (k <- req.keytab if renewsTokens)
+        yield upload(fs, new Path(new File(k).getAbsoluteFile.toURI), new Path(staging, AppFiles.Keytab))
+      // A client pointed at its own krb5.conf (KRB5_CONFIG) hands it on: the AM logs in
+      // from the keytab against the same KDC, whatever the node's /etc/krb5.conf says.
+      val krb5Conf = for (_ <- keytab; c <- Option(System.getProperty("java.security.krb5.conf")))
+        yield upload(fs, new Path(new File(c).getAbsoluteFile.toURI), new Path(staging, AppFiles.Krb5Conf))
+      val spec = write(fs, new Path(staging, AppFiles.Spec), specXml(req, staging, env.map(_.path),
+        jar.path, keytab.isDefined))
 
       val ctx = yarn.createApplication().getApplicationSubmissionContext
       ctx.setApplicationId(appId)
@@ -91,7 +103,8 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       ctx.setResource(Resource.newInstance(req.amMemoryMb, req.amVcores))
       // knit's jar is PRIVATE: NodeManagers keep it in the user's cache across applications.
       ctx.setAMContainerSpec(amLaunchContext(fs, Localized.resource(fs, jar.path, LocalResourceType.FILE,
-        LocalResourceVisibility.PRIVATE), spec, req))
+        LocalResourceVisibility.PRIVATE), spec, keytab.map(AppFiles.Keytab -> _) ++
+        krb5Conf.map(AppFiles.Krb5Conf -> _), req))
       yarn.submitApplication(ctx)
       log.info(s"Submitted $appId, staged in $staging")
       staging
@@ -116,8 +129,11 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     Localized.resource(fs, dst, LocalResourceType.FILE)
   }
 
-  private def specXml(req: AppRequest, staging: Path, env: Option[Path]): Array[Byte] = {
+  private def specXml(req: AppRequest, staging: Path, env: Option[Path], jar: Path,
+      withKeytab: Boolean): Array[Byte] = {
     val spec = new Configuration(false)
+    spec.set(AppFiles.JarPath, jar.toString)
+    if (withKeytab) req.principal.foreach(spec.set(AppFiles.Principal, _))
     spec.setInt(AppFiles.NumContainers, req.numContainers)
     spec.setInt(AppFiles.Memory, req.memoryMb)
     spec.setInt(AppFiles.Vcores, req.vcores)
@@ -136,25 +152,27 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
   }
 
   private def amLaunchContext(fs: FileSystem, jar: LocalResource, spec: LocalResource,
-      req: AppRequest): ContainerLaunchContext = {
-    val cps = ApplicationConstants.CLASS_PATH_SEPARATOR
-    val yarnClasspath = conf.getStrings(YarnConfiguration.YARN_APPLICATION_CLASSPATH,
-      YarnConfiguration.DEFAULT_YARN_CROSS_PLATFORM_APPLICATION_CLASSPATH: _*).map(_.trim)
-    val classpath = (Seq(Environment.PWD.$$() + "/" + AppFiles.Jar) ++ yarnClasspath).mkString(cps)
+      kerberosFiles: Iterable[(String, LocalResource)], req: AppRequest): ContainerLaunchContext = {
+    val classpath = Localized.jvmClasspath(conf)
     val heapMb = math.max(128, (req.amMemoryMb * 0.7).toInt)
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
-    val command = (Seq(Environment.JAVA_HOME.$$() + "/bin/java", s"-Xmx${heapMb}m") ++ AmJvmOptions ++
+    val krb5 = kerberosFiles.collect { case (AppFiles.Krb5Conf, _) => s"-Djava.security.krb5.conf=${AppFiles.Krb5Conf}" }
+    val command = (Seq(Environment.JAVA_HOME.$$() + "/bin/java", s"-Xmx${heapMb}m") ++ AmJvmOptions ++ krb5 ++
       AppFiles.JvmCompatOptions ++
       Seq("-Dlog4j.configuration=knit-am-log4j.properties", "knit.am.ApplicationMasterMain",
         s"1>$logDir/stdout", s"2>$logDir/stderr")).mkString(" ")
 
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
-    ctx.setLocalResources(Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec).asJava)
+    ctx.setLocalResources((Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec) ++ kerberosFiles).asJava)
     ctx.setEnvironment(Map("CLASSPATH" -> classpath).asJava)
     ctx.setCommands(java.util.List.of(command))
     // The gateway token travels in the AM's credentials: never on a command line or in
     // an environment variable that other users could read.
-    val creds = new Credentials()
+    // On a Kerberized cluster: HDFS and ResourceManager delegation tokens, renewed by the
+    // ResourceManager while the application runs; the AM hands them on to the containers.
+    val creds = if (UserGroupInformation.isSecurityEnabled)
+      DelegationTokens.obtain(conf, DelegationTokens.resourceManagerPrincipal(conf), Some(yarn))
+    else new Credentials()
     creds.addSecretKey(new Text(AppFiles.GatewayTokenKey), req.gatewayToken.getBytes(UTF_8))
     creds.addSecretKey(new Text(AppFiles.GatewayCertKey), req.gatewayCert.getBytes(UTF_8))
     creds.addSecretKey(new Text(AppFiles.GatewayKeyKey), req.gatewayKey.getBytes(UTF_8))

@@ -10,6 +10,12 @@ object AppFiles {
   val Spec = "knit-app.xml"
   /** The user's command, run by bash in every container. */
   val Command = "knit-command.sh"
+  /** The user's keytab (Knit(keytab=...)), localized for the AM alone. */
+  val Keytab = "knit.keytab"
+  /** The client's krb5.conf, when it names its own (KRB5_CONFIG), localized with the keytab. */
+  val Krb5Conf = "krb5.conf"
+  /** Subdirectory of the staging dir where the AM writes renewed delegation tokens. */
+  val TokensDir = "tokens"
   /** Subdirectory of the staging dir holding the user's `files`, localized in containers. */
   val FilesDir = "files"
   /** Credentials secret key holding the AM gateway token. */
@@ -37,6 +43,10 @@ object AppFiles {
   /** Milliseconds the AM waits for the client to renew its lease before ending the
     * application; 0 for detached applications (see knit.am.Lease). */
   val LeaseMs = "knit.client.lease-ms"
+  /** HDFS path of knit's jar (shared, content-addressed). */
+  val JarPath = "knit.jar.path"
+  /** The principal of the shipped keytab (only set when one is shipped). */
+  val Principal = "knit.kerberos.principal"
   /** HDFS path of the packed environment, if any. */
   val EnvArchive = "knit.env.archive"
   /** The directory the environment archive is unpacked into, in each container. */

@@ -11,6 +11,17 @@ object Localized {
   def root(fs: FileSystem): Path = new Path(fs.getHomeDirectory, AppFiles.StagingRoot)
 
   /** A local resource for `path` as it is now in HDFS (size and modification time). */
+  /** Classpath of a JVM started in a container with knit's jar localized: the jar, then
+    * what the cluster gives applications (`yarn.application.classpath`). */
+  def jvmClasspath(conf: org.apache.hadoop.conf.Configuration): String = {
+    import org.apache.hadoop.yarn.api.ApplicationConstants
+    import org.apache.hadoop.yarn.conf.YarnConfiguration
+    val yarnClasspath = conf.getStrings(YarnConfiguration.YARN_APPLICATION_CLASSPATH,
+      YarnConfiguration.DEFAULT_YARN_CROSS_PLATFORM_APPLICATION_CLASSPATH: _*).map(_.trim)
+    (Seq(ApplicationConstants.Environment.PWD.$$() + "/" + AppFiles.Jar) ++ yarnClasspath)
+      .mkString(ApplicationConstants.CLASS_PATH_SEPARATOR)
+  }
+
   def resource(fs: FileSystem, path: Path, kind: LocalResourceType,
       visibility: LocalResourceVisibility = LocalResourceVisibility.APPLICATION): LocalResource = {
     val status = fs.getFileStatus(path)

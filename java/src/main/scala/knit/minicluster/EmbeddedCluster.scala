@@ -5,7 +5,10 @@ import java.io.File
 import scala.jdk.CollectionConverters._
 
 import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.fs.permission.FsPermission
 import org.apache.hadoop.hdfs.{HdfsConfiguration, MiniDFSCluster}
+import org.apache.hadoop.security.UserGroupInformation
 import org.apache.hadoop.yarn.api.records.NodeState
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.apache.hadoop.yarn.server.MiniYARNCluster
@@ -17,7 +20,11 @@ case class ClusterAddresses(
     defaultFs: String,
     webHdfs: String,
     resourceManager: String,
-    resourceManagerWeb: String)
+    resourceManagerWeb: String,
+    kerberos: Option[KerberosAddresses] = None)
+
+/** What a client of a Kerberized cluster needs: the realm's krb5.conf, and the user's keytab. */
+case class KerberosAddresses(krb5Conf: String, principal: String, keytab: String)
 
 object EmbeddedCluster {
   val ServerSiteFile = "knit-minicluster-site.xml"
@@ -32,17 +39,20 @@ object EmbeddedCluster {
   *
   * @param applicationClasspath what containers get as `yarn.application.classpath`
   * @param settings     configuration the caller wants on top (applied last, they win)
+  * @param kerberos     secure the cluster: a KDC, Kerberos RPC and SPNEGO (see SecureRealm)
   */
 class EmbeddedCluster(
     workDir: File,
     nodeManagers: Int,
     nodeManagerMemoryMb: Int,
     applicationClasspath: Seq[String],
-    settings: Map[String, String] = Map.empty) {
+    settings: Map[String, String] = Map.empty,
+    kerberos: Boolean = false) {
 
   private val log = LoggerFactory.getLogger(getClass)
   @volatile private var dfs: Option[MiniDFSCluster] = None
   @volatile private var yarn: Option[MiniYARNCluster] = None
+  private val realm = if (kerberos) Some(new SecureRealm(new File(workDir, "kdc"))) else None
 
   require(nodeManagers >= 1, s"nodeManagers must be at least 1, got $nodeManagers")
 
@@ -56,6 +66,11 @@ class EmbeddedCluster(
     val hdfsConf = new HdfsConfiguration()
     hdfsConf.setInt("dfs.replication", 1) // one DataNode
     hdfsConf.setBoolean("dfs.webhdfs.enabled", true)
+    realm.foreach { r =>
+      r.start()
+      r.clusterSettings.foreach { case (k, v) => hdfsConf.set(k, v, "knit MiniCluster(kerberos=True)") }
+      UserGroupInformation.setConfiguration(hdfsConf)
+    }
     settings.foreach { case (k, v) => hdfsConf.set(k, v, "knit MiniCluster(config=...)") }
     val dfsCluster = new MiniDFSCluster.Builder(hdfsConf, new File(workDir, "dfs"))
       .numDataNodes(1)
@@ -73,6 +88,12 @@ class EmbeddedCluster(
     val yarnCluster = new MiniYARNCluster("knit", 1, nodeManagers, 1, 1)
     yarn = Some(yarnCluster)
     yarnCluster.init(conf)
+    // The NodeManagers copied the conf in init; the ResourceManager reads it again when it
+    // starts its web app: so SPNEGO guards the ResourceManager's REST API alone, and
+    // containers' logs stay readable from the NodeManagers with the user's name.
+    realm.foreach(_.resourceManagerWebSettings.foreach { case (k, v) =>
+      yarnCluster.getResourceManager.getConfig.set(k, v, "knit MiniCluster(kerberos=True)")
+    })
     yarnCluster.start()
     val rm = yarnCluster.getResourceManager
     waitFor(deadline, s"$nodeManagers NodeManagers to be RUNNING") {
@@ -86,9 +107,23 @@ class EmbeddedCluster(
       defaultFs = defaultFs,
       webHdfs = s"http://${nnHttp.getHostString}:${nnHttp.getPort}/webhdfs/v1",
       resourceManager = live.get(YarnConfiguration.RM_ADDRESS),
-      resourceManagerWeb = WebAppUtils.getRMWebAppURLWithScheme(live))
+      resourceManagerWeb = WebAppUtils.getRMWebAppURLWithScheme(live),
+      kerberos = realm.map(r => KerberosAddresses(r.clientKrb5Conf.getAbsolutePath, r.userPrincipal,
+        r.userKeytab.getAbsolutePath)))
+    realm.foreach(r => userDirs(live, r.userName))
     log.info(s"Embedded cluster ready: $addresses")
     (live, addresses)
+  }
+
+  /** On a secured HDFS the superuser is the service principal, not the OS user: it makes
+    * the user's home and a world-writable /tmp (YARN's aggregated logs go under it). */
+  private def userDirs(conf: Configuration, user: String): Unit = {
+    val fs = FileSystem.get(conf)
+    val home = new Path(s"/user/$user")
+    fs.mkdirs(home)
+    fs.setOwner(home, user, null)
+    fs.mkdirs(new Path("/tmp"))
+    fs.setPermission(new Path("/tmp"), new FsPermission("1777"))
   }
 
   /** The only departures from Hadoop's defaults, each for a reason of a one-machine cluster. */
@@ -144,6 +179,9 @@ class EmbeddedCluster(
       try d.shutdown(true) catch { case e: Exception => log.warn("Stopping HDFS failed", e) }
     }
     dfs = None
+    realm.foreach { r =>
+      try r.stop() catch { case e: Exception => log.warn("Stopping the KDC failed", e) }
+    }
   }
 
   private def waitFor(deadline: Long, what: String)(done: => Boolean): Unit = {

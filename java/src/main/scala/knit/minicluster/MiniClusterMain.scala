@@ -22,6 +22,7 @@ object MiniClusterMain {
       nodeManagers: Int = 2,
       nodeManagerMemoryMb: Int = 4096,
       timeoutMs: Long = 120000L,
+      kerberos: Boolean = false,
       settings: Map[String, String] = Map.empty)
 
   def parse(args: Seq[String]): Options = {
@@ -30,7 +31,7 @@ object MiniClusterMain {
       case other => throw new IllegalArgumentException(s"Bad arguments: ${other.mkString(" ")}")
     }.toSeq
     val unknown = pairs.map(_._1).toSet --
-      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "set")
+      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "kerberos", "set")
     require(unknown.isEmpty, s"Unknown options: ${unknown.mkString(", ")}")
     val single = pairs.filter(_._1 != "set").toMap
     def need(k: String) = single.getOrElse(k, throw new IllegalArgumentException(s"--$k is required"))
@@ -40,6 +41,7 @@ object MiniClusterMain {
       nodeManagers = single.get("nodemanagers").map(_.toInt).getOrElse(2),
       nodeManagerMemoryMb = single.get("nm-memory-mb").map(_.toInt).getOrElse(4096),
       timeoutMs = single.get("timeout-ms").map(_.toLong).getOrElse(120000L),
+      kerberos = single.get("kerberos").exists(_.toBoolean),
       settings = pairs.filter(_._1 == "set").map { case (_, kv) =>
         val (k, v) = kv.span(_ != '=')
         require(v.nonEmpty, s"--set takes key=value, got $kv")
@@ -59,7 +61,7 @@ object MiniClusterMain {
     val workDir = new File(".").getCanonicalFile
     val cluster = new EmbeddedCluster(
       workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir),
-      opts.settings)
+      opts.settings, opts.kerberos)
     Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
     exitOnStdinEof(cluster, opts.readyFile.getParentFile)
     val ready = new java.util.concurrent.CountDownLatch(1)
@@ -129,6 +131,11 @@ object MiniClusterMain {
       out.println(s"resourcemanager=${a.resourceManager}")
       out.println(s"resourcemanager_web=${a.resourceManagerWeb}")
       out.println(s"pid=${ProcessHandle.current().pid()}")
+      a.kerberos.foreach { k =>
+        out.println(s"krb5_conf=${k.krb5Conf}")
+        out.println(s"principal=${k.principal}")
+        out.println(s"keytab=${k.keytab}")
+      }
     } finally out.close()
     Files.move(tmp.toPath, target.toPath, StandardCopyOption.ATOMIC_MOVE)
   }

@@ -18,6 +18,9 @@ object SiteFiles {
     * have, so it is never written for them. */
   val LocalFsKey = "fs.AbstractFileSystem.file.impl"
   private val ServerOnly = Set(LocalFsKey)
+  /** Servers' keytabs and the ResourceManager's SPNEGO settings are none of a client's business. */
+  def serverOnly(key: String): Boolean = ServerOnly(key) || key.endsWith(".keytab") ||
+    key.endsWith(".keytab.file") || key.startsWith("hadoop.http.")
 
   /** Which site file a key belongs in: yarn-site, hdfs-site, or core-site for the rest. */
   def fileFor(key: String): String =
@@ -34,7 +37,7 @@ object SiteFiles {
   /** Keys to write, grouped by file name, each group sorted. All three files always appear. */
   def split(conf: Configuration): Map[String, Seq[(String, String)]] = {
     val entries = conf.iterator().asScala.map(e => e.getKey -> e.getValue).toSeq
-    val chosen = entries.filter { case (k, _) => isNonDefault(conf, k) && !ServerOnly(k) }
+    val chosen = entries.filter { case (k, _) => isNonDefault(conf, k) && !serverOnly(k) }
     val grouped = chosen.groupBy { case (k, _) => fileFor(k) }
     Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml")
       .map(name => name -> grouped.getOrElse(name, Seq.empty).sortBy(_._1))

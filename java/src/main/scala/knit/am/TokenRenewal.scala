@@ -1,0 +1,90 @@
+package knit.am
+
+import java.io.File
+import java.security.PrivilegedExceptionAction
+import java.util.concurrent.{Executors, ScheduledExecutorService, TimeUnit}
+
+import scala.jdk.CollectionConverters._
+import scala.util.control.NonFatal
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.security.{Credentials, UserGroupInformation}
+import org.slf4j.LoggerFactory
+
+import knit.common.{AppFiles, DelegationTokens}
+
+/** When to fetch new tokens: three quarters of the way to the earliest expiry, so that a
+  * failed try has time to be retried. Pure, for unit tests. */
+object TokenSchedule {
+  val Fraction = 0.75
+  val MinDelayMs = 1000L
+  val RetryMs = 10000L
+
+  def delayMs(now: Long, expiry: Long): Long = math.max(MinDelayMs, ((expiry - now) * Fraction).toLong)
+
+  /** How often containers look for new tokens: a tenth of a token's life, 1 s to 60 s. */
+  def pollMs(lifetimeMs: Long): Long = math.min(60000L, math.max(1000L, lifetimeMs / 10))
+}
+
+/** The AM of an application started with a keytab keeps its delegation tokens alive past
+  * their maximum lifetime: it logs in from the keytab, obtains new HDFS tokens before the
+  * current ones expire, uses them itself and for containers it starts, and writes them to
+  * `<staging>/tokens/<n>` (mode 600) where running containers' `knit.container.TokenUpdater`
+  * picks them up. */
+class TokenRenewal(conf: Configuration, principal: String, keytab: File, tokensDir: Path,
+    onRenewed: Credentials => Unit) {
+  private val log = LoggerFactory.getLogger(getClass)
+  private val timer: ScheduledExecutorService = Executors.newSingleThreadScheduledExecutor { r =>
+    val t = new Thread(r, "token-renewal"); t.setDaemon(true); t
+  }
+  @volatile private var generation = 0
+
+  /** Schedules the first renewal, before the tokens the client obtained reach their end. */
+  def start(): Unit = {
+    val now = System.currentTimeMillis()
+    val expiry = DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
+      .getOrElse(now + TimeUnit.DAYS.toMillis(1))
+    schedule(TokenSchedule.delayMs(now, expiry))
+  }
+
+  def stop(): Unit = timer.shutdownNow()
+
+  private def schedule(delayMs: Long): Unit = {
+    log.info(s"Next delegation token renewal in ${delayMs / 1000.0} s")
+    timer.schedule((() => renew()): Runnable, delayMs, TimeUnit.MILLISECONDS)
+  }
+
+  private def renew(): Unit = {
+    try {
+      val ugi = UserGroupInformation.loginUserFromKeytabAndReturnUGI(principal, keytab.getAbsolutePath)
+      // Renewer: the user itself, so that renewing once tells when these tokens expire.
+      val (fresh, expiry) = ugi.doAs(new PrivilegedExceptionAction[(Credentials, Long)] {
+        override def run(): (Credentials, Long) = {
+          val fs = FileSystem.newInstance(conf)
+          try {
+            val creds = new Credentials()
+            fs.addDelegationTokens(principal, creds)
+            val expiry = creds.getAllTokens.asScala.map(_.renew(conf)).minOption
+            (creds, (expiry ++ DelegationTokens.earliestMaxDate(creds)).min)
+          } finally fs.close()
+        }
+      })
+      UserGroupInformation.getCurrentUser.addCredentials(fresh)
+      generation += 1
+      val fs = tokensDir.getFileSystem(conf)
+      fs.mkdirs(tokensDir)
+      DelegationTokens.write(fs, fresh, new Path(tokensDir, generation.toString))
+      // Containers read the newest file; the one before stays for a container mid-read.
+      if (generation > 2) fs.delete(new Path(tokensDir, (generation - 2).toString), false)
+      onRenewed(fresh)
+      log.info(s"Obtained delegation tokens #$generation (${fresh.numberOfTokens} tokens), valid " +
+        s"until ${new java.util.Date(expiry)}")
+      schedule(TokenSchedule.delayMs(System.currentTimeMillis(), expiry))
+    } catch {
+      case NonFatal(e) =>
+        log.error(s"Could not obtain new delegation tokens; trying again in ${TokenSchedule.RetryMs / 1000} s", e)
+        schedule(TokenSchedule.RetryMs)
+    }
+  }
+}
