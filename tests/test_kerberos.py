@@ -1,0 +1,161 @@
+"""Knit on a Kerberized embedded cluster: MiniKdc, secured HDFS and YARN, SPNEGO on the
+ResourceManager's REST API, delegation tokens, and their renewal from a keytab."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import ON_CI, require_java
+from helpers import pids_with_arg, wait_for
+from knit import (ConfigurationError, InvalidArgumentError, KerberosError, Knit, KnitException,
+                  MiniCluster, MissingFileError, java)
+from knit.kerberos import Identity
+
+# Delegation tokens die 20 s after they are issued, whatever renews them: long enough for
+# short applications, short enough to outlive in a test.
+TOKEN_LIFETIME_MS = 20000
+
+
+@pytest.fixture(scope="module")
+def secure_cluster(tmp_path_factory):
+    """A Kerberized MiniCluster, with KRB5_CONFIG pointing at its KDC and a ticket cache
+    of its user (`kinit -kt`) as KRB5CCNAME, for the tests of this module."""
+    require_java()
+    if shutil.which("kinit") is None:
+        (pytest.fail if ON_CI else pytest.skip)("needs MIT Kerberos' kinit (apt-get install krb5-user)")
+    pytest.importorskip("requests_gssapi")
+    cluster = MiniCluster(nodemanagers=1, kerberos=True, config={
+        "dfs.namenode.delegation.token.max-lifetime": str(TOKEN_LIFETIME_MS),
+        "dfs.namenode.delegation.token.renew-interval": str(TOKEN_LIFETIME_MS)})
+    try:
+        cluster.start()
+    except KnitException as e:
+        (pytest.fail if ON_CI else pytest.skip)(f"the Kerberized cluster did not start: {e}")
+    saved = {k: os.environ.get(k) for k in ("KRB5_CONFIG", "KRB5CCNAME")}
+    cache = tmp_path_factory.mktemp("krb5") / "ccache"
+    os.environ.update(KRB5_CONFIG=cluster.krb5_conf, KRB5CCNAME=f"FILE:{cache}")
+    try:
+        subprocess.run(["kinit", "-kt", cluster.keytab, cluster.principal], check=True,
+                       capture_output=True, timeout=30)
+        yield cluster
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        cluster.stop()
+
+
+def hdfs(cluster: MiniCluster, *args: str) -> str:
+    """Run `hadoop fs` with the module's ticket cache; returns stdout."""
+    run = cluster.run_hadoop_class("org.apache.hadoop.fs.FsShell", *args)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+def without_log_lines(text: str) -> str:
+    """Hadoop's client in a container logs its native-code warning to stdout."""
+    return "".join(line for line in text.splitlines(True) if " WARN " not in line)
+
+
+def fs_shell() -> tuple[str, dict[str, str]]:
+    """A `hadoop fs` for containers: they run on this machine, with the cluster's jars."""
+    cp = os.pathsep.join(java.classpath("cluster"))
+    return '"$JAVA_HOME/bin/java" -cp "$HADOOP_CONF_DIR:$CP" org.apache.hadoop.fs.FsShell', {"CP": cp}
+
+
+def test_without_a_ticket_knit_fails_at_once_saying_what_to_do(secure_cluster, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'empty-cache'}")
+    jvms = set(pids_with_arg("knit.client.ClientMain"))
+    started = time.monotonic()
+    with pytest.raises(KerberosError) as caught:
+        Knit(secure_cluster.conf_dir)
+    assert time.monotonic() - started < 30
+    message = str(caught.value)
+    assert "kinit" in message and "keytab" in message and "Kerberos" in message
+    # The JVM that tried is gone (Hadoop would cache its failed login).
+    assert set(pids_with_arg("knit.client.ClientMain")) <= jvms
+
+
+def test_kerberos_arguments_are_checked(secure_cluster, minicluster, tmp_path):
+    keytab = tmp_path / "user.keytab"
+    keytab.write_bytes(b"")
+    with pytest.raises(InvalidArgumentError, match="together"):
+        Knit(secure_cluster.conf_dir, principal=secure_cluster.principal)
+    with pytest.raises(MissingFileError, match="keytab"):
+        Knit(secure_cluster.conf_dir, principal=secure_cluster.principal,
+             keytab=tmp_path / "missing.keytab")
+    with pytest.raises(KerberosError, match="keytab"):  # not a keytab of that principal
+        Knit(secure_cluster.conf_dir, principal=secure_cluster.principal, keytab=keytab)
+    with pytest.raises(ConfigurationError, match="does not use Kerberos"):
+        Knit(minicluster.conf_dir, principal="someone@EXAMPLE.COM", keytab=keytab)
+
+
+def test_rest_api_needs_spnego_and_knit_speaks_it(secure_cluster):
+    url = f"{secure_cluster.resourcemanager_web}/ws/v1/cluster/info"
+    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, params={"user.name": "root"}, timeout=10).status_code == 401
+    answer = requests.get(url, auth=Identity.from_arguments(None, None).http_auth(), timeout=10)
+    assert answer.status_code == 200 and answer.json()["clusterInfo"]["state"] == "STARTED"
+
+
+def test_with_a_ticket_cache_containers_read_and_write_hdfs(secure_cluster, tmp_path):
+    user = secure_cluster.principal.split("@")[0]
+    source = tmp_path / "hello.txt"
+    source.write_text("hello from a Kerberized HDFS\n")
+    hdfs(secure_cluster, "-put", "-f", str(source), f"/user/{user}/hello.txt")
+    shell, envvars = fs_shell()
+    with Knit(secure_cluster.conf_dir) as k:  # start() checks the cluster over SPNEGO REST
+        k.start(f"{shell} -cat /user/{user}/hello.txt > copy && "
+                f"{shell} -put -f copy /user/{user}/copy-$CONTAINER_ID.txt",
+                num_containers=2, memory=512, envvars=envvars)
+        assert k.wait_for_completion(timeout=120) == "SUCCEEDED", k.status()["diagnostics"]
+        containers = [c["id"] for c in k.get_containers()]
+    for cid in containers:
+        copy = hdfs(secure_cluster, "-cat", f"/user/{user}/copy-{cid}.txt")
+        assert without_log_lines(copy) == source.read_text()
+
+
+def test_with_a_keytab_tokens_are_renewed_past_their_lifetime(secure_cluster, tmp_path):
+    """Two applications read HDFS every second for 1.75 token lifetimes: the one started
+    with a keytab gets new tokens from its AM and succeeds; the one started from the
+    ticket cache (tokens the ResourceManager cannot renew past their end) fails."""
+    user = secure_cluster.principal.split("@")[0]
+    source = tmp_path / "data.txt"
+    source.write_text("still readable\n")
+    hdfs(secure_cluster, "-put", "-f", str(source), f"/user/{user}/data.txt")
+    shell, envvars = fs_shell()
+    seconds = int(TOKEN_LIFETIME_MS / 1000 * 1.75)
+    reader = (f"start=$(date +%s); n=0; while [ $(( $(date +%s) - start )) -lt {seconds} ]; do "
+              f"{shell} -cat /user/{user}/data.txt > got || exit 3; n=$((n+1)); sleep 1; done; "
+              f'echo "$n reads in $(( $(date +%s) - start )) s" >> got && '
+              f"{shell} -put -f got /user/{user}/renewed-$CONTAINER_ID.txt || exit 4")
+    renewing = Knit(secure_cluster.conf_dir, principal=secure_cluster.principal,
+                    keytab=secure_cluster.keytab)
+    plain = Knit(secure_cluster.conf_dir)
+    try:
+        renewing.start(reader, memory=512, envvars=envvars, app_name="renewing")
+        plain.start(reader, memory=512, envvars=envvars, app_name="not-renewing")
+        assert renewing.wait_for_completion(timeout=180) == "SUCCEEDED", \
+            renewing.status()["diagnostics"]
+        assert plain.wait_for_completion(timeout=180) == "FAILED"
+        assert "status 3" in plain.status()["diagnostics"]  # the read after the expiry
+        (container,) = renewing.get_containers()
+        got = without_log_lines(
+            hdfs(secure_cluster, "-cat", f"/user/{user}/renewed-{container['id']}.txt"))
+        reads, _, rest = got.splitlines()[-1].partition(" reads in ")
+        assert got.startswith("still readable") and int(rest.split()[0]) >= seconds
+        assert int(reads) >= 5
+        # The token updaters ended with their containers.
+        wait_for(lambda: not pids_with_arg("knit.container.TokenUpdater"), 30,
+                 "the containers' token updaters to exit")
+    finally:
+        renewing.kill()
+        plain.kill()
