@@ -159,3 +159,15 @@ def test_with_a_keytab_tokens_are_renewed_past_their_lifetime(secure_cluster, tm
     finally:
         renewing.kill()
         plain.kill()
+
+
+def test_yarn_cluster_runs_dask_workers_on_a_kerberized_cluster(secure_cluster):
+    distributed = pytest.importorskip("distributed")
+    from knit.dask import YarnCluster
+
+    with YarnCluster(n_workers=2, worker_memory="1 GiB", hadoop_conf_dir=secure_cluster.conf_dir,
+                     principal=secure_cluster.principal, keytab=secure_cluster.keytab) as cluster:
+        with distributed.Client(cluster) as client:
+            client.wait_for_workers(2, timeout=120)
+            assert client.submit(sum, range(10)).result(timeout=60) == 45
+    assert cluster.knit.status()["state"] in ("KILLED", "FINISHED")

@@ -85,6 +85,9 @@ class YarnCluster(Cluster):
         How many lost workers are replaced before giving up.
     hadoop_conf_dir : str, optional
         The cluster's Hadoop configuration (default: ``HADOOP_CONF_DIR`` ...).
+    principal, keytab : str, optional
+        On a Kerberized cluster, log in from this keytab (see :class:`knit.Knit`); by
+        default the ticket cache of ``kinit`` is used.
     security : bool or distributed.Security
         ``True`` (default): TLS with credentials made for this cluster; a ``Security``:
         those credentials; ``False``: plain TCP, for trusted networks only.
@@ -107,7 +110,8 @@ class YarnCluster(Cluster):
                  env: str | None = None, queue: str | None = None, app_name: str | None = None,
                  deploy_mode: str | None = None, scheduler_memory: str | int | None = None,
                  scheduler_vcores: int | None = None, worker_restarts: int | None = None,
-                 hadoop_conf_dir: str | None = None, security: Security | bool | None = None,
+                 hadoop_conf_dir: str | None = None, principal: str | None = None,
+                 keytab: str | None = None, security: Security | bool | None = None,
                  progress: bool | None = None, asynchronous: bool = False, loop=None,
                  **kwargs: Any) -> None:
         self.n_workers = int(_config("n-workers", n_workers))
@@ -133,8 +137,9 @@ class YarnCluster(Cluster):
         if self.worker_vcores < 1 or self.scheduler_vcores < 1:
             raise InvalidArgumentError("worker_vcores and scheduler_vcores must be at least 1")
         self.security = make_security(_config("security", security))
-        self.knit = Knit(self.hadoop_conf_dir)
-        self.scheduler_knit = Knit(self.hadoop_conf_dir) if self.deploy_mode == "remote" else None
+        login = {"principal": _config("principal", principal), "keytab": _config("keytab", keytab)}
+        self.knit = Knit(self.hadoop_conf_dir, **login)
+        self.scheduler_knit = Knit(self.hadoop_conf_dir, **login) if self.deploy_mode == "remote" else None
         self.scheduler: Scheduler | None = None
         self._credentials: CredentialFiles | None = None
         self._containers: list[dict] = []
