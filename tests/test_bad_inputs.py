@@ -70,6 +70,8 @@ KNIT_ROWS = [
     ("negative-max-restarts", InvalidArgumentError,
      lambda c, t: Knit(c).start("true", max_restarts=-1)),
     ("missing-conf-dir", ConfigurationError, lambda c, t: Knit(str(t / "nothing-here"))),
+    ("keytab-for-a-cluster-without-kerberos", ConfigurationError,
+     lambda c, t: Knit(c, principal="me@EXAMPLE.COM", keytab=_file(t, "me.keytab"))),
     ("malformed-conf-file", ConfigurationError, lambda c, t: Knit(_bad_conf_dir(t))),
     ("scale-before-start", ApplicationStateError, lambda c, t: Knit(c).add_containers(1)),
     ("status-before-start", ApplicationStateError, lambda c, t: Knit(c).status()),

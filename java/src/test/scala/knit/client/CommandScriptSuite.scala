@@ -24,4 +24,12 @@ class CommandScriptSuite extends AnyFunSuite {
     assertThrows[IllegalArgumentException](CommandScript("true", Map("A-B" -> "1")))
     assertThrows[IllegalArgumentException](CommandScript("true", Map("1A" -> "1")))
   }
+
+  test("the token updater starts only where the AM set it up, and the command still runs") {
+    val script = CommandScript("echo done", Map.empty, withTokenUpdater = true)
+    // No KNIT_TOKENS_DIR: nothing is started, the command runs as before.
+    assert(bash(script) == "done\n")
+    assert(script.contains("knit.container.TokenUpdater") && script.contains("$$"))
+    assert(bash("bash -n <<'EOF'\n" + script + "EOF\n") == "") // valid bash
+  }
 }

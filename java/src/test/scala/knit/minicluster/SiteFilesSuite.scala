@@ -53,4 +53,11 @@ class SiteFilesSuite extends AnyFunSuite {
     assert(dir.listFiles().map(_.getName).sorted.toSeq ==
       Seq("core-site.xml", "hdfs-site.xml", "yarn-site.xml"))
   }
+
+  test("servers' keytabs and the ResourceManager's SPNEGO settings stay out of clients' files") {
+    Seq("yarn.nodemanager.keytab", "dfs.namenode.keytab.file", "dfs.web.authentication.kerberos.keytab",
+      "hadoop.http.authentication.kerberos.keytab", SiteFiles.LocalFsKey).foreach(k => assert(SiteFiles.serverOnly(k), k))
+    Seq("hadoop.security.authentication", "dfs.namenode.kerberos.principal", "yarn.resourcemanager.principal")
+      .foreach(k => assert(!SiteFiles.serverOnly(k), k))
+  }
 }
