@@ -20,40 +20,19 @@ import time
 from pathlib import Path
 
 from knit import Knit, MiniCluster
-from knit._procfs import am_jvm_pid, peak_rss_bytes, process_name, processes_under
+from knit._procfs import am_jvm_pid, peak_rss_bytes
 from knit.client_jvm import get_client
+from peers_lib import procs
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
 NODEMANAGERS = 4
 CONTAINER_MB = 256  # YARN rounds it up to its 1024 MB minimum allocation
 GOALS = {"running_s": 30.0, "gone_s": 10.0, "am_rss_mib": 400.0}
+BOOT = procs.boot_epoch()
 
 
-def _boot_time() -> float:
-    with open("/proc/stat") as f:
-        return next(float(line.split()[1]) for line in f if line.startswith("btime"))
-
-
-BOOT = _boot_time()
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_started_at(pid: int) -> float:
-    """The kernel's start time of a process, in seconds since the epoch."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return BOOT + int(fields[19]) / TICKS  # field 22 of stat; fields[0] is field 3
-
-
-def _cwd(pid: int) -> str:
-    try:
-        return os.readlink(f"/proc/{pid}/cwd")
-    except OSError:
-        return ""
-
-
-def app_processes(mc: MiniCluster, app_id: str) -> list[int]:
-    return [p for p in processes_under(mc.work_dir) if app_id in _cwd(p)]
+def app_processes(mc: MiniCluster, app_id: str) -> list[tuple[int, int, str]]:
+    return procs.app_processes(mc.work_dir, app_id)
 
 
 def run_once(mc: MiniCluster, n: int) -> dict:
@@ -63,13 +42,13 @@ def run_once(mc: MiniCluster, n: int) -> dict:
     try:
         deadline = time.monotonic() + 300
         while True:
-            sleeps = [p for p in app_processes(mc, app_id) if process_name(p) == "sleep"]
+            sleeps = [pid for pid, _, name in app_processes(mc, app_id) if name == "sleep"]
             if len(sleeps) >= n:
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"only {len(sleeps)} of {n} containers running after 300 s")
             time.sleep(0.2)
-        running_s = max(process_started_at(p) for p in sleeps) - t0
+        running_s = max(procs.start_epoch(p, BOOT) for p in sleeps) - t0
         am = am_jvm_pid(mc.work_dir, app_id)
         am_rss = peak_rss_bytes(am) / 2**20 if am else float("nan")
     finally:

@@ -86,6 +86,8 @@ class Knit:
         self._overrides = to_json(self.config.overrides)
         #: Whose Kerberos credentials this Knit uses (None on a cluster without Kerberos).
         self.identity: Identity | None = None
+        #: The Kerberos user's short name, once logged in (None without Kerberos).
+        self.user: str | None = None
         self._http_auth = None
         if uses_kerberos(self.config):
             self.identity = Identity.from_arguments(principal, keytab)
@@ -561,13 +563,11 @@ class Knit:
             files.setdefault("stderr", "")
         return logs
 
-    def _live_logs(self, files: Sequence[str] = ("stdout", "stderr"),
-                   container_ids: Sequence[str] | None = None) -> dict:
+    def _live_logs(self) -> dict:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
-                 if c["node_http"] and c["state"] != "ALLOCATED"
-                 and (container_ids is None or c["id"] in container_ids)}
+                 if c["node_http"] and c["state"] != "ALLOCATED"}
         return self._client().call("liveLogs", self.config.conf_dir, self._overrides,
-                                 to_json(where), ",".join(files))
+                                   to_json(where))
 
     def read_log_file(self, container_id: str, name: str) -> str:
         """The file `name` from the log directory of a running container ("" if absent).

@@ -120,13 +120,12 @@ class ClientEntryPoint {
     Json.write(AggregatedLogs.read(conf, id, owner))
   }
 
-  /** Logs of running containers, read from their NodeManagers. `containers` is a JSON
-    * object {container id: NodeManager http address}, `files` a comma-separated list of
-    * file names in the containers' log dirs; the answer is like `aggregatedLogs`. */
-  def liveLogs(confDir: String, overrides: String, containers: String, files: String): String = {
+  /** stdout and stderr of running containers, read from their NodeManagers. `containers`
+    * is a JSON object {container id: NodeManager http address}; the answer is like
+    * `aggregatedLogs`. */
+  def liveLogs(confDir: String, overrides: String, containers: String): String = {
     val (conf, _) = client(confDir, overrides)
-    Json.write(LiveLogs.read(conf, Json.stringMap(containers).toSeq,
-      files.split(",").map(_.trim).filter(_.nonEmpty).toSeq))
+    Json.write(LiveLogs.read(conf, Json.stringMap(containers).toSeq))
   }
 
   /** Packed environments stored in HDFS: a JSON list of {sha256, name, size, modified}. */
