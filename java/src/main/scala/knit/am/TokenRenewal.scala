@@ -40,12 +40,15 @@ class TokenRenewal(conf: Configuration, principal: String, keytab: File, tokensD
   }
   @volatile private var generation = 0
 
-  /** Schedules the first renewal, before the tokens the client obtained reach their end. */
+  /** Schedules the first renewal, before the tokens the client obtained reach their end.
+    * A later AM attempt may start with tokens already at or past it: those are replaced
+    * before this returns, so the AM's first HDFS call has good ones. */
   def start(): Unit = {
     val now = System.currentTimeMillis()
     val expiry = DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
       .getOrElse(now + TimeUnit.DAYS.toMillis(1))
-    schedule(TokenSchedule.delayMs(now, expiry))
+    if (expiry - now < TokenSchedule.MinDelayMs * 5) renew()
+    else schedule(TokenSchedule.delayMs(now, expiry))
   }
 
   def stop(): Unit = timer.shutdownNow()
@@ -71,9 +74,10 @@ class TokenRenewal(conf: Configuration, principal: String, keytab: File, tokensD
         }
       })
       UserGroupInformation.getCurrentUser.addCredentials(fresh)
-      generation += 1
       val fs = tokensDir.getFileSystem(conf)
       fs.mkdirs(tokensDir)
+      // Numbers only grow, across AM attempts too: containers take a number above theirs.
+      generation = 1 + (generation +: fs.listStatus(tokensDir).toSeq.flatMap(_.getPath.getName.toIntOption)).max
       DelegationTokens.write(fs, fresh, new Path(tokensDir, generation.toString))
       // Containers read the newest file; the one before stays for a container mid-read.
       if (generation > 2) fs.delete(new Path(tokensDir, (generation - 2).toString), false)

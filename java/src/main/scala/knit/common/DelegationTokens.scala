@@ -45,12 +45,14 @@ object DelegationTokens {
       }
     }.minOption
 
-  /** Writes `creds` to `path` in HDFS, readable by the owner alone, replacing it atomically. */
+  /** Writes `creds` to `path` in HDFS, readable by the owner alone; written aside and
+    * renamed, so that a reader never sees half a file. */
   def write(fs: FileSystem, creds: Credentials, path: Path): Unit = {
     val tmp = new Path(path.getParent, s".${path.getName}.tmp")
     val out: DataOutputStream = FileSystem.create(fs, tmp, new FsPermission("600"))
     try creds.writeTokenStorageToStream(out) finally out.close()
-    fs.rename(tmp, path)
+    fs.delete(path, false) // HDFS's rename does not replace
+    if (!fs.rename(tmp, path)) throw new java.io.IOException(s"Could not rename $tmp to $path")
   }
 
   def read(fs: FileSystem, path: Path): Credentials = {
