@@ -113,14 +113,21 @@ def test_with_a_ticket_cache_containers_read_and_write_hdfs(secure_cluster, tmp_
     hdfs(secure_cluster, "-put", "-f", str(source), f"/user/{user}/hello.txt")
     shell, envvars = fs_shell()
     with Knit(secure_cluster.conf_dir) as k:  # start() checks the cluster over SPNEGO REST
+        dtutil = shell.replace("org.apache.hadoop.fs.FsShell", "org.apache.hadoop.security.token.DtUtilShell")
         k.start(f"{shell} -cat /user/{user}/hello.txt > copy && "
-                f"{shell} -put -f copy /user/{user}/copy-$CONTAINER_ID.txt",
+                f"{shell} -put -f copy /user/{user}/copy-$CONTAINER_ID.txt && "
+                f'{dtutil} print "$HADOOP_TOKEN_FILE_LOCATION" > tokens && '
+                f"{shell} -put -f tokens /user/{user}/tokens-$CONTAINER_ID.txt",
                 num_containers=2, memory=512, envvars=envvars)
         assert k.wait_for_completion(timeout=120) == "SUCCEEDED", k.status()["diagnostics"]
         containers = [c["id"] for c in k.get_containers()]
     for cid in containers:
         copy = hdfs(secure_cluster, "-cat", f"/user/{user}/copy-{cid}.txt")
         assert without_log_lines(copy) == source.read_text()
+        # The client's delegation tokens reached the container; the AM's own did not.
+        tokens = hdfs(secure_cluster, "-cat", f"/user/{user}/tokens-{cid}.txt")
+        assert "HDFS_DELEGATION_TOKEN" in tokens and "RM_DELEGATION_TOKEN" in tokens, tokens
+        assert "YARN_AM_RM_TOKEN" not in tokens
 
 
 def test_with_a_keytab_tokens_are_renewed_past_their_lifetime(secure_cluster, tmp_path):
