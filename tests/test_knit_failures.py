@@ -8,10 +8,11 @@ import uuid
 import zipfile
 
 import pytest
+import requests
 
 from helpers import (app_attempts, container_pids, log_rm_container_states, wait_for,
                      wait_until_the_rm_sees_them_running)
-from knit import Knit, KnitException
+from knit import Knit, KnitException, MiniCluster
 from knit._procfs import am_jvm_pid
 
 
@@ -102,3 +103,107 @@ def test_an_am_that_cannot_run_ends_the_application_after_its_attempts(miniclust
     assert time.monotonic() - t0 < 45
     assert k.status()["final_status"] == "FAILED"
     assert len(app_attempts(minicluster.resourcemanager_web, k.app_id)) == 2
+
+
+@pytest.fixture(scope="module")
+def nodes3():
+    """A cluster of its own, for tests that steer placement by filling it and that stop a
+    NodeManager: 3 NodeManagers of 5 slots of 1 GB; the ResourceManager declares a silent
+    node lost after 6 s instead of 10 minutes."""
+    with MiniCluster(nodemanagers=3, nodemanager_memory_mb=5120,
+                     config={"yarn.nm.liveness-monitor.expiry-interval-ms": "6000"}) as mc:
+        yield mc
+
+
+def _running_nodes(mc) -> list[dict]:
+    answer = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/nodes",
+                          params={"states": "RUNNING"}, timeout=10).json()
+    return sorted((answer.get("nodes") or {}).get("node", []), key=lambda n: n["id"])
+
+
+def _free_slots(mc) -> int:
+    return sum(n["availMemoryMB"] // 1024 for n in _running_nodes(mc))
+
+
+def _fill_the_cluster(mc, blocker: Knit) -> None:
+    """Have `blocker` (started with no containers) take every free 1 GB slot, so that
+    releasing some of its containers decides where YARN places the next ones."""
+    free = _free_slots(mc)
+    blocker.add_containers(free)
+    wait_for(lambda: len(containers(blocker, "RUNNING")) == free, 60, f"{free} blocker containers")
+    assert _free_slots(mc) == 0
+
+
+def _am_node(mc, app_id: str) -> str:
+    return app_attempts(mc.resourcemanager_web, app_id)[-1]["nodeId"]
+
+
+def test_node_where_containers_keep_failing_is_excluded(nodes3):
+    """Containers fail on one NodeManager only: at the third failure there knit stops using
+    it (while YARN can place nothing elsewhere: no fourth failure), and the container
+    runs on another node once one has room."""
+    mc = nodes3
+    with Knit(mc.conf_dir) as k, Knit(mc.conf_dir) as blocker:
+        bad, good = (n["id"] for n in _running_nodes(mc)[:2])
+        bad_port = bad.rsplit(":", 1)[1]
+        k.start(f'[ "$NM_PORT" = {bad_port} ] && exit 5; sleep 600', num_containers=0,
+                memory=256, max_restarts=20, keep_alive=True)
+        blocker.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
+        # One free slot, on the bad node.
+        _fill_the_cluster(mc, blocker)
+        blocker.remove_containers(next(c["id"] for c in containers(blocker, "RUNNING")
+                                       if c["node"] == bad))
+        k.add_containers(1)
+        wait_for(lambda: len(containers(k, outcome="FAILED")) >= 3, 60, "3 failures")
+        # YARN keeps offering that slot: knit gives it back unused.
+        time.sleep(3)
+        failed = containers(k, outcome="FAILED")
+        assert len(failed) == 3 and {c["node"] for c in failed} == {bad}
+        assert containers(k) == failed and k.pending_containers() == 1
+        # Now one free slot on a good node.
+        blocker.remove_containers(next(c["id"] for c in containers(blocker, "RUNNING")
+                                       if c["node"] == good))
+        wait_for(lambda: containers(k, "RUNNING"), 60, "a container on the good node")
+        assert [c["node"] for c in containers(k, "RUNNING")] == [good]
+        assert containers(k, outcome="FAILED") == failed
+
+
+def test_stopped_nodemanager_containers_and_dask_workers_come_back_elsewhere(nodes3):
+    """A NodeManager holding containers of a Knit application and Dask workers (not their
+    ApplicationMasters) stops: knit's lost containers are replaced on the other nodes
+    (max_restarts), and a YarnCluster gets back to its worker count."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from knit.dask import YarnCluster
+    mc = nodes3
+    with Knit(mc.conf_dir) as k, Knit(mc.conf_dir) as blocker, \
+            YarnCluster(n_workers=0, worker_memory="512 MiB", worker_restarts=4,
+                        hadoop_conf_dir=mc.conf_dir, progress=False) as cluster, \
+            Client(cluster) as client:
+        k.start("sleep 600", num_containers=0, memory=256, max_restarts=4, keep_alive=True)
+        ams = {_am_node(mc, k.app_id), _am_node(mc, cluster.application_id)}
+        victim = next(n["id"] for n in _running_nodes(mc) if n["id"] not in ams)
+        # Only the victim has room: the 2 containers and the 2 workers go there.
+        blocker.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
+        _fill_the_cluster(mc, blocker)
+        blocker.remove_containers([c["id"] for c in containers(blocker, "RUNNING")
+                                   if c["node"] == victim])
+        wait_for(lambda: _free_slots(mc) >= 4, 30, "room for 4 on the victim")
+        k.add_containers(2)
+        cluster.scale(2)
+        wait_for(lambda: len(containers(k, "RUNNING")) == 2, 60, "2 containers")
+        client.wait_for_workers(2, timeout=60)
+        lost = {c["id"] for c in containers(k, "RUNNING")}
+        assert {c["node"] for c in containers(k, "RUNNING") + containers(cluster.knit, "RUNNING")} \
+            == {victim}
+        blocker.kill()  # room elsewhere again
+        assert mc.stop_nodemanager(victim) == victim
+        wait_for(lambda: len(containers(k, "RUNNING")) == 2 and
+                 all(c["node"] != victim for c in containers(k, "RUNNING")), 60,
+                 "knit's containers to run on the other nodes")
+        assert lost <= {c["id"] for c in containers(k, outcome="FAILED")}
+        wait_for(lambda: len(client.scheduler_info()["workers"]) == 2 and
+                 all(c["node"] != victim for c in containers(cluster.knit, "RUNNING")),
+                 60, "2 workers again")
+        assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
