@@ -207,3 +207,25 @@ def test_stopped_nodemanager_containers_and_dask_workers_come_back_elsewhere(nod
                  all(c["node"] != victim for c in containers(cluster.knit, "RUNNING")),
                  60, "2 workers again")
         assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
+
+
+def test_when_the_am_node_stops_a_new_attempt_takes_over_elsewhere(nodes3):
+    """The NodeManager of the ApplicationMaster stops: once YARN declares the node lost,
+    a second attempt starts elsewhere, adopts the containers on the other nodes, replaces
+    those that were on the lost node, and the Knit object reconnects to it."""
+    mc = nodes3
+    log_rm_container_states(mc)
+    with Knit(mc.conf_dir) as k:
+        app_id = k.start("sleep 600", num_containers=2, memory=256)
+        wait_for(lambda: len(containers(k, "RUNNING")) == 2, 60, "2 running containers")
+        wait_until_the_rm_sees_them_running(mc, {c["id"] for c in containers(k)})
+        victim = _am_node(mc, app_id)
+        elsewhere = {c["id"] for c in containers(k) if c["node"] != victim}
+        assert mc.stop_nodemanager(victim) == victim
+        wait_for(lambda: len(app_attempts(mc.resourcemanager_web, app_id)) == 2 and
+                 len(containers(k, "RUNNING")) == 2 and
+                 all(c["node"] != victim for c in containers(k, "RUNNING")), 60,
+                 "the second attempt with 2 containers off the lost node")
+        assert _am_node(mc, app_id) != victim
+        assert elsewhere <= {c["id"] for c in containers(k, "RUNNING")}
+        assert k.pending_containers() == 0 and len(k.get_containers()) == 2
