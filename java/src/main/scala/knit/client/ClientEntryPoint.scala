@@ -81,7 +81,7 @@ class ClientEntryPoint {
       keepAlive = Option(s.get("keep_alive")).exists(_.asBoolean),
       leaseMs = if (detached) 0L else Option(s.get("lease_ms")).map(_.asLong).getOrElse(0L),
       maxRestarts = Option(s.get("max_restarts")).map(_.asInt).getOrElse(0),
-      amAttempts = Option(s.get("am_attempts")).map(_.asInt).getOrElse(1),
+      amAttempts = Option(s.get("am_attempts")).map(_.asInt).getOrElse(2),
       principal = Option(s.get("principal")).filterNot(_.isNull).map(_.asText),
       keytab = Option(s.get("keytab")).filterNot(_.isNull).map(_.asText))
     val id = ApplicationId.fromString(appId)

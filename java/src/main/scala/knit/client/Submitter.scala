@@ -42,7 +42,7 @@ final case class AppRequest(
     keepAlive: Boolean = false,
     leaseMs: Long = 0L,
     maxRestarts: Int = 0,
-    amAttempts: Int = 1,
+    amAttempts: Int = 2,
     principal: Option[String] = None,
     keytab: Option[String] = None)
 

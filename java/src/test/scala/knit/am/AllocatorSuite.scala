@@ -336,4 +336,81 @@ class AllocatorSuite extends AnyFunSuite {
     a.onCompleted(Seq(Completion("c1", 0, ""), Completion("c2", 0, "")))
     assert(a.isFinished && a.finalStatus == "SUCCEEDED")
   }
+
+  // A later AM attempt: adopt what the ResourceManager hands over, top up to the initial
+  // count, and reconcile containers it reports late with that top-up.
+  private val std = Resources(1024, 1)
+
+  private def secondAttempt(kept: Int, initial: Int): (Fixture, Int) = {
+    val f = new Fixture
+    f.alloc.adopt((1 to kept).map(i => given(s"old$i", std)))
+    (f, f.alloc.topUp(initial, std))
+  }
+
+  test("a later attempt tops up to the initial count, minus the adopted containers") {
+    assert(secondAttempt(kept = 1, initial = 3)._2 == 2)
+    val (f, n) = secondAttempt(kept = 1, initial = 3)
+    assert(f.alloc.outstanding == Map(std -> n))
+    assert(secondAttempt(kept = 3, initial = 2)._2 == 0) // scaled up before the AM died
+    assert(secondAttempt(kept = 0, initial = 2)._2 == 2)
+    // Completed containers are not live: they do not count.
+    val g = new Fixture
+    g.alloc.adopt(Seq(given("old1", std), given("old2", std)))
+    g.alloc.onCompleted(Seq(Completion("old1", 0, "")))
+    assert(g.alloc.topUp(2, std) == 1)
+    intercept[IllegalArgumentException](g.alloc.topUp(-1, std))
+  }
+
+  test("a first attempt's top-up is its initial ask") {
+    val a = new Allocator()
+    assert(a.topUp(0, std) == 0 && a.outstanding.isEmpty && !a.isFinished)
+    assert(a.topUp(2, std) == 2 && a.outstanding == Map(std -> 2))
+  }
+
+  test("a container reported late withdraws an outstanding top-up ask") {
+    val (f, _) = secondAttempt(kept = 1, initial = 2)
+    assert(f.alloc.adoptLate(given("old2", std)) == LateAdoption.Withdraw(std))
+    assert(f.alloc.outstanding.isEmpty)
+    assert(f.alloc.containers.map(c => (c.id, c.state)) == Seq("old1" -> RUNNING, "old2" -> RUNNING))
+    // Nothing is left to allocate: a container YARN still sends is surplus.
+    assert(f.alloc.onAllocated(Seq(given("new1", std))) == Decision(Seq.empty, Seq("new1")))
+  }
+
+  test("a container reported late releases the top-up's container that is not running yet") {
+    val (f, _) = secondAttempt(kept = 1, initial = 2)
+    f.alloc.onAllocated(Seq(given("new1", std)))
+    assert(f.alloc.adoptLate(given("old2", std)) == LateAdoption.Release("new1"))
+    // Its end (launch failed or YARN stopped it) is ours, not a failure.
+    f.alloc.onCompleted(Seq(Completion("new1", ABORTED, "released")))
+    assert(f.info("new1").outcome.contains(Released))
+    assert(f.alloc.failed.isEmpty)
+    assert(f.alloc.containers.count(_.state == RUNNING) == 2)
+  }
+
+  test("a container reported late when the top-up's container already runs is kept too") {
+    val (f, _) = secondAttempt(kept = 1, initial = 2)
+    f.alloc.onAllocated(Seq(given("new1", std)))
+    f.alloc.onLaunched("new1")
+    assert(f.alloc.adoptLate(given("old2", std)) == LateAdoption.Kept)
+    assert(f.alloc.containers.count(_.state == RUNNING) == 3)
+    assert(f.alloc.release("new1")) // nothing was released behind the caller's back
+  }
+
+  test("each top-up ask is undone once: later reports and repeats are only adopted") {
+    val (f, _) = secondAttempt(kept = 1, initial = 3) // 2 asked
+    f.alloc.request(1, std) // and one more by the user: 3 outstanding
+    assert(f.alloc.adoptLate(given("old2", std)) == LateAdoption.Withdraw(std))
+    assert(f.alloc.adoptLate(given("old2", std)) == LateAdoption.Kept) // a repeat
+    assert(f.alloc.adoptLate(given("old3", std)) == LateAdoption.Withdraw(std))
+    assert(f.alloc.adoptLate(given("old4", std)) == LateAdoption.Kept) // the user's ask stays
+    assert(f.alloc.outstanding == Map(std -> 1))
+    assert(f.alloc.containers.map(_.id) == Seq("old1", "old2", "old3", "old4"))
+  }
+
+  test("without a top-up a late container is only adopted") {
+    val (f, n) = secondAttempt(kept = 3, initial = 2)
+    assert(n == 0)
+    assert(f.alloc.adoptLate(given("old4", std)) == LateAdoption.Kept)
+    assert(f.alloc.outstanding.isEmpty && f.alloc.containers.size == 4)
+  }
 }
