@@ -28,10 +28,14 @@ def main(verbose: bool) -> None:
                    "directory, removed on exit).")
 @click.option("--nodemanager-memory-mb", default=4096, show_default=True,
               type=click.IntRange(min=256), help="Memory each NodeManager offers.")
-def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: int) -> None:
+@click.option("--kerberos", is_flag=True,
+              help="Secure the cluster: a KDC, Kerberos RPC, SPNEGO on the ResourceManager's "
+                   "REST API; prints the krb5.conf, principal and keytab to use.")
+def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: int,
+                kerberos: bool) -> None:
     """Run an embedded HDFS + YARN cluster until Ctrl-C (or SIGTERM)."""
     cluster = MiniCluster(nodemanagers=nodemanagers, conf_dir=conf_dir,
-                          nodemanager_memory_mb=nodemanager_memory_mb)
+                          nodemanager_memory_mb=nodemanager_memory_mb, kerberos=kerberos)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -42,6 +46,9 @@ def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: 
         click.echo(f"HADOOP_CONF_DIR={cluster.conf_dir}")
         click.echo(f"ResourceManager web: {cluster.resourcemanager_web}")
         click.echo(f"HDFS: {cluster.default_fs}  WebHDFS: {cluster.webhdfs_url}")
+        if kerberos:
+            click.echo(f"KRB5_CONFIG={cluster.krb5_conf}")
+            click.echo(f"kinit -kt {cluster.keytab} {cluster.principal}")
         click.echo("Press Ctrl-C to stop.")
         sys.stdout.flush()
         while not stop.wait(0.5):
