@@ -84,6 +84,28 @@ def test_a_new_am_attempt_takes_over_the_running_containers(minicluster):
         assert {c["id"] for c in containers(k, "RUNNING")} > before
 
 
+def test_a_new_am_attempt_keeps_the_count_the_application_was_scaled_to(minicluster):
+    """Started with 3, scaled down to 1: the new attempt restores 1, not the initial 3."""
+    log_rm_container_states(minicluster)
+    with Knit(minicluster.conf_dir) as k:
+        app_id = k.start("sleep 600", num_containers=3, memory=256)
+        wait_for(lambda: len(containers(k, "RUNNING")) == 3, 120, "3 running containers")
+        first, *others = sorted(c["id"] for c in containers(k, "RUNNING"))
+        k.remove_containers(others)
+        wait_for(lambda: [c["id"] for c in containers(k, "RUNNING")] == [first], 60,
+                 "the removed containers to end")
+        wait_until_the_rm_sees_them_running(minicluster, {first})
+        time.sleep(1)  # the AM records the new count off its callback thread
+        os.kill(_am_pid(minicluster, app_id, attempt=1), signal.SIGKILL)
+        # The next call notices the lost AM and waits for the next attempt.
+        wait_for(lambda: [c["id"] for c in containers(k, "RUNNING")] == [first], 120,
+                 "the new attempt to report the kept container")
+        assert [a["id"] for a in app_attempts(minicluster.resourcemanager_web, app_id)] == [1, 2]
+        time.sleep(3)  # long enough for a wrong top-up to be asked for and granted
+        assert k.pending_containers() == 0
+        assert [c["id"] for c in k.get_containers()] == [first]
+
+
 def test_an_am_that_cannot_run_ends_the_application_after_its_attempts(minicluster, tmp_path,
                                                                       monkeypatch):
     """A genuine AM failure (here: a knit jar without the AM) is not retried for ever: with

@@ -86,6 +86,9 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     }
   }
 
+  /** How many containers the application should have: live ones it keeps, plus asks. */
+  def desiredCount: Int = tracked.values.count(c => isLive(c) && !releasedByUs(c.id)) + wanted.values.sum
+
   /** Containers asked for and not yet allocated, by size; sizes with none are left out. */
   def outstanding: Map[Resources, Int] = wanted.toMap
 

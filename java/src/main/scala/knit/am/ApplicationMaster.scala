@@ -71,6 +71,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
       .map(_ - now).getOrElse(86400000L)
   }
+  private val targetRecord = new TargetRecord(conf, new Path(stagingDir, AppFiles.Target))
   private val tokenRenewal = keytabPrincipal.map(p => new TokenRenewal(conf, p,
     new java.io.File(AppFiles.Keytab), new Path(stagingDir, AppFiles.TokensDir),
     _ => synchronized { launchTemplate = Some(WorkerLaunch.withCurrentTokens(launchContext)) }))
@@ -100,10 +101,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
       // A later attempt (the previous AM died) takes over the containers YARN kept running
       // (those their NodeManager had reported; YARN stops the others) and asks only for
-      // what is missing of the initial count. Before the callbacks see any late report.
+      // what is missing of the count the previous one recorded (else the initial one). Before the callbacks see any late report.
       synchronized {
         adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
-        addRequests(allocator.topUp(spec.getInt(AppFiles.NumContainers, 0), defaultSize), defaultSize)
+        val target = targetRecord.read().getOrElse(spec.getInt(AppFiles.NumContainers, 0))
+        addRequests(allocator.topUp(target, defaultSize), defaultSize)
       }
       val leaseWatch = watchLease()
       done.await()
@@ -117,6 +119,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       log.info(s"Finishing with $status: $message")
       amrm.unregisterApplicationMaster(status, message, "")
       // Only now: a later attempt, after a crash before this point, needs the staging dir.
+      targetRecord.stop()
       try stagingDir.getFileSystem(conf).delete(stagingDir, true)
       catch { case e: Exception => log.warn(s"Could not delete $stagingDir", e) }
       status
@@ -233,6 +236,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       amrm.addContainerRequest(request)
     }
     amrm.setHeartbeatInterval(PendingIntervalMs)
+    targetRecord.update(allocator.desiredCount)
     log.info(s"Asked for $n containers of $size")
   }
 
@@ -257,6 +261,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   def removeContainer(id: String): Boolean = synchronized {
     val ours = allocator.release(id)
     if (ours) amrm.releaseAssignedContainer(ContainerId.fromString(id))
+    targetRecord.update(allocator.desiredCount)
     ours
   }
 
@@ -287,6 +292,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   }
 
   private def checkFinished(): Unit = {
+    targetRecord.update(allocator.desiredCount)
     if (allocator.outstanding.isEmpty) amrm.setHeartbeatInterval(IdleIntervalMs)
     if (allocator.isFinished && !keepAlive) done.countDown()
   }

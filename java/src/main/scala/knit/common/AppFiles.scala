@@ -16,6 +16,8 @@ object AppFiles {
   val Krb5Conf = "krb5.conf"
   /** Subdirectory of the staging dir where the AM writes renewed delegation tokens. */
   val TokensDir = "tokens"
+  /** In the staging dir: how many containers the application should have (knit.am.TargetRecord). */
+  val Target = "target"
   /** Subdirectory of the staging dir holding the user's `files`, localized in containers. */
   val FilesDir = "files"
   /** Credentials secret key holding the AM gateway token. */

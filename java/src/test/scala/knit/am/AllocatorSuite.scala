@@ -413,4 +413,19 @@ class AllocatorSuite extends AnyFunSuite {
     assert(f.alloc.adoptLate(given("old4", std)) == LateAdoption.Kept)
     assert(f.alloc.outstanding.isEmpty && f.alloc.containers.size == 4)
   }
+
+  test("the desired count is the live containers kept plus the asks") {
+    val f = new Fixture
+    f.alloc.request(3, small)
+    assert(f.alloc.desiredCount == 3)
+    f.alloc.onAllocated(Seq(given("c1", small), given("c2", small)))
+    f.alloc.onLaunched("c1")
+    assert(f.alloc.desiredCount == 3) // granted or running, still wanted
+    f.alloc.release("c2")             // removed by Python: no longer wanted
+    assert(f.alloc.desiredCount == 2)
+    f.alloc.cancel(1, small)
+    assert(f.alloc.desiredCount == 1)
+    f.alloc.onCompleted(Seq(Completion("c1", 0, "")))
+    assert(f.alloc.desiredCount == 0)
+  }
 }
