@@ -12,12 +12,34 @@ from .exceptions import ApplicationMasterLostError, KnitException
 logger = logging.getLogger(__name__)
 
 
+class _AmConnectionNoise(logging.Filter):
+    """py4j logs a traceback at ERROR whenever a connection fails; for an AM gateway that
+    is how a lost AM shows (knit reports it, or reconnects to the next attempt), so those
+    records go down to DEBUG. Records about other py4j gateways are left alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.addresses: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and any(a in record.getMessage() for a in self.addresses):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_noise = _AmConnectionNoise()
+for _name in ("py4j.java_gateway", "py4j.clientserver"):
+    logging.getLogger(_name).addFilter(_noise)
+
+
 class AMGateway:
     """Calls on the ApplicationMaster of one application, over TLS pinned to the
     application's certificate (`cert_pem`), authenticated by its token."""
 
     def __init__(self, host: str, port: int, token: str, cert_pem: str) -> None:
         self.address = f"{host}:{port}"
+        _noise.addresses.add(f"({self.address})")  # py4j writes "(host:port)"
         try:
             self._gateway = connect(host, port, token, read_timeout=60,
                                     ssl_context=pinned_context(cert_pem))
@@ -61,3 +83,4 @@ class AMGateway:
 
     def close(self) -> None:
         self._gateway.close()
+        _noise.addresses.discard(f"({self.address})")
