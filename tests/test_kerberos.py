@@ -12,6 +12,7 @@ import requests
 
 from conftest import ON_CI, require_java
 from helpers import pids_with_arg, wait_for
+from knit import client_jvm
 from knit import (ConfigurationError, InvalidArgumentError, KerberosError, Knit, KnitException,
                   MiniCluster, MissingFileError, java)
 from knit.kerberos import Identity
@@ -44,6 +45,9 @@ def secure_cluster(tmp_path_factory):
                        capture_output=True, timeout=30)
         yield cluster
     finally:
+        # The client JVMs of this cluster's identities end with it, not at exit.
+        for identity in [i for i in client_jvm._clients if i and i.krb5_config == cluster.krb5_conf]:
+            client_jvm.close_client(identity)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
