@@ -70,6 +70,21 @@ def test_lost_worker_is_replaced_and_work_completes(cluster, minicluster):
         assert lost["outcome"] == "FAILED" and lost["exit_status"] == 137
 
 
+def test_a_worker_that_outlives_its_container_is_closed(cluster, minicluster):
+    """When YARN reports a container ended, its worker must not compute on outside YARN's
+    accounting (a NodeManager does not always end every process of a killed container)."""
+    cluster.scale(1)
+    with Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        (name,) = worker_names(client)
+        pids = container_pids(minicluster, {name})[name]
+        cluster.sync(cluster._close_orphan, name)
+        wait_for(lambda: name not in worker_names(client), 60, "the scheduler to drop the worker")
+        wait_for(lambda: not container_pids(minicluster, {name})[name], 60,
+                 "the worker's processes to exit")
+        assert pids
+
+
 def test_workers_stay_when_the_am_dies(cluster, minicluster):
     """kill -9 of the workers' ApplicationMaster: YARN's second attempt adopts the running
     workers, the cluster keeps them and goes on computing and scaling."""

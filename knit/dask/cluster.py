@@ -348,6 +348,7 @@ class YarnCluster(Cluster):
                 self._seen_done.add(c["id"])
                 if c["id"] in self._retiring or c["outcome"] == "RELEASED":
                     continue
+                await self._close_orphan(c["id"])
                 why = f"{c['outcome']}: {c['diagnostics']}"
                 if c["outcome"] == "PREEMPTED":
                     logger.warning("Worker %s on %s was preempted; starting a replacement",
@@ -363,6 +364,19 @@ class YarnCluster(Cluster):
                     self._unreplaced += 1
                     continue
                 await self._call(self.knit.add_containers, 1)
+
+    async def _close_orphan(self, name: str) -> None:
+        """YARN says the container `name` ended, but its worker may live on: when the
+        container's first process is killed, its NodeManager normally ends the rest, yet
+        not always. Such a worker computes outside YARN's accounting, so it is closed."""
+        try:
+            workers = (await self.scheduler_comm.identity()).get("workers", {})
+            for address in [a for a, w in workers.items() if w.get("name") == name]:
+                logger.warning("Worker %s outlived its container; closing it", name)
+                await self.scheduler_comm.unregister(
+                    address=address, stimulus_id=f"knit-container-ended-{time.time()}", close=True)
+        except OSError as e:
+            logger.warning("Could not close worker %s, whose container ended: %s", name, e)
 
     def counts(self) -> Counts:
         """Requested, allocated, running containers and connected workers, now."""
