@@ -18,7 +18,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls}
+import knit.common.{AppFiles, Gateway, GatewayTls}
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
   * keeps the books (in `Allocator`) and answers Python over an authenticated gateway.
@@ -58,18 +58,12 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private def launchContext: ContainerLaunchContext = synchronized {
     launchTemplate.getOrElse {
       val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(spec.get(AppFiles.JarPath)),
-        TokenSchedule.pollMs(tokenLifetimeMs)))
+        TokenSchedule.pollMs(TokenRenewal.currentExpiry() - System.currentTimeMillis())))
       val ctx = WorkerLaunch.context(conf, stagingDir, Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)),
         updates)
       launchTemplate = Some(ctx)
       ctx
     }
-  }
-  /** The maximum lifetime of the client's delegation tokens (a day when unknown). */
-  private def tokenLifetimeMs: Long = {
-    val now = System.currentTimeMillis()
-    DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
-      .map(_ - now).getOrElse(86400000L)
   }
   private val targetRecord = new TargetRecord(conf, new Path(stagingDir, AppFiles.Target))
   private val tokenRenewal = keytabPrincipal.map(p => new TokenRenewal(conf, p,
@@ -101,7 +95,8 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
       // A later attempt (the previous AM died) takes over the containers YARN kept running
       // (those their NodeManager had reported; YARN stops the others) and asks only for
-      // what is missing of the count the previous one recorded (else the initial one). Before the callbacks see any late report.
+      // what is missing of the count the previous one recorded (else the initial one),
+      // before the callbacks see any late report.
       synchronized {
         adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
         val target = targetRecord.read().getOrElse(spec.getInt(AppFiles.NumContainers, 0))
@@ -243,10 +238,6 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   /** From Python: withdraw up to `n` asks not yet granted; returns how many. */
   def cancelContainers(n: Int): Int = synchronized {
     pythonConnected = true
-    withdraw(n)
-  }
-
-  private def withdraw(n: Int): Int = synchronized {
     var cancelled = 0
     for ((size, queue) <- requests if cancelled < n) {
       val k = allocator.cancel(math.min(n - cancelled, queue.size), size)

@@ -27,6 +27,14 @@ object TokenSchedule {
   def pollMs(lifetimeMs: Long): Long = math.min(60000L, math.max(1000L, lifetimeMs / 10))
 }
 
+object TokenRenewal {
+  /** When this process's delegation tokens reach their maximum lifetime (in a day, when
+    * it holds none that says). */
+  def currentExpiry(): Long =
+    DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
+      .getOrElse(System.currentTimeMillis() + TimeUnit.DAYS.toMillis(1))
+}
+
 /** The AM of an application started with a keytab keeps its delegation tokens alive past
   * their maximum lifetime: it logs in from the keytab, obtains new HDFS tokens before the
   * current ones expire, uses them itself and for containers it starts, and writes them to
@@ -45,8 +53,7 @@ class TokenRenewal(conf: Configuration, principal: String, keytab: File, tokensD
     * before this returns, so the AM's first HDFS call has good ones. */
   def start(): Unit = {
     val now = System.currentTimeMillis()
-    val expiry = DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
-      .getOrElse(now + TimeUnit.DAYS.toMillis(1))
+    val expiry = TokenRenewal.currentExpiry()
     if (expiry - now < TokenSchedule.MinDelayMs * 5) renew()
     else schedule(TokenSchedule.delayMs(now, expiry))
   }
