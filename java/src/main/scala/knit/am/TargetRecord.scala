@@ -33,7 +33,7 @@ class TargetRecord(conf: Configuration, file: Path) {
       if (!fs.exists(file)) None
       else {
         val in = fs.open(file)
-        try new String(in.readAllBytes(), UTF_8).trim.toIntOption finally in.close()
+        try scala.io.Source.fromInputStream(in, UTF_8.name).mkString.trim.toIntOption finally in.close()
       }
     } catch { case NonFatal(e) => log.warn(s"Cannot read $file", e); None }
 

@@ -7,7 +7,7 @@ import scala.jdk.CollectionConverters._
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.{FileSystem, Path}
 import org.apache.hadoop.io.{DataOutputBuffer, Text}
-import org.apache.hadoop.security.UserGroupInformation
+import org.apache.hadoop.security.{Credentials, UserGroupInformation}
 import org.apache.hadoop.yarn.api.ApplicationConstants
 import org.apache.hadoop.yarn.api.records._
 import org.apache.hadoop.yarn.security.AMRMTokenIdentifier
@@ -42,7 +42,7 @@ object WorkerLaunch {
 
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
     ctx.setLocalResources(resources.asJava)
-    ctx.setCommands(java.util.List.of(command))
+    ctx.setCommands(java.util.Collections.singletonList(command))
     tokenUpdates.foreach { t =>
       ctx.setEnvironment(Map(
         "KNIT_CLASSPATH" -> Localized.jvmClasspath(conf),
@@ -75,14 +75,17 @@ object WorkerLaunch {
 
 
   /** The AM's credentials minus what only the AM may hold: the AMRMToken (it would let a
-    * worker act as the AM towards the ResourceManager) and the gateway token. */
+    * worker act as the AM towards the ResourceManager) and the gateway secrets. Built anew
+    * from what may go (`Credentials.removeToken` exists only from Hadoop 3.5). */
   private def workerTokens(): ByteBuffer = {
-    val creds = new org.apache.hadoop.security.Credentials(
-      UserGroupInformation.getCurrentUser.getCredentials)
-    creds.getTokenMap.asScala.toSeq
-      .collect { case (alias, token) if token.getKind == AMRMTokenIdentifier.KIND_NAME => alias }
-      .foreach(creds.removeToken)
-    AppFiles.AmOnlySecretKeys.foreach(k => creds.removeSecretKey(new Text(k)))
+    val mine = UserGroupInformation.getCurrentUser.getCredentials
+    val creds = new Credentials()
+    mine.getTokenMap.asScala.foreach { case (alias, token) =>
+      if (token.getKind != AMRMTokenIdentifier.KIND_NAME) creds.addToken(alias, token)
+    }
+    mine.getSecretKeyMap.asScala.foreach { case (key, value) =>
+      if (!AppFiles.AmOnlySecretKeys.contains(key.toString)) creds.addSecretKey(key, value)
+    }
     val buf = new DataOutputBuffer()
     creds.writeTokenStorageToStream(buf)
     ByteBuffer.wrap(buf.getData, 0, buf.getLength)

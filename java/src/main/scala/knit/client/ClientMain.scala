@@ -1,6 +1,6 @@
 package knit.client
 
-import java.io.{BufferedReader, InputStreamReader, PrintWriter}
+import java.io.{BufferedReader, InputStreamReader, OutputStreamWriter, PrintWriter}
 import java.net.{InetAddress, Socket}
 import java.nio.charset.StandardCharsets.UTF_8
 
@@ -30,7 +30,7 @@ object ClientMain {
     val server = Gateway.start(entryPoint, loopback, token)
     val socket = new Socket(loopback, callbackPort)
     try {
-      val out = new PrintWriter(socket.getOutputStream, true, UTF_8)
+      val out = new PrintWriter(new OutputStreamWriter(socket.getOutputStream, UTF_8), true)
       out.println(s"${server.getListeningPort} $token")
     } finally socket.close()
 

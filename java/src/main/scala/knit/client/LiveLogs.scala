@@ -1,8 +1,7 @@
 package knit.client
 
-import java.net.URI
-import java.net.http.{HttpClient, HttpRequest, HttpResponse}
-import java.time.Duration
+import java.io.{ByteArrayOutputStream, IOException, InputStream}
+import java.net.{HttpURLConnection, URL}
 
 import org.apache.hadoop.security.UserGroupInformation
 import org.apache.hadoop.yarn.conf.YarnConfiguration
@@ -12,7 +11,8 @@ import org.slf4j.LoggerFactory
   * same dump format as aggregated logs (parsed by `AggregatedLogs.parse`). */
 object LiveLogs {
   private val log = LoggerFactory.getLogger(getClass)
-  private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+  private val ConnectTimeoutMs = 5000
+  private val ReadTimeoutMs = 30000
 
   /** {container id -> {file -> contents}} for `files` of each (container id, NM http address). */
   def read(conf: YarnConfiguration, containers: Seq[(String, String)],
@@ -21,21 +21,35 @@ object LiveLogs {
     val user = UserGroupInformation.getCurrentUser.getShortUserName
     containers.map { case (id, nodeHttp) =>
       id -> files.map { file =>
-        val uri = URI.create(s"$scheme://$nodeHttp/ws/v1/node/containerlogs/$id/$file?user.name=$user")
+        val url = new URL(s"$scheme://$nodeHttp/ws/v1/node/containerlogs/$id/$file?user.name=$user")
         val text =
-          try {
-            val response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).build(),
-              HttpResponse.BodyHandlers.ofByteArray())
-            if (response.statusCode == 200) AggregatedLogs.parse(response.body).get(id)
-              .flatMap(_.get(file)).getOrElse("")
-            else ""
-          } catch {
-            case e: java.io.IOException =>
+          try fetch(url).flatMap(body => AggregatedLogs.parse(body).get(id).flatMap(_.get(file))).getOrElse("")
+          catch {
+            case e: IOException =>
               log.warn(s"Cannot read $file of $id from $nodeHttp: $e")
               ""
           }
         file -> text
       }.toMap
     }.toMap
+  }
+
+  /** The body of a 200 answer, None for any other status. */
+  private def fetch(url: URL): Option[Array[Byte]] = {
+    val http = url.openConnection().asInstanceOf[HttpURLConnection]
+    http.setConnectTimeout(ConnectTimeoutMs)
+    http.setReadTimeout(ReadTimeoutMs)
+    try {
+      if (http.getResponseCode != 200) None
+      else Some(readAll(http.getInputStream))
+    } finally http.disconnect()
+  }
+
+  private def readAll(in: InputStream): Array[Byte] = {
+    val out = new ByteArrayOutputStream()
+    val buf = new Array[Byte](1 << 16)
+    try Iterator.continually(in.read(buf)).takeWhile(_ != -1).foreach(out.write(buf, 0, _))
+    finally in.close()
+    out.toByteArray
   }
 }

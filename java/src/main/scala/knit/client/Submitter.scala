@@ -165,7 +165,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
     ctx.setLocalResources((Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec) ++ kerberosFiles).asJava)
     ctx.setEnvironment(Map("CLASSPATH" -> classpath).asJava)
-    ctx.setCommands(java.util.List.of(command))
+    ctx.setCommands(java.util.Collections.singletonList(command))
     // The gateway token travels in the AM's credentials: never on a command line or in
     // an environment variable that other users could read.
     // On a Kerberized cluster: HDFS and ResourceManager delegation tokens, renewed by the

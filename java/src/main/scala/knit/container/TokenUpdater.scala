@@ -27,7 +27,7 @@ object TokenUpdater {
     val local = new File(tokenFile)
     val fs = tokensDir.getFileSystem(new Configuration())
     var current = 0L
-    while (ProcessHandle.of(watched.toLong).isPresent) {
+    while (alive(watched)) {
       try {
         val newest = Try(fs.listStatus(tokensDir).toSeq.flatMap(_.getPath.getName.toLongOption)).getOrElse(Nil)
           .maxOption.getOrElse(0L)
@@ -44,6 +44,10 @@ object TokenUpdater {
       Thread.sleep(pollMs.toLong)
     }
   }
+
+  /** Whether process `pid` still exists (Linux's /proc: YARN's containers run on Linux;
+    * Java 8 has no process API for another process). */
+  private def alive(pid: String): Boolean = new File(s"/proc/$pid").exists
 
   /** The container's tokens with `fresh` in place of the ones they renew, swapped in at
     * once: a client reading the file sees the old or the new one, never half. */

@@ -130,7 +130,7 @@ object MiniClusterMain {
       out.println(s"webhdfs=${a.webHdfs}")
       out.println(s"resourcemanager=${a.resourceManager}")
       out.println(s"resourcemanager_web=${a.resourceManagerWeb}")
-      out.println(s"pid=${ProcessHandle.current().pid()}")
+      out.println(s"pid=${java.lang.management.ManagementFactory.getRuntimeMXBean.getName.takeWhile(_ != '@')}")
       a.kerberos.foreach { k =>
         out.println(s"krb5_conf=${k.krb5Conf}")
         out.println(s"principal=${k.principal}")
