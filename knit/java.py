@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 from .exceptions import InvalidArgumentError, JavaNotFoundError
@@ -24,21 +25,6 @@ HADOOP_VERSIONS = ("3.3.6", "3.4.2", "3.5.0")
 DEFAULT_HADOOP_VERSION = "3.5.0"
 #: The Java each line's own jars need (their class files): 3.5 is built for Java 17.
 _HADOOP_MIN_JAVA = {"3.3.6": 8, "3.4.2": 8, "3.5.0": 17}
-
-# Hadoop's servers reflect into JDK internals; Java 17 forbids that unless opened
-# (HADOOP-19310). Unknown to Java 8, hence IgnoreUnrecognizedVMOptions, which makes every
-# JVM from 8 to 21 accept the same command line.
-_OPENED_PACKAGES = (
-    "java.io", "java.lang", "java.lang.reflect", "java.math", "java.net", "java.text",
-    "java.util", "java.util.concurrent", "java.util.zip", "sun.security.util",
-    "sun.security.x509",
-)
-JVM_COMPAT_OPTIONS = ["-XX:+IgnoreUnrecognizedVMOptions"] + [
-    f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in _OPENED_PACKAGES
-] + [
-    # Hadoop before 3.5 reads the Kerberos configuration through JDK internals.
-    "--add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
-]
 
 _INSTALL_JAVA = (
     "Install a Java runtime (8 or newer; 17 for knit's embedded Hadoop 3.5 cluster), e.g. "
@@ -113,6 +99,20 @@ def require_java(java_home: str, minimum: int, what: str) -> int:
             f"{what} needs Java {minimum} or newer; the Java in {java_home} is {found}. "
             f"Point JAVA_HOME at a newer one. {_INSTALL_JAVA}")
     return found
+
+
+def jvm_compat_options() -> list[str]:
+    """Options every JVM knit starts gets (Java 17's --add-opens that Hadoop needs, accepted
+    by every Java from 8 on), read from knit.jar, where the Scala side reads them too."""
+    return list(_jvm_compat_options(str(knit_jar())))
+
+
+@functools.lru_cache(maxsize=None)
+def _jvm_compat_options(jar: str) -> tuple[str, ...]:
+    with zipfile.ZipFile(jar) as z:
+        text = z.read("knit/jvm-compat-options.txt").decode()
+    return tuple(line.strip() for line in text.splitlines()
+                 if line.strip() and not line.lstrip().startswith("#"))
 
 
 def knit_jar() -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 from . import java
+from ._daemons import DaemonCluster
 from ._procfs import kill_processes_under
 from .exceptions import (ApplicationStateError, ConfigurationError, InvalidArgumentError,
                          KnitException, MiniClusterError)
@@ -25,8 +26,11 @@ _LOG4J = "-Dlog4j.configuration=knit-minicluster-log4j.properties"
 
 
 class MiniCluster:
-    """An embedded, real Hadoop cluster: NameNode + DataNode and ResourceManager +
-    NodeManagers from Hadoop's own MiniDFSCluster and MiniYARNCluster, in one child JVM.
+    """A real Hadoop cluster on this machine: NameNode + DataNode and ResourceManager +
+    NodeManagers, either from Hadoop's own MiniDFSCluster and MiniYARNCluster in one child
+    JVM (the default for Hadoop 3.5), or as Hadoop's own daemons, each its own JVM from its
+    main class (``daemons=True``, the default before 3.5), like a pseudo-distributed
+    cluster with the stock capacity scheduler.
 
     YARN's defaults are kept (NodeManager heartbeat 1000 ms, capacity scheduler), so
     timings mean what they would on a real cluster. Containers run as real processes on
@@ -50,6 +54,18 @@ class MiniCluster:
     config : dict of str, optional
         Hadoop settings applied on top of everything else, e.g.
         ``{"yarn.scheduler.capacity.schedule-asynchronously.enable": "false"}``.
+    hadoop_version : str
+        The Hadoop line to run: ``"3.3.6"``, ``"3.4.2"`` or ``"3.5.0"`` (the default), to
+        test against the version a cluster runs.
+    java_home : str or path, optional
+        The Java the cluster runs on (and so its containers: the ApplicationMaster and
+        every command get it as ``JAVA_HOME``). By default ``$JAVA_HOME``, else ``java``
+        on PATH. Hadoop 3.5 needs Java 17; older lines run on 8 and newer.
+    daemons : bool, optional
+        Run each daemon in its own JVM from its own main class (see above), reading its own
+        conf dir, with Hadoop's stock capacity-scheduler.xml (ApplicationMasters may use
+        10 % of the queue). By default True for Hadoop before 3.5, where daemons sharing a
+        JVM break the ResourceManager's REST API (YARN-7747), and False for 3.5.
     kerberos : bool
         Secure the cluster: a KDC (Hadoop's MiniKdc) in the same JVM, Kerberos RPC for HDFS
         and YARN, block access tokens, and SPNEGO on the ResourceManager's REST API. A
@@ -76,6 +92,9 @@ class MiniCluster:
         java_heap_mb: int = 768,
         config: dict[str, str] | None = None,
         kerberos: bool = False,
+        hadoop_version: str = java.DEFAULT_HADOOP_VERSION,
+        java_home: str | os.PathLike | None = None,
+        daemons: bool | None = None,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
                                  ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
@@ -96,7 +115,17 @@ class MiniCluster:
         for key, value in self.config.items():
             if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
                 raise InvalidArgumentError(f"config must map Hadoop keys to strings; bad entry {key!r}")
+        self.hadoop_version = java.check_hadoop_version(hadoop_version)
+        if daemons is None:
+            daemons = self.hadoop_version < "3.5"
+        if not isinstance(daemons, bool):
+            raise InvalidArgumentError(f"daemons must be True, False or None, got {daemons!r}")
+        if daemons and kerberos:
+            raise InvalidArgumentError("kerberos=True needs the single-JVM cluster (daemons=False).")
+        self.daemons = daemons
+        self._java_home = None if java_home is None else os.fspath(java_home)
         self.conf_dir: str | None = None
+        self._backend: DaemonCluster | None = None
         self._stops = 0  # stop_nodemanager calls, naming their answer files
         self.work_dir: str | None = None
         self._proc: subprocess.Popen | None = None
@@ -117,14 +146,21 @@ class MiniCluster:
         """
         if self._proc is not None:
             raise ApplicationStateError("This MiniCluster is already started; stop() it first.")
-        java_exe, java_home = java.find_java()
-        jars = [str(java.knit_jar()), *java.cluster_classpath()]
+        java_exe, java_home = self._java()
+        jars = [str(java.knit_jar()), *java.cluster_classpath(self.hadoop_version)]
         self.work_dir = tempfile.mkdtemp(prefix="knit-minicluster-")  # mode 700
         atexit.register(self.stop)
         try:
             self.conf_dir = self._prepare_conf_dir()
-            self._launch(java_exe, java_home, jars)
-            self._wait_until_ready()
+            if self.daemons:
+                self._backend = DaemonCluster(
+                    Path(self.work_dir), Path(self.conf_dir), self.hadoop_version, java_home,
+                    self.nodemanagers, self.nodemanager_memory_mb, self.config,
+                    self.startup_timeout)
+                self._addresses = self._backend.start()
+            else:
+                self._launch(java_exe, java_home, jars)
+                self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
@@ -137,6 +173,9 @@ class MiniCluster:
 
         Safe to call more than once.
         """
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.stop()
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             try:
@@ -169,13 +208,30 @@ class MiniCluster:
     # ------------------------------------------------------------------ addresses
     @property
     def running(self) -> bool:
-        """True while the cluster JVM is alive."""
+        """True while the cluster JVM (with daemons: every daemon's JVM) is alive."""
+        if self._backend is not None:
+            return all(d.running() for d in self._backend.daemons.values() if d.name != "format")
         return self._proc is not None and self._proc.poll() is None
 
     @property
     def pid(self) -> int | None:
-        """Process id of the cluster JVM."""
+        """Process id of the cluster JVM (with daemons: the ResourceManager's)."""
+        if self._backend is not None:
+            rm = self._backend.daemons.get("resourcemanager")
+            return rm.proc.pid if rm is not None and rm.running() else None
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of every JVM of the cluster."""
+        if self._backend is not None:
+            return self._backend.pids()
+        return [self._proc.pid] if self.running else []
+
+    @property
+    def java_home(self) -> str:
+        """The Java the cluster and its containers run on."""
+        return self._java()[1]
 
     @property
     def resourcemanager_web(self) -> str:
@@ -214,8 +270,17 @@ class MiniCluster:
 
     @property
     def log_path(self) -> str | None:
-        """The cluster JVM's log file (removed by :meth:`stop`)."""
+        """The cluster JVM's log file (with daemons: the ResourceManager's); removed by
+        :meth:`stop`."""
+        if self._backend is not None:
+            return self._backend.log_paths()["resourcemanager"]
         return os.path.join(self.work_dir, "minicluster.log") if self.work_dir else None
+
+    @property
+    def daemon_logs(self) -> dict[str, str]:
+        """With ``daemons=True``: each daemon's log file, by name (``namenode``,
+        ``resourcemanager``, ``nodemanager-0``...)."""
+        return self._backend.log_paths() if self._backend is not None else {}
 
     def stop_nodemanager(self, node: int | str, timeout: float = 60) -> str:
         """Stop a NodeManager of the running cluster, as a node failure: `node` is its
@@ -265,12 +330,13 @@ class MiniCluster:
         """
         if not self.running:
             raise ApplicationStateError("The MiniCluster is not running; start() it first.")
-        java_exe, java_home = java.find_java()
-        cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()), *java.cluster_classpath()])
+        java_exe, java_home = self._java()
+        cp = os.pathsep.join([self.conf_dir, str(java.knit_jar()),
+                              *java.cluster_classpath(self.hadoop_version)])
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
         # On a Kerberized cluster the program uses the ticket cache (KRB5CCNAME) of a kinit.
         krb5 = [f"-Djava.security.krb5.conf={self.krb5_conf}"] if self.kerberos else []
-        return [java_exe, *java.JVM_COMPAT_OPTIONS, *krb5, _LOG4J, "-cp", cp, main_class, *args], env
+        return [java_exe, *java.jvm_compat_options(), *krb5, _LOG4J, "-cp", cp, main_class, *args], env
 
     def run_hadoop_class(self, main_class: str, *args: str,
                          timeout: float = 300) -> subprocess.CompletedProcess:
@@ -280,6 +346,16 @@ class MiniCluster:
                               stdin=subprocess.DEVNULL)
 
     # ------------------------------------------------------------------ internals
+    def _java(self) -> tuple[str, str]:
+        """(java executable, JAVA_HOME) of the cluster, checked against its Hadoop line."""
+        if self._java_home is None:
+            java_exe, java_home = java.find_java()
+        else:
+            java_exe, java_home = java.java_of_home(self._java_home), self._java_home
+        java.require_java(java_home, java.hadoop_min_java(self.hadoop_version),
+                          f"Hadoop {self.hadoop_version}")
+        return java_exe, java_home
+
     def _address(self, key: str) -> str:
         if key not in self._addresses:
             raise ApplicationStateError("The MiniCluster is not running; start() it first.")
@@ -308,14 +384,10 @@ class MiniCluster:
 
     def _launch(self, java_exe: str, java_home: str, jars: list[str]) -> None:
         work = Path(self.work_dir)
-        # An argument file keeps the 200-jar classpath out of `ps` listings.
-        argfile = work / "classpath.args"
-        argfile.write_text(f'-cp "{os.pathsep.join(jars)}"\n')
         (work / "tmp").mkdir()  # Jetty and Hadoop temp files go here, removed by stop()
         cmd = [
             java_exe, f"-Xmx{self.java_heap_mb}m", f"-Djava.io.tmpdir={work / 'tmp'}",
-            *java.JVM_COMPAT_OPTIONS, _LOG4J,
-            f"@{argfile}", _MAIN_CLASS,
+            *java.jvm_compat_options(), _LOG4J, _MAIN_CLASS,
             "--conf-dir", self.conf_dir,
             "--ready-file", str(work / "ready"),
             "--nodemanagers", str(self.nodemanagers),
@@ -327,7 +399,9 @@ class MiniCluster:
             cmd += ["--set", f"{key}={value}"]
         # JAVA_HOME and HADOOP_CONF_DIR are on the NodeManager's env whitelist: containers
         # (an ApplicationMaster's `$JAVA_HOME/bin/java`) inherit them.
-        env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
+        # CLASSPATH, read by every Java (8 has no @argfiles), keeps the 200 jars out of `ps`.
+        env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir,
+                   CLASSPATH=os.pathsep.join(jars))
         self._log_file = open(work / "minicluster.log", "wb")
         # Own session: Ctrl-C in a terminal reaches Python, which stops the cluster in order.
         self._proc = subprocess.Popen(

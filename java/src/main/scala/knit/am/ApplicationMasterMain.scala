@@ -13,6 +13,9 @@ object ApplicationMasterMain {
   private val log = LoggerFactory.getLogger(getClass)
 
   def main(args: Array[String]): Unit = {
+    // Which Java and Hadoop the cluster gave this AM: the first thing to read when it fails.
+    log.info(s"knit ApplicationMaster on Java ${System.getProperty("java.version")} " +
+      s"(${System.getProperty("java.home")}), Hadoop ${org.apache.hadoop.util.VersionInfo.getVersion}")
     val spec = new Configuration(false)
     spec.addResource(new Path(new java.io.File(AppFiles.Spec).toURI))
     val status =

@@ -60,9 +60,12 @@ object AppFiles {
     n.endsWith(".zip") || n.endsWith(".tar.gz") || n.endsWith(".tgz") || n.endsWith(".tar")
   }
 
-  /** JVM options a Java 17 AM needs whatever NodeManager version starts it (HADOOP-19310). */
-  val JvmCompatOptions: Seq[String] = "-XX:+IgnoreUnrecognizedVMOptions" +: Seq(
-    "java.io", "java.lang", "java.lang.reflect", "java.math", "java.net", "java.text", "java.util",
-    "java.util.concurrent", "java.util.zip", "sun.security.util", "sun.security.x509"
-  ).map(p => s"--add-opens=java.base/$p=ALL-UNNAMED")
+  /** JVM options every JVM knit starts gets, whatever Java (8 to 21) and NodeManager
+    * version: the resource `knit/jvm-compat-options.txt` (also read by knit/java.py). */
+  lazy val JvmCompatOptions: Seq[String] = {
+    val in = getClass.getResourceAsStream("/knit/jvm-compat-options.txt")
+    try scala.io.Source.fromInputStream(in, "UTF-8").getLines()
+      .map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#")).toList
+    finally in.close()
+  }
 }

@@ -1,0 +1,392 @@
+"""A pseudo-distributed Hadoop cluster: each daemon in its own JVM, from its own main class.
+
+NameNode, DataNode, ResourceManager and NodeManagers run as on a real cluster (``hdfs
+namenode``, ``yarn nodemanager``...), each reading a conf dir of its own, with the stock
+capacity scheduler. Before Hadoop 3.5, daemons sharing a JVM share Jersey 1's static
+filter pipeline, so the ResourceManager's REST API answers 404 (YARN-7747): separate
+JVMs avoid that, and are closer to what users run. :class:`knit.MiniCluster` uses this
+for ``daemons=True`` (the default for Hadoop before 3.5).
+
+Every daemon is started through ``knit.minicluster.DaemonMain``, which ends it when its
+stdin reaches EOF: if this Python process dies, so does the cluster.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import xml.sax.saxutils
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from . import java
+from .exceptions import InvalidArgumentError, KnitException, MiniClusterError
+
+logger = logging.getLogger(__name__)
+
+_DAEMON_MAIN = "knit.minicluster.DaemonMain"
+_LOG4J = "-Dlog4j.configuration=knit-minicluster-log4j.properties"
+NAMENODE = "org.apache.hadoop.hdfs.server.namenode.NameNode"
+DATANODE = "org.apache.hadoop.hdfs.server.datanode.DataNode"
+RESOURCEMANAGER = "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
+NODEMANAGER = "org.apache.hadoop.yarn.server.nodemanager.NodeManager"
+
+#: Hadoop's shipped etc/hadoop/capacity-scheduler.xml, key for key: one queue, and
+#: ApplicationMasters may use 10 % of it.
+STOCK_CAPACITY_SCHEDULER = {
+    "yarn.scheduler.capacity.maximum-applications": "10000",
+    "yarn.scheduler.capacity.maximum-am-resource-percent": "0.1",
+    "yarn.scheduler.capacity.resource-calculator":
+        "org.apache.hadoop.yarn.util.resource.DefaultResourceCalculator",
+    "yarn.scheduler.capacity.root.queues": "default",
+    "yarn.scheduler.capacity.root.default.capacity": "100",
+    "yarn.scheduler.capacity.root.default.user-limit-factor": "1",
+    "yarn.scheduler.capacity.root.default.maximum-capacity": "100",
+    "yarn.scheduler.capacity.root.default.state": "RUNNING",
+    "yarn.scheduler.capacity.root.default.acl_submit_applications": "*",
+    "yarn.scheduler.capacity.root.default.acl_administer_queue": "*",
+    "yarn.scheduler.capacity.root.default.acl_application_max_priority": "*",
+    "yarn.scheduler.capacity.root.default.maximum-application-lifetime": "-1",
+    "yarn.scheduler.capacity.root.default.default-application-lifetime": "-1",
+    "yarn.scheduler.capacity.node-locality-delay": "40",
+    "yarn.scheduler.capacity.rack-locality-additional-delay": "-1",
+    "yarn.scheduler.capacity.queue-mappings": "",
+    "yarn.scheduler.capacity.queue-mappings-override.enable": "false",
+    "yarn.scheduler.capacity.per-node-heartbeat.maximum-offswitch-assignments": "1",
+}
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the daemon binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_site(path: Path, properties: dict[str, str]) -> None:
+    """A Hadoop configuration file holding `properties`."""
+    esc = xml.sax.saxutils.escape
+    body = "".join(f"  <property><name>{esc(k)}</name><value>{esc(v)}</value></property>\n"
+                   for k, v in sorted(properties.items()))
+    path.write_text(f'<?xml version="1.0"?>\n<configuration>\n{body}</configuration>\n')
+
+
+def site_file_for(key: str) -> str:
+    """Which site file a key belongs in."""
+    if key.startswith("yarn.scheduler.capacity."):
+        return "capacity-scheduler.xml"
+    if key.startswith("yarn."):
+        return "yarn-site.xml"
+    if key.startswith("dfs."):
+        return "hdfs-site.xml"
+    return "core-site.xml"
+
+
+def server_only(key: str) -> bool:
+    """Keys a client's conf dir never gets: daemons' keytabs, local dirs, HTTP auth."""
+    return (key.endswith((".keytab", ".keytab.file")) or key.startswith("hadoop.http.")
+            or key == "fs.AbstractFileSystem.file.impl")
+
+
+@dataclass
+class Daemon:
+    """One Hadoop daemon JVM."""
+
+    name: str
+    main_class: str
+    conf_dir: Path
+    log_path: Path
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    _log: object = None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 25) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(deque(f, maxlen=lines))
+        except OSError:
+            return "(no log)"
+
+
+class DaemonCluster:
+    """NameNode, DataNode, ResourceManager and `nodemanagers` NodeManagers of Hadoop
+    `hadoop_version`, each its own JVM on `java_home`, under `work_dir`.
+
+    The clients' conf dir (`client_conf_dir`) gets the addresses and what every client
+    needs; each daemon reads a conf dir of its own, with its local dirs and ports.
+    """
+
+    def __init__(self, work_dir: Path, client_conf_dir: Path, hadoop_version: str,
+                 java_home: str, nodemanagers: int, nodemanager_memory_mb: int,
+                 settings: dict[str, str], startup_timeout: float, heap_mb: int = 384) -> None:
+        self.work = work_dir
+        self.client_conf_dir = client_conf_dir
+        self.version = hadoop_version
+        self.java_home = java_home
+        self.java_exe = java.java_of_home(java_home)
+        self.nodemanagers = nodemanagers
+        self.nm_memory_mb = nodemanager_memory_mb
+        self.settings = settings
+        self.timeout = startup_timeout
+        self.heap_mb = heap_mb
+        self.daemons: dict[str, Daemon] = {}
+        self.jars = [str(java.knit_jar()), *java.cluster_classpath(hadoop_version)]
+        host = "localhost"
+        self.ports = {k: free_port() for k in ("nn_rpc", "nn_http", "rm", "rm_scheduler",
+                                                "rm_tracker", "rm_admin", "rm_web")}
+        p = self.ports
+        self.addresses = {
+            "default_fs": f"hdfs://{host}:{p['nn_rpc']}",
+            "webhdfs": f"http://{host}:{p['nn_http']}/webhdfs/v1",
+            "resourcemanager": f"{host}:{p['rm']}",
+            "resourcemanager_web": f"http://{host}:{p['rm_web']}",
+            "namenode_web": f"http://{host}:{p['nn_http']}",
+        }
+
+    # ------------------------------------------------------------------ configuration
+    def client_properties(self) -> dict[str, str]:
+        """What every client and daemon reads: where the daemons are, and the cluster's
+        few departures from Hadoop's defaults (each for a one-machine reason)."""
+        p, host = self.ports, "localhost"
+        classpath = [str(self.client_conf_dir), *java.cluster_classpath(self.version)]
+        props = {
+            "fs.defaultFS": self.addresses["default_fs"],
+            "dfs.namenode.rpc-address": f"{host}:{p['nn_rpc']}",
+            "dfs.namenode.http-address": f"{host}:{p['nn_http']}",
+            "dfs.replication": "1",  # one DataNode
+            "yarn.resourcemanager.hostname": host,
+            "yarn.resourcemanager.address": f"{host}:{p['rm']}",
+            "yarn.resourcemanager.scheduler.address": f"{host}:{p['rm_scheduler']}",
+            "yarn.resourcemanager.resource-tracker.address": f"{host}:{p['rm_tracker']}",
+            "yarn.resourcemanager.admin.address": f"{host}:{p['rm_admin']}",
+            "yarn.resourcemanager.webapp.address": f"{host}:{p['rm_web']}",
+            # Containers find Hadoop where a real cluster puts it. No tarball here: the
+            # jars Maven resolved for this version, after the clients' conf dir.
+            "yarn.application.classpath": ",".join(classpath),
+            # Logs of finished containers are kept in HDFS, as on most clusters.
+            "yarn.log-aggregation-enable": "true",
+            "yarn.nodemanager.remote-app-log-dir": "/tmp/logs",
+        }
+        props.update({k: v for k, v in self.settings.items() if not server_only(k)})
+        return props
+
+    def _server_properties(self, local: Path) -> dict[str, str]:
+        props = self.client_properties()
+        props.update({
+            "hadoop.tmp.dir": str(local / "tmp"),
+            # The ResourceManager's node-attribute store (default /tmp/hadoop-yarn-<user>).
+            "yarn.node-attribute.fs-store.root-dir": f"file://{local / 'node-attribute'}",
+            "dfs.namenode.name.dir": str(self.work / "namenode"),
+            "dfs.datanode.data.dir": str(self.work / "datanode"),
+            "dfs.datanode.address": "localhost:0",
+            "dfs.datanode.http.address": "localhost:0",
+            "dfs.datanode.ipc.address": "localhost:0",
+            "dfs.datanode.hostname": "localhost",
+            # Developer disks are often over the 90 % at which a NodeManager calls itself
+            # unhealthy.
+            "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage":
+                "99.5",
+            # JVMs and Python reserve far more address space than they use: on one machine
+            # the virtual-memory check only produces false kills.
+            "yarn.nodemanager.vmem-check-enabled": "false",
+            "yarn.nodemanager.resource.memory-mb": str(self.nm_memory_mb),
+            "yarn.nodemanager.hostname": "localhost",
+            "yarn.nodemanager.address": "localhost:0",
+            "yarn.nodemanager.webapp.address": "localhost:0",
+            "yarn.nodemanager.localizer.address": "localhost:0",
+            "yarn.nodemanager.local-dirs": str(local / "nm-local"),
+            "yarn.nodemanager.log-dirs": str(local / "nm-logs"),
+            # Without libhadoop.so (no Maven artifact has it) localization forks `chmod`
+            # per file; knit's NioLocalFs sets permissions through java.nio instead.
+            "fs.AbstractFileSystem.file.impl": "knit.minicluster.NioLocalFs",
+        })
+        props.update(self.settings)
+        return props
+
+    def _write_conf(self, name: str) -> Path:
+        """A daemon's own conf dir (its local dirs, the shared addresses)."""
+        local = self.work / name
+        conf = local / "conf"
+        conf.mkdir(parents=True)
+        files: dict[str, dict[str, str]] = {
+            "core-site.xml": {}, "hdfs-site.xml": {}, "yarn-site.xml": {},
+            "capacity-scheduler.xml": dict(STOCK_CAPACITY_SCHEDULER)}
+        for key, value in self._server_properties(local).items():
+            files[site_file_for(key)][key] = value
+        for file_name, props in files.items():
+            write_site(conf / file_name, props)
+        return conf
+
+    def _write_client_conf(self) -> None:
+        self.client_conf_dir.mkdir(parents=True, exist_ok=True)
+        files: dict[str, dict[str, str]] = {"core-site.xml": {}, "hdfs-site.xml": {},
+                                            "yarn-site.xml": {}}
+        for key, value in self.client_properties().items():
+            if site_file_for(key) in files:
+                files[site_file_for(key)][key] = value
+        for file_name, props in files.items():
+            write_site(self.client_conf_dir / file_name, props)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> dict[str, str]:
+        """Format HDFS, start every daemon, and return the cluster's addresses once HDFS is
+        out of safe mode and every NodeManager is RUNNING."""
+        deadline = time.monotonic() + self.timeout
+        (self.work / "tmp").mkdir(exist_ok=True)
+        self._write_client_conf()
+        started = time.monotonic()
+        fmt = self._spawn(self._daemon("format", NAMENODE, "-format", "-nonInteractive"))
+        # YARN does not need HDFS to start: it comes up while the NameNode formats.
+        self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER))
+        for i in range(self.nodemanagers):
+            self._spawn(self._daemon(f"nodemanager-{i}", NODEMANAGER, env={
+                # Containers inherit both (they are on YARN's env whitelist): the Java they
+                # run on, and the clients' configuration.
+                "JAVA_HOME": self.java_home, "HADOOP_CONF_DIR": str(self.client_conf_dir)}))
+        self._await_exit(fmt, deadline)
+        self._spawn(self._daemon("namenode", NAMENODE))
+        self._spawn(self._daemon("datanode", DATANODE))
+        self._wait(deadline, "HDFS to leave safe mode with a live DataNode", self._hdfs_ready)
+        self._hdfs_dirs()
+        self._wait(deadline, f"{self.nodemanagers} NodeManagers to be RUNNING", self._yarn_ready)
+        logger.info("Hadoop %s daemons ready in %.1f s", self.version, time.monotonic() - started)
+        return dict(self.addresses)
+
+    def _daemon(self, name: str, main_class: str, *args: str,
+                env: dict[str, str] | None = None) -> Daemon:
+        conf = self._write_conf(name)
+        daemon = Daemon(name, main_class, conf, self.work / "logs" / f"{name}.log", args,
+                        env or {})
+        self.daemons[name] = daemon
+        return daemon
+
+    def _spawn(self, daemon: Daemon) -> Daemon:
+        daemon.log_path.parent.mkdir(exist_ok=True)
+        cmd = [self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC",
+               f"-Djava.io.tmpdir={self.work / 'tmp'}", f"-Dhadoop.log.dir={self.work / 'logs'}",
+               f"-Dyarn.log.dir={self.work / 'logs'}", *java.jvm_compat_options(), _LOG4J,
+               _DAEMON_MAIN, daemon.main_class, *daemon.args]
+        # The classpath goes in CLASSPATH, which every Java reads (Java 8 has no @argfiles).
+        env = dict(os.environ, CLASSPATH=os.pathsep.join([str(daemon.conf_dir), *self.jars]),
+                   JAVA_HOME=self.java_home, HADOOP_CONF_DIR=str(daemon.conf_dir))
+        env.update(daemon.env)
+        daemon._log = open(daemon.log_path, "ab")
+        daemon.proc = subprocess.Popen(cmd, cwd=daemon.conf_dir.parent, env=env,
+                                       stdin=subprocess.PIPE, stdout=daemon._log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        return daemon
+
+    def _await_exit(self, daemon: Daemon, deadline: float) -> None:
+        try:
+            code = daemon.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise MiniClusterError(f"{daemon.name} did not finish in time:\n{daemon.log_tail()}")
+        if code != 0:
+            raise MiniClusterError(f"{daemon.name} failed with exit code {code}:\n{daemon.log_tail()}")
+
+    def _wait(self, deadline: float, what: str, ready) -> None:
+        while True:
+            for d in self.daemons.values():
+                if d.name != "format" and d.proc is not None and d.proc.poll() is not None:
+                    raise MiniClusterError(f"The {d.name} JVM exited with code "
+                                           f"{d.proc.returncode} during start-up. Last lines of "
+                                           f"its log ({d.log_path}):\n{d.log_tail()}")
+            try:
+                if ready():
+                    return
+            except (requests.RequestException, ValueError, KeyError, IndexError):
+                pass  # not listening yet
+            if time.monotonic() > deadline:
+                raise MiniClusterError(f"Timed out after {self.timeout:.0f} s waiting for {what}.")
+            time.sleep(0.2)
+
+    def _hdfs_ready(self) -> bool:
+        bean = requests.get(f"{self.addresses['namenode_web']}/jmx",
+                            params={"qry": "Hadoop:service=NameNode,name=FSNamesystemState"},
+                            timeout=5).json()["beans"][0]
+        return bean["FSState"] == "Operational" and bean["NumLiveDataNodes"] >= 1
+
+    def _yarn_ready(self) -> bool:
+        nodes = requests.get(f"{self.addresses['resourcemanager_web']}/ws/v1/cluster/nodes",
+                             params={"states": "RUNNING"}, timeout=5).json()
+        return len((nodes.get("nodes") or {}).get("node") or []) == self.nodemanagers
+
+    def _hdfs_dirs(self) -> None:
+        """What an administrator makes on a new cluster: a world-writable /tmp (YARN's
+        aggregated logs go under it) and the users' homes."""
+        user = os.environ.get("USER") or _login_name()
+        for path, mode, owner in (("/tmp", "1777", None), (f"/user/{user}", "755", user)):
+            base = f"{self.addresses['webhdfs']}{path}"
+            superuser = {"user.name": _login_name()}
+            requests.put(base, params={"op": "MKDIRS", **superuser}, timeout=30).raise_for_status()
+            requests.put(base, params={"op": "SETPERMISSION", "permission": mode, **superuser},
+                         timeout=30).raise_for_status()
+            if owner:
+                requests.put(base, params={"op": "SETOWNER", "owner": owner, **superuser},
+                             timeout=30).raise_for_status()
+
+    def stop(self) -> None:
+        """Stop the NodeManagers (which stop their containers), then the ResourceManager,
+        then HDFS. Safe to call more than once."""
+        order = sorted(self.daemons.values(), key=lambda d: (
+            0 if d.main_class == NODEMANAGER else 1 if d.main_class == RESOURCEMANAGER else 2))
+        for d in order:
+            self._stop_daemon(d)
+
+    def _stop_daemon(self, d: Daemon, timeout: float = 30) -> None:
+        if d.running():
+            try:
+                d.proc.stdin.close()  # DaemonMain exits; the daemon's shutdown hooks run
+                d.proc.wait(timeout=timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                logger.warning("%s did not stop on EOF; killing it", d.name)
+                d.proc.kill()
+                d.proc.wait()
+        if d._log is not None:
+            d._log.close()
+            d._log = None
+
+    def nodemanager_names(self) -> list[str]:
+        return [f"nodemanager-{i}" for i in range(self.nodemanagers)]
+
+    def kill_daemon(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to a daemon's JVM (a crash, with SIGKILL) and wait for it to exit."""
+        d = self._named(name)
+        if d.running():
+            d.proc.send_signal(sig)
+            d.proc.wait(timeout=60)
+        self._stop_daemon(d)
+
+    def restart_daemon(self, name: str) -> None:
+        """Start a stopped daemon again, with the same conf dir and local dirs."""
+        d = self._named(name)
+        if d.running():
+            raise InvalidArgumentError(f"{name} is running; stop it first.")
+        self._spawn(d)
+
+    def _named(self, name: str) -> Daemon:
+        if name not in self.daemons:
+            raise InvalidArgumentError(f"No daemon {name!r}; there are {sorted(self.daemons)}.")
+        return self.daemons[name]
+
+    def log_paths(self) -> dict[str, str]:
+        return {name: str(d.log_path) for name, d in self.daemons.items()}
+
+    def pids(self) -> list[int]:
+        return [d.proc.pid for d in self.daemons.values() if d.running()]
+
+
+def _login_name() -> str:
+    import pwd
+    return pwd.getpwuid(os.getuid()).pw_name
