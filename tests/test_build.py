@@ -18,3 +18,41 @@ def test_setup_names_missing_java_and_maven(tmp_path):
     assert run.returncode != 0
     assert "knit needs java and mvn" in run.stderr
     assert "openjdk-17-jdk maven" in run.stderr
+
+
+def class_versions(jar: Path) -> dict[str, int]:
+    """Class file major version of every class in a jar (52 = Java 8, 61 = Java 17)."""
+    import struct
+    import zipfile
+    with zipfile.ZipFile(jar) as z:
+        return {n: struct.unpack(">H", z.read(n)[6:8])[0]
+                for n in z.namelist() if n.endswith(".class")}
+
+
+def test_what_runs_on_the_cluster_is_java_8_bytecode():
+    from conftest import require_java
+    from knit import java
+    require_java()
+    versions = class_versions(java.knit_jar())
+    cluster_side = {n: v for n, v in versions.items()
+                    if n.startswith(("knit/am/", "knit/container/"))}
+    assert len(cluster_side) > 20
+    assert {v for v in cluster_side.values()} == {52}
+    # Nothing in the jar (knit's classes and the shaded libraries) needs more than Java 8.
+    newer = {n: v for n, v in versions.items() if v > 52}
+    assert newer == {}
+
+
+def test_knits_own_dependencies_are_relocated():
+    """scala-library, py4j and jackson live under knit/shaded/, so a cluster's own versions
+    (Hadoop 3.3 and 3.4 ship jackson 2.12) cannot clash with them."""
+    import zipfile
+    from conftest import require_java
+    from knit import java
+    require_java()
+    with zipfile.ZipFile(java.knit_jar()) as z:
+        tops = {n.split("/")[0] for n in z.namelist() if n.endswith(".class")}
+        names = z.namelist()
+    assert tops == {"knit"}
+    for lib in ("scala", "py4j", "jackson"):
+        assert any(n.startswith(f"knit/shaded/{lib}/") for n in names), lib
