@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +38,10 @@ NAMENODE = "org.apache.hadoop.hdfs.server.namenode.NameNode"
 DATANODE = "org.apache.hadoop.hdfs.server.datanode.DataNode"
 RESOURCEMANAGER = "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
 NODEMANAGER = "org.apache.hadoop.yarn.server.nodemanager.NodeManager"
+KDC = "knit.minicluster.KdcMain"
+HDFS_DIRS = "knit.minicluster.HdfsDirs"
+# The ResourceManager logs each NodeManager it registers (knit-minicluster-log4j.properties).
+_REGISTERED = re.compile(r"registered with capability: .*assigned nodeId (\S+)")
 
 #: Hadoop's shipped etc/hadoop/capacity-scheduler.xml, key for key: one queue, and
 #: ApplicationMasters may use 10 % of it.
@@ -105,6 +110,8 @@ class Daemon:
     log_path: Path
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    #: Settings of this daemon alone (the ResourceManager's web UI, on a secure cluster).
+    own_settings: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     _log: object = None
 
@@ -129,7 +136,8 @@ class DaemonCluster:
 
     def __init__(self, work_dir: Path, client_conf_dir: Path, hadoop_version: str,
                  java_home: str, nodemanagers: int, nodemanager_memory_mb: int,
-                 settings: dict[str, str], startup_timeout: float, heap_mb: int = 384) -> None:
+                 settings: dict[str, str], startup_timeout: float, heap_mb: int = 384,
+                 kerberos: bool = False) -> None:
         self.work = work_dir
         self.client_conf_dir = client_conf_dir
         self.version = hadoop_version
@@ -140,6 +148,10 @@ class DaemonCluster:
         self.settings = settings
         self.timeout = startup_timeout
         self.heap_mb = heap_mb
+        self.kerberos = kerberos
+        #: On a secure cluster: what the KDC wrote (krb5_conf, principal, keytab, ...).
+        self.realm: dict[str, str] = {}
+        self._rm_web_settings: dict[str, str] = {}
         self.daemons: dict[str, Daemon] = {}
         self.jars = [str(java.knit_jar()), *java.cluster_classpath(hadoop_version)]
         host = "localhost"
@@ -214,7 +226,7 @@ class DaemonCluster:
         props.update(self.settings)
         return props
 
-    def _write_conf(self, name: str) -> Path:
+    def _write_conf(self, name: str, own: dict[str, str]) -> Path:
         """A daemon's own conf dir (its local dirs, the shared addresses)."""
         local = self.work / name
         conf = local / "conf"
@@ -222,7 +234,7 @@ class DaemonCluster:
         files: dict[str, dict[str, str]] = {
             "core-site.xml": {}, "hdfs-site.xml": {}, "yarn-site.xml": {},
             "capacity-scheduler.xml": dict(STOCK_CAPACITY_SCHEDULER)}
-        for key, value in self._server_properties(local).items():
+        for key, value in {**self._server_properties(local), **own}.items():
             files[site_file_for(key)][key] = value
         for file_name, props in files.items():
             write_site(conf / file_name, props)
@@ -244,11 +256,14 @@ class DaemonCluster:
         out of safe mode and every NodeManager is RUNNING."""
         deadline = time.monotonic() + self.timeout
         (self.work / "tmp").mkdir(exist_ok=True)
-        self._write_client_conf()
         started = time.monotonic()
+        if self.kerberos:
+            self._start_kdc(deadline)
+        self._write_client_conf()
         fmt = self._spawn(self._daemon("format", NAMENODE, "-format", "-nonInteractive"))
         # YARN does not need HDFS to start: it comes up while the NameNode formats.
-        self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER))
+        self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER,
+                                 own_settings=self._rm_web_settings))
         for i in range(self.nodemanagers):
             self._spawn(self._daemon(f"nodemanager-{i}", NODEMANAGER, env={
                 # Containers inherit both (they are on YARN's env whitelist): the Java they
@@ -263,11 +278,25 @@ class DaemonCluster:
         logger.info("Hadoop %s daemons ready in %.1f s", self.version, time.monotonic() - started)
         return dict(self.addresses)
 
+    def _start_kdc(self, deadline: float) -> None:
+        """A KDC in its own JVM; its principals, keytabs and the secure settings (defined
+        by knit.minicluster.SecureRealm) then go into every daemon's configuration."""
+        kdc_dir = self.work / "kdc"
+        self._spawn(self._daemon("kdc", KDC, str(kdc_dir)))
+        ready = kdc_dir / "ready"
+        self._wait(deadline, "the KDC", ready.exists)
+        self.realm = _properties(ready)
+        self.settings = {**_properties(kdc_dir / "secure-site.properties"), **self.settings}
+        self._rm_web_settings = _properties(kdc_dir / "resourcemanager-web.properties")
+        self.addresses.update(krb5_conf=self.realm["krb5_conf"],
+                              principal=self.realm["principal"], keytab=self.realm["keytab"])
+
     def _daemon(self, name: str, main_class: str, *args: str,
-                env: dict[str, str] | None = None) -> Daemon:
-        conf = self._write_conf(name)
+                env: dict[str, str] | None = None,
+                own_settings: dict[str, str] | None = None) -> Daemon:
+        conf = self._write_conf(name, own_settings or {})
         daemon = Daemon(name, main_class, conf, self.work / "logs" / f"{name}.log", args,
-                        env or {})
+                        env or {}, own_settings or {})
         self.daemons[name] = daemon
         return daemon
 
@@ -276,7 +305,7 @@ class DaemonCluster:
         cmd = [self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC",
                f"-Djava.io.tmpdir={self.work / 'tmp'}", f"-Dhadoop.log.dir={self.work / 'logs'}",
                f"-Dyarn.log.dir={self.work / 'logs'}", *java.jvm_compat_options(), _LOG4J,
-               _DAEMON_MAIN, daemon.main_class, *daemon.args]
+               *self._krb5_options(), _DAEMON_MAIN, daemon.main_class, *daemon.args]
         # The classpath goes in CLASSPATH, which every Java reads (Java 8 has no @argfiles).
         env = dict(os.environ, CLASSPATH=os.pathsep.join([str(daemon.conf_dir), *self.jars]),
                    JAVA_HOME=self.java_home, HADOOP_CONF_DIR=str(daemon.conf_dir))
@@ -286,6 +315,10 @@ class DaemonCluster:
                                        stdin=subprocess.PIPE, stdout=daemon._log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         return daemon
+
+    def _krb5_options(self) -> list[str]:
+        """Java finds the realm's KDC through java.security.krb5.conf."""
+        return [f"-Djava.security.krb5.conf={self.realm['krb5_conf']}"] if self.realm else []
 
     def _await_exit(self, daemon: Daemon, deadline: float) -> None:
         try:
@@ -298,7 +331,7 @@ class DaemonCluster:
     def _wait(self, deadline: float, what: str, ready) -> None:
         while True:
             for d in self.daemons.values():
-                if d.name != "format" and d.proc is not None and d.proc.poll() is not None:
+                if d.name not in ("format", "hdfs-dirs") and d.proc is not None and d.proc.poll() is not None:
                     raise MiniClusterError(f"The {d.name} JVM exited with code "
                                            f"{d.proc.returncode} during start-up. Last lines of "
                                            f"its log ({d.log_path}):\n{d.log_tail()}")
@@ -318,6 +351,9 @@ class DaemonCluster:
         return bean["FSState"] == "Operational" and bean["NumLiveDataNodes"] >= 1
 
     def _yarn_ready(self) -> bool:
+        if self.kerberos:  # the REST API needs SPNEGO: count registrations in the RM's log
+            log = self.daemons["resourcemanager"].log_path.read_text(errors="replace")
+            return len(set(_REGISTERED.findall(log))) >= self.nodemanagers
         nodes = requests.get(f"{self.addresses['resourcemanager_web']}/ws/v1/cluster/nodes",
                              params={"states": "RUNNING"}, timeout=5).json()
         return len((nodes.get("nodes") or {}).get("node") or []) == self.nodemanagers
@@ -326,7 +362,14 @@ class DaemonCluster:
         """What an administrator makes on a new cluster: a world-writable /tmp (YARN's
         aggregated logs go under it) and the users' homes."""
         user = os.environ.get("USER") or _login_name()
-        for path, mode, owner in (("/tmp", "1777", None), (f"/user/{user}", "755", user)):
+        dirs = (("/tmp", "1777", None), (f"/user/{user}", "755", user))
+        if self.kerberos:  # as the HDFS superuser: the NameNode's principal
+            spec = [":".join(x for x in d if x) for d in dirs]
+            done = self._spawn(self._daemon("hdfs-dirs", HDFS_DIRS, self.realm["service_principal"],
+                                            self.realm["service_keytab"], *spec))
+            self._await_exit(done, time.monotonic() + 120)
+            return
+        for path, mode, owner in dirs:
             base = f"{self.addresses['webhdfs']}{path}"
             superuser = {"user.name": _login_name()}
             requests.put(base, params={"op": "MKDIRS", **superuser}, timeout=30).raise_for_status()
@@ -339,8 +382,8 @@ class DaemonCluster:
     def stop(self) -> None:
         """Stop the NodeManagers (which stop their containers), then the ResourceManager,
         then HDFS. Safe to call more than once."""
-        order = sorted(self.daemons.values(), key=lambda d: (
-            0 if d.main_class == NODEMANAGER else 1 if d.main_class == RESOURCEMANAGER else 2))
+        rank = {NODEMANAGER: 0, RESOURCEMANAGER: 1, KDC: 3}
+        order = sorted(self.daemons.values(), key=lambda d: rank.get(d.main_class, 2))
         for d in order:
             self._stop_daemon(d)
 
@@ -385,6 +428,12 @@ class DaemonCluster:
 
     def pids(self) -> list[int]:
         return [d.proc.pid for d in self.daemons.values() if d.running()]
+
+
+def _properties(path: Path) -> dict[str, str]:
+    """key=value lines (as knit.minicluster.KdcMain writes them)."""
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k: v for k, v in pairs}
 
 
 def _login_name() -> str:

@@ -120,8 +120,6 @@ class MiniCluster:
             daemons = self.hadoop_version < "3.5"
         if not isinstance(daemons, bool):
             raise InvalidArgumentError(f"daemons must be True, False or None, got {daemons!r}")
-        if daemons and kerberos:
-            raise InvalidArgumentError("kerberos=True needs the single-JVM cluster (daemons=False).")
         self.daemons = daemons
         self._java_home = None if java_home is None else os.fspath(java_home)
         self.conf_dir: str | None = None
@@ -156,7 +154,7 @@ class MiniCluster:
                 self._backend = DaemonCluster(
                     Path(self.work_dir), Path(self.conf_dir), self.hadoop_version, java_home,
                     self.nodemanagers, self.nodemanager_memory_mb, self.config,
-                    self.startup_timeout)
+                    self.startup_timeout, kerberos=self.kerberos)
                 self._addresses = self._backend.start()
             else:
                 self._launch(java_exe, java_home, jars)
@@ -210,7 +208,8 @@ class MiniCluster:
     def running(self) -> bool:
         """True while the cluster JVM (with daemons: every daemon's JVM) is alive."""
         if self._backend is not None:
-            return all(d.running() for d in self._backend.daemons.values() if d.name != "format")
+            return all(d.running() for d in self._backend.daemons.values()
+                       if d.name not in ("format", "hdfs-dirs"))
         return self._proc is not None and self._proc.poll() is None
 
     @property
