@@ -122,6 +122,8 @@ class ClientJVM:
 
     def __init__(self, identity: Identity | None = None) -> None:
         setup = client_setup()
+        if identity is not None:
+            java.require_kerberos_support(setup.java_home, "This cluster")
         kerberos = identity or Identity()
         self.log_dir = tempfile.mkdtemp(prefix="knit-client-")  # mode 700
         self.log_path = os.path.join(self.log_dir, "client-jvm.log")

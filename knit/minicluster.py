@@ -353,6 +353,8 @@ class MiniCluster:
             java_exe, java_home = java.java_of_home(self._java_home), self._java_home
         java.require_java(java_home, java.hadoop_min_java(self.hadoop_version),
                           f"Hadoop {self.hadoop_version}")
+        if self.kerberos:
+            java.require_kerberos_support(java_home, "MiniCluster(kerberos=True)")
         return java_exe, java_home
 
     def _address(self, key: str) -> str:

@@ -22,3 +22,5 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test,demo]"
+# A full Java 11 (Kerberos on a Java 11 cluster): KNIT_TEST_FULL_JAVA11.
+source scripts/java11.sh

@@ -22,17 +22,17 @@ from knit.kerberos import Identity
 TOKEN_LIFETIME_MS = 20000
 
 
-@pytest.fixture(scope="module")
-def secure_cluster(tmp_path_factory):
+def kerberized(tmp_path_factory, config: dict[str, str] | None = None, **cluster_options):
     """A Kerberized MiniCluster, with KRB5_CONFIG pointing at its KDC and a ticket cache
-    of its user (`kinit -kt`) as KRB5CCNAME, for the tests of this module."""
+    of its user (`kinit -kt`) as KRB5CCNAME, while it runs (a generator for fixtures)."""
     require_java()
     if shutil.which("kinit") is None:
         (pytest.fail if ON_CI else pytest.skip)("needs MIT Kerberos' kinit (apt-get install krb5-user)")
     pytest.importorskip("requests_gssapi")
     cluster = MiniCluster(nodemanagers=1, kerberos=True, config={
         "dfs.namenode.delegation.token.max-lifetime": str(TOKEN_LIFETIME_MS),
-        "dfs.namenode.delegation.token.renew-interval": str(TOKEN_LIFETIME_MS)})
+        "dfs.namenode.delegation.token.renew-interval": str(TOKEN_LIFETIME_MS), **(config or {})},
+        **cluster_options)
     try:
         cluster.start()
     except KnitException as e:
@@ -56,6 +56,12 @@ def secure_cluster(tmp_path_factory):
         cluster.stop()
 
 
+@pytest.fixture(scope="module")
+def secure_cluster(tmp_path_factory):
+    """The embedded Kerberized cluster (Hadoop 3.5.0, one JVM) of this module's tests."""
+    yield from kerberized(tmp_path_factory)
+
+
 def hdfs(cluster: MiniCluster, *args: str) -> str:
     """Run `hadoop fs` with the module's ticket cache; returns stdout."""
     run = cluster.run_hadoop_class("org.apache.hadoop.fs.FsShell", *args)
@@ -68,9 +74,9 @@ def without_log_lines(text: str) -> str:
     return "".join(line for line in text.splitlines(True) if " WARN " not in line)
 
 
-def fs_shell() -> tuple[str, dict[str, str]]:
+def fs_shell(cluster: MiniCluster) -> tuple[str, dict[str, str]]:
     """A `hadoop fs` for containers: they run on this machine, with the cluster's jars."""
-    cp = os.pathsep.join(java.cluster_classpath())
+    cp = os.pathsep.join(java.cluster_classpath(cluster.hadoop_version))
     return '"$JAVA_HOME/bin/java" -cp "$HADOOP_CONF_DIR:$CP" org.apache.hadoop.fs.FsShell', {"CP": cp}
 
 
@@ -115,7 +121,7 @@ def test_with_a_ticket_cache_containers_read_and_write_hdfs(secure_cluster, tmp_
     source = tmp_path / "hello.txt"
     source.write_text("hello from a Kerberized HDFS\n")
     hdfs(secure_cluster, "-put", "-f", str(source), f"/user/{user}/hello.txt")
-    shell, envvars = fs_shell()
+    shell, envvars = fs_shell(secure_cluster)
     with Knit(secure_cluster.conf_dir) as k:  # start() checks the cluster over SPNEGO REST
         dtutil = shell.replace("org.apache.hadoop.fs.FsShell", "org.apache.hadoop.security.token.DtUtilShell")
         k.start(f"{shell} -cat /user/{user}/hello.txt > copy && "
@@ -135,6 +141,10 @@ def test_with_a_ticket_cache_containers_read_and_write_hdfs(secure_cluster, tmp_
 
 
 def test_with_a_keytab_tokens_are_renewed_past_their_lifetime(secure_cluster, tmp_path):
+    check_keytab_renewal(secure_cluster, tmp_path)
+
+
+def check_keytab_renewal(secure_cluster: MiniCluster, tmp_path) -> None:
     """Two applications read HDFS every second for 1.75 token lifetimes: the one started
     with a keytab gets new tokens from its AM and succeeds; the one started from the
     ticket cache (tokens the ResourceManager cannot renew past their end) fails."""
@@ -142,7 +152,7 @@ def test_with_a_keytab_tokens_are_renewed_past_their_lifetime(secure_cluster, tm
     source = tmp_path / "data.txt"
     source.write_text("still readable\n")
     hdfs(secure_cluster, "-put", "-f", str(source), f"/user/{user}/data.txt")
-    shell, envvars = fs_shell()
+    shell, envvars = fs_shell(secure_cluster)
     seconds = int(TOKEN_LIFETIME_MS / 1000 * 1.75)
     reader = (f"start=$(date +%s); n=0; while [ $(( $(date +%s) - start )) -lt {seconds} ]; do "
               f"{shell} -cat /user/{user}/data.txt > got || exit 3; n=$((n+1)); sleep 1; done; "
