@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -89,6 +90,7 @@ def measure(version: str, java_home: str, asynchronous: bool, runs: int) -> dict
 
 
 def main() -> None:
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # one line per run is enough
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()

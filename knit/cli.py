@@ -8,16 +8,36 @@ import threading
 
 import click
 
+from . import __version__
 from .exceptions import KnitException
 from .minicluster import MiniCluster
 
 
 @click.group()
+@click.version_option(__version__, "--version", prog_name="knit", message="%(prog)s %(version)s")
 @click.option("--verbose", "-v", is_flag=True, help="Log what knit does.")
 def main(verbose: bool) -> None:
     """knit: run Python and Dask on Hadoop YARN."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--hadoop-conf-dir", type=click.Path(file_okay=False),
+              help="The cluster's Hadoop configuration (default: $HADOOP_CONF_DIR, "
+                   "$YARN_CONF_DIR, /etc/hadoop/conf).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def info(hadoop_conf_dir: str | None, as_json: bool) -> None:
+    """What knit uses here: Java, Hadoop client, conf dir, ResourceManager, Kerberos."""
+    import json
+    from .info import format_info, info as report_info
+    report = report_info(hadoop_conf_dir)
+    click.echo(json.dumps(report, indent=2) if as_json else format_info(report))
+    # Exit 1 when something knit needs is missing, for scripts.
+    broken = [k for k in ("jar", "java", "conf_dir") if isinstance(report.get(k), dict)
+              and "error" in report[k]]
+    if broken or not report.get("resourcemanager", {}).get("answers", False):
+        sys.exit(1)
 
 
 @main.command()
