@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 import requests
 
 from . import java
-from .exceptions import InvalidArgumentError, KnitException, MiniClusterError
+from .exceptions import InvalidArgumentError, MiniClusterError
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +111,8 @@ class Daemon:
     env: dict[str, str] = field(default_factory=dict)
     #: Settings of this daemon alone (the ResourceManager's web UI, on a secure cluster).
     own_settings: dict[str, str] = field(default_factory=dict)
+    #: A task that ends by itself (formatting HDFS), not a daemon that serves.
+    one_shot: bool = False
     proc: subprocess.Popen | None = None
     _log: object = None
 
@@ -260,7 +261,8 @@ class DaemonCluster:
         if self.kerberos:
             self._start_kdc(deadline)
         self._write_client_conf()
-        fmt = self._spawn(self._daemon("format", NAMENODE, "-format", "-nonInteractive"))
+        fmt = self._spawn(self._daemon("format", NAMENODE, "-format", "-nonInteractive",
+                                       one_shot=True))
         # YARN does not need HDFS to start: it comes up while the NameNode formats.
         self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER,
                                  own_settings=self._rm_web_settings))
@@ -293,10 +295,10 @@ class DaemonCluster:
 
     def _daemon(self, name: str, main_class: str, *args: str,
                 env: dict[str, str] | None = None,
-                own_settings: dict[str, str] | None = None) -> Daemon:
+                own_settings: dict[str, str] | None = None, one_shot: bool = False) -> Daemon:
         conf = self._write_conf(name, own_settings or {})
         daemon = Daemon(name, main_class, conf, self.work / "logs" / f"{name}.log", args,
-                        env or {}, own_settings or {})
+                        env or {}, own_settings or {}, one_shot)
         self.daemons[name] = daemon
         return daemon
 
@@ -331,7 +333,7 @@ class DaemonCluster:
     def _wait(self, deadline: float, what: str, ready) -> None:
         while True:
             for d in self.daemons.values():
-                if d.name not in ("format", "hdfs-dirs") and d.proc is not None and d.proc.poll() is not None:
+                if not d.one_shot and d.proc is not None and d.proc.poll() is not None:
                     raise MiniClusterError(f"The {d.name} JVM exited with code "
                                            f"{d.proc.returncode} during start-up. Last lines of "
                                            f"its log ({d.log_path}):\n{d.log_tail()}")
@@ -366,7 +368,7 @@ class DaemonCluster:
         if self.kerberos:  # as the HDFS superuser: the NameNode's principal
             spec = [":".join(x for x in d if x) for d in dirs]
             done = self._spawn(self._daemon("hdfs-dirs", HDFS_DIRS, self.realm["service_principal"],
-                                            self.realm["service_keytab"], *spec))
+                                            self.realm["service_keytab"], *spec, one_shot=True))
             self._await_exit(done, time.monotonic() + 120)
             return
         for path, mode, owner in dirs:
@@ -426,8 +428,12 @@ class DaemonCluster:
     def log_paths(self) -> dict[str, str]:
         return {name: str(d.log_path) for name, d in self.daemons.items()}
 
+    def serving(self) -> list[Daemon]:
+        """The daemons that serve (all but the one-shot tasks)."""
+        return [d for d in self.daemons.values() if not d.one_shot]
+
     def pids(self) -> list[int]:
-        return [d.proc.pid for d in self.daemons.values() if d.running()]
+        return [d.proc.pid for d in self.serving() if d.running()]
 
 
 def _properties(path: Path) -> dict[str, str]:

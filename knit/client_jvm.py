@@ -90,7 +90,7 @@ def client_setup() -> ClientSetup:
     if jars is None:
         jars, source = java.client_classpath(), "knit's own client jars"
     version = java.hadoop_version_of(jars)
-    needs = 17 if version and _at_least(version, (3, 5)) else 8
+    needs = 17 if version and java.version_at_least(version, (3, 5)) else 8
     found = java.require_java(java_home, needs, f"The Hadoop {version or ''} client jars from "
                                                 f"{source}".replace("  ", " "))
     setup = ClientSetup(java_exe, java_home, found, tuple(jars), source, version)
@@ -108,13 +108,6 @@ def _expand(entries: list[str]) -> list[str]:
         elif entry and os.path.exists(entry):
             out.append(entry)
     return out
-
-
-def _at_least(version: str, minimum: tuple[int, int]) -> bool:
-    try:
-        return tuple(int(x) for x in version.split(".")[:2]) >= minimum
-    except ValueError:
-        return False
 
 
 class ClientJVM:

@@ -179,6 +179,14 @@ def _listed_jars(name: str) -> list[str]:
     return entries
 
 
+def version_at_least(version: str, minimum: tuple[int, int]) -> bool:
+    """Whether a version such as "3.3.6" is at least `minimum`, e.g. (3, 5)."""
+    try:
+        return tuple(int(x) for x in version.split(".")[:2]) >= minimum
+    except ValueError:
+        return False
+
+
 def hadoop_version_of(jars: list[str]) -> str | None:
     """The Hadoop version a classpath holds, read from its hadoop-common jar's name."""
     for entry in jars:

@@ -116,8 +116,8 @@ class MiniCluster:
             if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
                 raise InvalidArgumentError(f"config must map Hadoop keys to strings; bad entry {key!r}")
         self.hadoop_version = java.check_hadoop_version(hadoop_version)
-        if daemons is None:
-            daemons = self.hadoop_version < "3.5"
+        if daemons is None:  # one JVM breaks the ResourceManager's REST API before 3.5
+            daemons = not java.version_at_least(self.hadoop_version, (3, 5))
         if not isinstance(daemons, bool):
             raise InvalidArgumentError(f"daemons must be True, False or None, got {daemons!r}")
         self.daemons = daemons
@@ -208,8 +208,7 @@ class MiniCluster:
     def running(self) -> bool:
         """True while the cluster JVM (with daemons: every daemon's JVM) is alive."""
         if self._backend is not None:
-            return all(d.running() for d in self._backend.daemons.values()
-                       if d.name not in ("format", "hdfs-dirs"))
+            return all(d.running() for d in self._backend.serving())
         return self._proc is not None and self._proc.poll() is None
 
     @property
