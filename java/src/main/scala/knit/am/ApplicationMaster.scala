@@ -1,5 +1,6 @@
 package knit.am
 
+import java.lang.management.ManagementFactory
 import java.net.InetAddress
 import java.nio.charset.StandardCharsets.UTF_8
 import java.util.concurrent.{CountDownLatch, TimeUnit}
@@ -55,7 +56,10 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val keytabPrincipal: Option[String] = Option(spec.get(AppFiles.Principal))
     .filter(_ => UserGroupInformation.isSecurityEnabled && new java.io.File(AppFiles.Keytab).isFile)
   @volatile private var launchTemplate: Option[ContainerLaunchContext] = None
-  private def launchContext: ContainerLaunchContext = synchronized {
+  /** Guards `launchTemplate` alone: building it reads HDFS, which must not hold up the rest
+    * of the AM (taken after `this`, never before it). */
+  private val launchLock = new Object
+  private def launchContext: ContainerLaunchContext = launchLock.synchronized {
     launchTemplate.getOrElse {
       val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(spec.get(AppFiles.JarPath)),
         TokenSchedule.pollMs(TokenRenewal.currentExpiry() - System.currentTimeMillis())))
@@ -68,11 +72,15 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val targetRecord = new TargetRecord(conf, new Path(stagingDir, AppFiles.Target))
   private val tokenRenewal = keytabPrincipal.map(p => new TokenRenewal(conf, p,
     new java.io.File(AppFiles.Keytab), new Path(stagingDir, AppFiles.TokensDir),
-    _ => synchronized { launchTemplate = Some(WorkerLaunch.withCurrentTokens(launchContext)) }))
+    _ => launchLock.synchronized { launchTemplate = Some(WorkerLaunch.withCurrentTokens(launchContext)) }))
   // Starts fast: the first asks go out right after registration, and the heartbeat thread
   // only sees a new interval after its current sleep.
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
   private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
+
+  /** Which attempt of the application's AM this is (1 for the first). */
+  private val attempt: Int = Option(System.getenv(Environment.CONTAINER_ID.name))
+    .map(id => ContainerId.fromString(id).getApplicationAttemptId.getAttemptId).getOrElse(1)
 
   /** Runs the application to its end; returns the final status it unregistered with. */
   def run(): FinalApplicationStatus = {
@@ -81,17 +89,26 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     // Setting up TLS (JSSE's first use) takes a few hundred ms: alongside the clients' start.
     val tls = java.util.concurrent.CompletableFuture.supplyAsync(() =>
       GatewayTls.serverSocketFactory(secret(AppFiles.GatewayCertKey), secret(AppFiles.GatewayKeyKey)))
+    // The workers' launch context needs HDFS (the client's first use costs a few hundred
+    // ms): ready by the time YARN grants the first container. With a keytab it waits for
+    // the renewal's first check instead (a later attempt may need new tokens first).
+    if (tokenRenewal.isEmpty) java.util.concurrent.CompletableFuture.runAsync(() =>
+      try launchContext catch { case e: Exception => log.warn("Cannot prepare the launch context yet", e) })
     amrm.init(conf)
     amrm.start()
     nm.init(conf)
     nm.start()
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
+    val clientsAt = ManagementFactory.getRuntimeMXBean.getUptime
+    val sockets = tls.get()
+    val tlsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
-      secret(AppFiles.GatewayTokenKey), tls.get())
+      secret(AppFiles.GatewayTokenKey), sockets)
     try {
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
-      log.info(s"Registered; gateway on $host:${gateway.getListeningPort}; max container " +
-        registration.getMaximumResourceCapability)
+      log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
+        s"after the JVM started (YARN clients up at $clientsAt ms, TLS at $tlsAt ms); gateway on " +
+        s"$host:${gateway.getListeningPort}; max container ${registration.getMaximumResourceCapability}")
       tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
       // A later attempt (the previous AM died) takes over the containers YARN kept running
       // (those their NodeManager had reported; YARN stops the others) and asks only for
@@ -99,7 +116,9 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       // before the callbacks see any late report.
       synchronized {
         adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
-        val target = targetRecord.read().getOrElse(spec.getInt(AppFiles.NumContainers, 0))
+        // Only a previous attempt can have recorded a count (and reading HDFS costs time).
+        val recorded = if (attempt > 1) targetRecord.read() else None
+        val target = recorded.getOrElse(spec.getInt(AppFiles.NumContainers, 0))
         addRequests(allocator.topUp(target, defaultSize), defaultSize)
       }
       val leaseWatch = watchLease()

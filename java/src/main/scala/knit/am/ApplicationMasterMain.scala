@@ -15,7 +15,8 @@ object ApplicationMasterMain {
   def main(args: Array[String]): Unit = {
     // Which Java and Hadoop the cluster gave this AM: the first thing to read when it fails.
     log.info(s"knit ApplicationMaster on Java ${System.getProperty("java.version")} " +
-      s"(${System.getProperty("java.home")}), Hadoop ${org.apache.hadoop.util.VersionInfo.getVersion}")
+      s"(${System.getProperty("java.home")}), Hadoop ${org.apache.hadoop.util.VersionInfo.getVersion}; " +
+      s"${java.lang.management.ManagementFactory.getRuntimeMXBean.getUptime} ms after the JVM started")
     val spec = new Configuration(false)
     spec.addResource(new Path(new java.io.File(AppFiles.Spec).toURI))
     val status =
