@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +39,7 @@ NAMENODE = "org.apache.hadoop.hdfs.server.namenode.NameNode"
 DATANODE = "org.apache.hadoop.hdfs.server.datanode.DataNode"
 RESOURCEMANAGER = "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
 NODEMANAGER = "org.apache.hadoop.yarn.server.nodemanager.NodeManager"
+WEB_PROXY = "org.apache.hadoop.yarn.server.webproxy.WebAppProxyServer"
 KDC = "knit.minicluster.KdcMain"
 HDFS_DIRS = "knit.minicluster.HdfsDirs"
 # The ResourceManager logs each NodeManager it registers (knit-minicluster-log4j.properties).
@@ -113,6 +116,8 @@ class Daemon:
     own_settings: dict[str, str] = field(default_factory=dict)
     #: A task that ends by itself (formatting HDFS), not a daemon that serves.
     one_shot: bool = False
+    #: The OS user it runs as (None: the user running this process).
+    user: str | None = None
     proc: subprocess.Popen | None = None
     _log: object = None
 
@@ -138,7 +143,8 @@ class DaemonCluster:
     def __init__(self, work_dir: Path, client_conf_dir: Path, hadoop_version: str,
                  java_home: str, nodemanagers: int, nodemanager_memory_mb: int,
                  settings: dict[str, str], startup_timeout: float, heap_mb: int = 384,
-                 kerberos: bool = False) -> None:
+                 kerberos: bool = False, users: dict[str, str] | None = None,
+                 web_proxy: bool = False, homes: tuple[str, ...] = ()) -> None:
         self.work = work_dir
         self.client_conf_dir = client_conf_dir
         self.version = hadoop_version
@@ -150,14 +156,20 @@ class DaemonCluster:
         self.timeout = startup_timeout
         self.heap_mb = heap_mb
         self.kerberos = kerberos
+        #: OS users the daemons run as: {"hdfs": ..., "yarn": ...} (None: this process's).
+        self.users = dict(users or {})
+        self.web_proxy = web_proxy
+        #: Users whose HDFS home is made (besides the one of whoever runs this).
+        self.homes = homes
         #: On a secure cluster: what the KDC wrote (krb5_conf, principal, keytab, ...).
         self.realm: dict[str, str] = {}
         self._rm_web_settings: dict[str, str] = {}
         self.daemons: dict[str, Daemon] = {}
-        self.jars = [str(java.knit_jar()), *java.cluster_classpath(hadoop_version)]
+        self.cluster_jars = java.cluster_classpath(hadoop_version)
+        self.knit_jar = str(java.knit_jar())
         host = "localhost"
         self.ports = {k: free_port() for k in ("nn_rpc", "nn_http", "rm", "rm_scheduler",
-                                                "rm_tracker", "rm_admin", "rm_web")}
+                                                "rm_tracker", "rm_admin", "rm_web", "proxy")}
         p = self.ports
         self.addresses = {
             "default_fs": f"hdfs://{host}:{p['nn_rpc']}",
@@ -172,7 +184,7 @@ class DaemonCluster:
         """What every client and daemon reads: where the daemons are, and the cluster's
         few departures from Hadoop's defaults (each for a one-machine reason)."""
         p, host = self.ports, "localhost"
-        classpath = [str(self.client_conf_dir), *java.cluster_classpath(self.version)]
+        classpath = [str(self.client_conf_dir), *self.cluster_jars]
         props = {
             "fs.defaultFS": self.addresses["default_fs"],
             "dfs.namenode.rpc-address": f"{host}:{p['nn_rpc']}",
@@ -191,6 +203,8 @@ class DaemonCluster:
             "yarn.log-aggregation-enable": "true",
             "yarn.nodemanager.remote-app-log-dir": "/tmp/logs",
         }
+        if self.web_proxy:  # a proxy server of its own, not the one inside the ResourceManager
+            props["yarn.web-proxy.address"] = f"{host}:{p['proxy']}"
         props.update({k: v for k, v in self.settings.items() if not server_only(k)})
         return props
 
@@ -198,10 +212,10 @@ class DaemonCluster:
         props = self.client_properties()
         props.update({
             "hadoop.tmp.dir": str(local / "tmp"),
+            "dfs.namenode.name.dir": str(self.work / "hdfs-name"),
+            "dfs.datanode.data.dir": str(self.work / "hdfs-data"),
             # The ResourceManager's node-attribute store (default /tmp/hadoop-yarn-<user>).
             "yarn.node-attribute.fs-store.root-dir": f"file://{local / 'node-attribute'}",
-            "dfs.namenode.name.dir": str(self.work / "namenode"),
-            "dfs.datanode.data.dir": str(self.work / "datanode"),
             "dfs.datanode.address": "localhost:0",
             "dfs.datanode.http.address": "localhost:0",
             "dfs.datanode.ipc.address": "localhost:0",
@@ -215,9 +229,6 @@ class DaemonCluster:
             "yarn.nodemanager.vmem-check-enabled": "false",
             "yarn.nodemanager.resource.memory-mb": str(self.nm_memory_mb),
             "yarn.nodemanager.hostname": "localhost",
-            "yarn.nodemanager.address": "localhost:0",
-            "yarn.nodemanager.webapp.address": "localhost:0",
-            "yarn.nodemanager.localizer.address": "localhost:0",
             "yarn.nodemanager.local-dirs": str(local / "nm-local"),
             "yarn.nodemanager.log-dirs": str(local / "nm-logs"),
             # Without libhadoop.so (no Maven artifact has it) localization forks `chmod`
@@ -258,6 +269,8 @@ class DaemonCluster:
         deadline = time.monotonic() + self.timeout
         (self.work / "tmp").mkdir(exist_ok=True)
         started = time.monotonic()
+        if self.users:
+            self._prepare_for_other_users()
         if self.kerberos:
             self._start_kdc(deadline)
         self._write_client_conf()
@@ -267,18 +280,55 @@ class DaemonCluster:
         self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER,
                                  own_settings=self._rm_web_settings))
         for i in range(self.nodemanagers):
+            # Fixed ports, as on a real cluster: a NodeManager started again is the same node
+            # to the ResourceManager (which then ends the containers it no longer runs).
+            ports = {key: f"localhost:{free_port()}" for key in (
+                "yarn.nodemanager.address", "yarn.nodemanager.webapp.address",
+                "yarn.nodemanager.localizer.address")}
             self._spawn(self._daemon(f"nodemanager-{i}", NODEMANAGER, env={
                 # Containers inherit both (they are on YARN's env whitelist): the Java they
                 # run on, and the clients' configuration.
-                "JAVA_HOME": self.java_home, "HADOOP_CONF_DIR": str(self.client_conf_dir)}))
+                "JAVA_HOME": self.java_home, "HADOOP_CONF_DIR": str(self.client_conf_dir)},
+                own_settings=ports))
         self._await_exit(fmt, deadline)
         self._spawn(self._daemon("namenode", NAMENODE))
         self._spawn(self._daemon("datanode", DATANODE))
+        if self.web_proxy:
+            self._spawn(self._daemon("webproxy", WEB_PROXY))
         self._wait(deadline, "HDFS to leave safe mode with a live DataNode", self._hdfs_ready)
         self._hdfs_dirs()
         self._wait(deadline, f"{self.nodemanagers} NodeManagers to be RUNNING", self._yarn_ready)
         logger.info("Hadoop %s daemons ready in %.1f s", self.version, time.monotonic() - started)
         return dict(self.addresses)
+
+    def _prepare_for_other_users(self) -> None:
+        """Daemons that run as other OS users need to read the jars, which live in this
+        user's Maven repository (often under a mode-700 home): they get hard links (else
+        copies) in the work dir. HDFS's storage dirs belong to the HDFS user."""
+        self.work.chmod(0o755)
+        shared = self.work / "jars"
+        shared.mkdir()
+        placed = []
+        for i, jar in enumerate([self.knit_jar, *self.cluster_jars]):
+            target = shared / f"{i:03d}-{os.path.basename(jar)}"
+            try:
+                os.link(jar, target)
+            except OSError:  # another file system
+                shutil.copyfile(jar, target)
+            target.chmod(0o644)
+            placed.append(str(target))
+        self.knit_jar, self.cluster_jars = placed[0], placed[1:]
+        for name in ("hdfs-name", "hdfs-data"):
+            (self.work / name).mkdir()
+            _chown_tree(self.work / name, self.users.get("hdfs"))
+
+    def _user_of(self, main_class: str) -> str | None:
+        """The OS user a daemon runs as: HDFS's for HDFS daemons, YARN's for YARN's."""
+        if main_class in (NAMENODE, DATANODE, HDFS_DIRS):
+            return self.users.get("hdfs")
+        if main_class in (RESOURCEMANAGER, NODEMANAGER, WEB_PROXY):
+            return self.users.get("yarn")
+        return None
 
     def _start_kdc(self, deadline: float) -> None:
         """A KDC in its own JVM; its principals, keytabs and the secure settings (defined
@@ -297,25 +347,35 @@ class DaemonCluster:
                 env: dict[str, str] | None = None,
                 own_settings: dict[str, str] | None = None, one_shot: bool = False) -> Daemon:
         conf = self._write_conf(name, own_settings or {})
+        (conf.parent / "tmp").mkdir()
         daemon = Daemon(name, main_class, conf, self.work / "logs" / f"{name}.log", args,
-                        env or {}, own_settings or {}, one_shot)
+                        env or {}, own_settings or {}, one_shot, self._user_of(main_class))
+        _chown_tree(conf.parent, daemon.user)
         self.daemons[name] = daemon
         return daemon
 
     def _spawn(self, daemon: Daemon) -> Daemon:
         daemon.log_path.parent.mkdir(exist_ok=True)
         cmd = [self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC",
-               f"-Djava.io.tmpdir={self.work / 'tmp'}", f"-Dhadoop.log.dir={self.work / 'logs'}",
+               f"-Djava.io.tmpdir={daemon.conf_dir.parent / 'tmp'}",
+               f"-Dhadoop.log.dir={self.work / 'logs'}",
                f"-Dyarn.log.dir={self.work / 'logs'}", *java.jvm_compat_options(), _LOG4J,
                *self._krb5_options(), _DAEMON_MAIN, daemon.main_class, *daemon.args]
         # The classpath goes in CLASSPATH, which every Java reads (Java 8 has no @argfiles).
-        env = dict(os.environ, CLASSPATH=os.pathsep.join([str(daemon.conf_dir), *self.jars]),
-                   JAVA_HOME=self.java_home, HADOOP_CONF_DIR=str(daemon.conf_dir))
+        jars = [str(daemon.conf_dir), self.knit_jar, *self.cluster_jars]
+        env = dict(os.environ, CLASSPATH=os.pathsep.join(jars), JAVA_HOME=self.java_home,
+                   HADOOP_CONF_DIR=str(daemon.conf_dir))
+        env.pop("HADOOP_USER_NAME", None)  # a daemon is who it runs as
         env.update(daemon.env)
+        if daemon.user:
+            account = pwd.getpwnam(daemon.user)
+            env.update(USER=daemon.user, LOGNAME=daemon.user, HOME=account.pw_dir)
         daemon._log = open(daemon.log_path, "ab")
-        daemon.proc = subprocess.Popen(cmd, cwd=daemon.conf_dir.parent, env=env,
-                                       stdin=subprocess.PIPE, stdout=daemon._log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+        daemon.proc = subprocess.Popen(
+            cmd, cwd=daemon.conf_dir.parent, env=env, stdin=subprocess.PIPE, stdout=daemon._log,
+            stderr=subprocess.STDOUT, start_new_session=True, user=daemon.user,
+            group=pwd.getpwnam(daemon.user).pw_gid if daemon.user else None,
+            extra_groups=[] if daemon.user else None)
         return daemon
 
     def _krb5_options(self) -> list[str]:
@@ -363,8 +423,8 @@ class DaemonCluster:
     def _hdfs_dirs(self) -> None:
         """What an administrator makes on a new cluster: a world-writable /tmp (YARN's
         aggregated logs go under it) and the users' homes."""
-        user = os.environ.get("USER") or _login_name()
-        dirs = (("/tmp", "1777", None), (f"/user/{user}", "755", user))
+        users = dict.fromkeys([current_user(), *self.homes])
+        dirs = (("/tmp", "1777", None), *((f"/user/{u}", "755", u) for u in users))
         if self.kerberos:  # as the HDFS superuser: the NameNode's principal
             spec = [":".join(x for x in d if x) for d in dirs]
             done = self._spawn(self._daemon("hdfs-dirs", HDFS_DIRS, self.realm["service_principal"],
@@ -373,7 +433,7 @@ class DaemonCluster:
             return
         for path, mode, owner in dirs:
             base = f"{self.addresses['webhdfs']}{path}"
-            superuser = {"user.name": _login_name()}
+            superuser = {"user.name": self.users.get("hdfs") or _login_name()}
             requests.put(base, params={"op": "MKDIRS", **superuser}, timeout=30).raise_for_status()
             requests.put(base, params={"op": "SETPERMISSION", "permission": mode, **superuser},
                          timeout=30).raise_for_status()
@@ -442,6 +502,21 @@ def _properties(path: Path) -> dict[str, str]:
     return {k: v for k, v in pairs}
 
 
+def current_user() -> str:
+    """Who a Hadoop client of this process is, on a cluster without Kerberos:
+    ``$HADOOP_USER_NAME`` if set (Hadoop's simple authentication honours it), else the
+    login name."""
+    return os.environ.get("HADOOP_USER_NAME") or _login_name()
+
+
+def _chown_tree(root: Path, user: str | None) -> None:
+    """Give `root` and everything under it to `user` (nothing to do for None)."""
+    if not user:
+        return
+    account = pwd.getpwnam(user)
+    for path in [root, *root.rglob("*")]:
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+
+
 def _login_name() -> str:
-    import pwd
     return pwd.getpwuid(os.getuid()).pw_name

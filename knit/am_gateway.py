@@ -46,6 +46,8 @@ class AMGateway:
         except Py4JNetworkError as e:
             raise KnitException(f"Cannot reach the ApplicationMaster at {self.address}: {e}") from e
         self._am = self._gateway.entry_point
+        #: Which attempt of the application's ApplicationMaster this is, once it said.
+        self.attempt: int | None = None
 
     def _call(self, what: str, fn, *args):
         try:
@@ -69,6 +71,7 @@ class AMGateway:
     def containers(self) -> tuple[bool, list[dict]]:
         """(whether the list is final, the containers)."""
         answer = from_json(self._call("list containers", self._am.containers))
+        self.attempt = answer["attempt"]
         return answer["finished"], answer["containers"]
 
     def pending(self) -> dict[str, int]:
@@ -78,8 +81,10 @@ class AMGateway:
         return str(self._call("read a container's log file", self._am.readLogFile,
                               container_id, name))
 
-    def renew_lease(self) -> None:
-        self._call("renew the client's lease", self._am.renewLease)
+    def renew_lease(self) -> int:
+        """Renew the lease; returns the AM's attempt number."""
+        self.attempt = int(self._call("renew the client's lease", self._am.renewLease))
+        return self.attempt
 
     def close(self) -> None:
         self._gateway.close()

@@ -348,7 +348,8 @@ def rm_get(
     params = {}
     method = (config.get("hadoop.security.authentication") or "simple").strip().lower()
     if method == "simple" and "user.name=" not in path:
-        params["user.name"] = getpass.getuser()
+        # Who Hadoop's own clients would be: $HADOOP_USER_NAME, else the login name.
+        params["user.name"] = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
     urls = config.resourcemanager_web_urls
     errors: list[str] = []
     own_session = session is None

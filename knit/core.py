@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 from py4j.protocol import Py4JJavaError
 
-from . import java
+from . import java, waiting
 from ._py4j import to_json
 from ._tls import new_certificate
 from .am_gateway import AMGateway
@@ -145,6 +145,7 @@ class Knit:
         keep_alive: bool = False,
         max_restarts: int = 0,
         am_attempts: int = 2,
+        start_timeout: float = 120,
     ) -> str:
         """Submit an application that runs `cmd` in `num_containers` containers.
 
@@ -193,6 +194,11 @@ class Knit:
             node lost), the next takes over the running containers, asks for what is
             missing of `num_containers`, and this object reconnects to it. 1: the
             application ends with its first ApplicationMaster.
+        start_timeout : float
+            Seconds to wait for the ApplicationMaster to start and register. YARN may keep
+            the application waiting (a full queue, or its share for ApplicationMasters
+            used up): then the error says why, in YARN's words, and the application is
+            killed.
 
         Returns
         -------
@@ -217,6 +223,10 @@ class Knit:
         spec["max_restarts"] = max_restarts
         if isinstance(am_attempts, bool) or not isinstance(am_attempts, int) or am_attempts < 1:
             raise InvalidArgumentError(f"am_attempts must be an integer >= 1, got {am_attempts!r}.")
+        if isinstance(start_timeout, bool) or not isinstance(start_timeout, (int, float)) \
+                or not start_timeout > 0:
+            raise InvalidArgumentError(f"start_timeout must be a number of seconds > 0, got "
+                                       f"{start_timeout!r}.")
         spec["am_attempts"] = am_attempts
         if checks:
             self._preflight(spec)
@@ -250,7 +260,8 @@ class Knit:
         try:
             # Kept to reconnect to a later AM attempt, which has the same secrets.
             self._secrets = (token, cert_pem)
-            self._am = self._connect_am(token, cert_pem, renew_lease=not detached)
+            self._am = self._connect_am(token, cert_pem, renew_lease=not detached,
+                                        timeout=start_timeout)
         except BaseException:
             self.kill()
             raise
@@ -324,11 +335,16 @@ class Knit:
     def _connect_am(self, token: str, cert_pem: str, renew_lease: bool,
                     timeout: float = 120) -> AMGateway:
         deadline = time.monotonic() + timeout
+        said = None
         while time.monotonic() < deadline:
             report = self.status()
             if report["state"] in _DONE_STATES:
                 raise KnitException(f"{self.app_id} ended before its ApplicationMaster "
                                     f"registered: {report['final_status']}: {report['diagnostics']}")
+            reason = waiting.application_reason(report)
+            if reason and reason != said:  # say why it waits, once each time YARN's reason changes
+                logger.info("%s waits: %s", self.app_id, reason)
+                said = reason
             if report["state"] == "RUNNING" and report["am_port"] > 0:
                 am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
                 if renew_lease:
@@ -338,8 +354,9 @@ class Knit:
                                      name=f"knit-lease-{self.app_id}", daemon=True).start()
                 return am
             time.sleep(0.1)
+        why = f" YARN says: {said}" if said else ""
         raise KnitException(f"The ApplicationMaster of {self.app_id} did not register within "
-                            f"{timeout:.0f} s; the application was killed.")
+                            f"{timeout:.0f} s; the application was killed.{why}")
 
     # ------------------------------------------------------------------ runtime control
     def _require_app(self) -> str:
@@ -369,6 +386,8 @@ class Knit:
                 return
             try:
                 am.renew_lease()
+                if self._superseded(am):  # its NodeManager was lost: follow the new attempt
+                    self._reconnect_am(am)
             except ApplicationMasterLostError:
                 try:
                     self._reconnect_am(am)
@@ -377,6 +396,11 @@ class Knit:
                     return
             except KnitException as e:
                 logger.debug("Could not renew the lease of %s: %s", self.app_id, e)
+
+    def _superseded(self, am: AMGateway) -> bool:
+        """True when YARN runs a newer attempt of the ApplicationMaster than `am` (which can
+        still answer: its NodeManager was lost, and it may not know yet)."""
+        return am.attempt is not None and self.status().get("attempt", 0) > am.attempt
 
     def _call_am(self, call):
         """``call(gateway)``; if the AM was lost and YARN started a new attempt, once more
@@ -429,6 +453,15 @@ class Knit:
         virtual_cores = self._defaults[1] if virtual_cores is None else virtual_cores
         self._call_am(lambda am: am.add_containers(n, memory, virtual_cores))
 
+    def waiting_reason(self) -> str | None:
+        """Why the application waits, in YARN's terms, or None when nothing waits: its
+        ApplicationMaster not started yet (the ResourceManager's diagnostics, such as "Queue's
+        AM resource limit exceeded"), or container requests not granted (what the nodes have
+        free, and how full the queue is)."""
+        report = self.status()
+        return waiting.reason(report, lambda: self._call_am(lambda am: am.pending()),
+                              self._rm_get)
+
     def pending_containers(self) -> int:
         """Containers asked for and not yet given by YARN."""
         return sum(self._call_am(lambda am: am.pending()).values())
@@ -470,6 +503,9 @@ class Knit:
                 return False
             if not isinstance(lost, ApplicationMasterLostError):
                 raise
+            finished, self._containers = self._reconnect_am(self._am).containers()
+        if finished and self._superseded(self._am):
+            # A superseded attempt's answer is never final: the application goes on.
             finished, self._containers = self._reconnect_am(self._am).containers()
         if finished:
             self._close_am()  # its list is final; it is about to exit
@@ -522,7 +558,9 @@ class Knit:
 
         While the application runs, they are read from the NodeManagers; once it has
         ended, from the aggregated logs in HDFS (waiting up to `timeout` seconds for
-        aggregation to finish).
+        aggregation to finish). A running container whose NodeManager does not answer
+        gets an ``"unreadable"`` entry saying so (and a warning is logged), beside empty
+        ``stdout`` and ``stderr``.
         """
         app_id = self._require_app()
         report = self.status()
@@ -566,8 +604,14 @@ class Knit:
     def _live_logs(self) -> dict:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
                  if c["node_http"] and c["state"] != "ALLOCATED"}
-        return self._client().call("liveLogs", self.config.conf_dir, self._overrides,
-                                   to_json(where))
+        answer = self._client().call("liveLogs", self.config.conf_dir, self._overrides,
+                                     to_json(where))
+        logs = answer["logs"]
+        for container, why in answer["unreadable"].items():
+            # Say so rather than return empty logs as if the container wrote nothing.
+            logger.warning("The logs of %s could not be read: %s", container, why)
+            logs[container]["unreadable"] = why
+        return logs
 
     def read_log_file(self, container_id: str, name: str) -> str:
         """The file `name` from the log directory of a running container ("" if absent).

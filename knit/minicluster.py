@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections import deque
 from pathlib import Path
+from typing import Sequence
 
 import requests
 
@@ -23,6 +24,26 @@ logger = logging.getLogger(__name__)
 
 _MAIN_CLASS = "knit.minicluster.MiniClusterMain"
 _LOG4J = "-Dlog4j.configuration=knit-minicluster-log4j.properties"
+
+
+def _checked_daemon_users(users: dict[str, str] | None, daemons: bool) -> dict[str, str]:
+    """{"hdfs": user, "yarn": user}, checked: existing OS users, and root to become them."""
+    if not users:
+        return {}
+    if not daemons:
+        raise InvalidArgumentError("daemon_users needs daemons=True.")
+    if not isinstance(users, dict) or not set(users) <= {"hdfs", "yarn"}:
+        raise InvalidArgumentError(f"daemon_users maps 'hdfs' and 'yarn' to OS users, got {users!r}")
+    import pwd
+    for role, name in users.items():
+        try:
+            account = pwd.getpwnam(name)
+        except (KeyError, TypeError):
+            raise InvalidArgumentError(f"daemon_users[{role!r}]: there is no OS user {name!r}; "
+                                       f"make one (useradd --system {name}).") from None
+        if account.pw_uid != os.geteuid() and os.geteuid() != 0:
+            raise InvalidArgumentError(f"Running daemons as {name} needs root.")
+    return dict(users)
 
 
 class MiniCluster:
@@ -66,6 +87,16 @@ class MiniCluster:
         conf dir, with Hadoop's stock capacity-scheduler.xml (ApplicationMasters may use
         10 % of the queue). By default True for Hadoop before 3.5, where daemons sharing a
         JVM break the ResourceManager's REST API (YARN-7747), and False for 3.5.
+    daemon_users : dict, optional
+        With daemons: the OS users HDFS's and YARN's daemons run as, e.g. ``{"hdfs": "hdfs",
+        "yarn": "yarn"}`` (needs root; the users must exist). HDFS's user is then its
+        superuser, and containers run as YARN's, as on most clusters without Kerberos.
+    homes : list of str
+        HDFS home dirs to make, ``/user/<name>`` owned by that user, besides the one of the
+        user running this (``$HADOOP_USER_NAME`` if set).
+    web_proxy : bool
+        With daemons: run YARN's web proxy as a daemon of its own
+        (``yarn.web-proxy.address``), not inside the ResourceManager.
     kerberos : bool
         Secure the cluster: a KDC (Hadoop's MiniKdc) in the same JVM, Kerberos RPC for HDFS
         and YARN, block access tokens, and SPNEGO on the ResourceManager's REST API. A
@@ -95,6 +126,9 @@ class MiniCluster:
         hadoop_version: str = java.DEFAULT_HADOOP_VERSION,
         java_home: str | os.PathLike | None = None,
         daemons: bool | None = None,
+        daemon_users: dict[str, str] | None = None,
+        homes: Sequence[str] = (),
+        web_proxy: bool = False,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
                                  ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
@@ -121,6 +155,14 @@ class MiniCluster:
         if not isinstance(daemons, bool):
             raise InvalidArgumentError(f"daemons must be True, False or None, got {daemons!r}")
         self.daemons = daemons
+        self.daemon_users = _checked_daemon_users(daemon_users, daemons)
+        if isinstance(homes, str) or not all(isinstance(h, str) and h.isprintable() and h
+                                             and "/" not in h for h in homes):
+            raise InvalidArgumentError(f"homes must be a list of user names, got {homes!r}")
+        self.homes = tuple(homes)
+        if web_proxy and not daemons:
+            raise InvalidArgumentError("web_proxy=True needs daemons=True.")
+        self.web_proxy = bool(web_proxy)
         self._java_home = None if java_home is None else os.fspath(java_home)
         self.conf_dir: str | None = None
         self._backend: DaemonCluster | None = None
@@ -154,7 +196,8 @@ class MiniCluster:
                 self._backend = DaemonCluster(
                     Path(self.work_dir), Path(self.conf_dir), self.hadoop_version, java_home,
                     self.nodemanagers, self.nodemanager_memory_mb, self.config,
-                    self.startup_timeout, kerberos=self.kerberos)
+                    self.startup_timeout, kerberos=self.kerberos, users=self.daemon_users,
+                    web_proxy=self.web_proxy, homes=self.homes)
                 self._addresses = self._backend.start()
             else:
                 self._launch(java_exe, java_home, jars)
@@ -318,6 +361,28 @@ class MiniCluster:
             if time.monotonic() > deadline:
                 raise MiniClusterError(f"The ResourceManager still lists {node_id} as running")
             time.sleep(0.2)
+
+    def kill_nodemanager(self, index: int) -> None:
+        """With daemons: SIGKILL NodeManager `index`'s JVM, as a crash. Its containers'
+        processes are left running (as on a real cluster); the ResourceManager notices when
+        the NodeManager misses its heartbeats for ``yarn.nm.liveness-monitor.expiry-interval-ms``,
+        or when it is started again (:meth:`restart_nodemanager`)."""
+        self._daemon_nodemanager(index)
+        self._backend.kill_daemon(f"nodemanager-{index}")
+
+    def restart_nodemanager(self, index: int) -> None:
+        """With daemons: start NodeManager `index` again (stopped or killed), with the same
+        ports and dirs and no recovery: the ResourceManager sees the same node come back
+        without its containers."""
+        self._daemon_nodemanager(index)
+        self._backend.restart_daemon(f"nodemanager-{index}")
+
+    def _daemon_nodemanager(self, index: int) -> None:
+        if self._backend is None:
+            raise ApplicationStateError("kill_nodemanager and restart_nodemanager need a running "
+                                        "MiniCluster(daemons=True).")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.nodemanagers:
+            raise InvalidArgumentError(f"index must be 0 to {self.nodemanagers - 1}, got {index!r}")
 
     def hadoop_command(self, main_class: str, *args: str) -> tuple[list[str], dict[str, str]]:
         """Command line and environment that run a Hadoop client program against this cluster.

@@ -40,6 +40,8 @@ _MODES = ("local", "remote")
 # Where the remote scheduler writes its address: its container's log dir, which the
 # NodeManager serves and the AM reports (Knit.read_log_file).
 _SCHEDULER_FILE = "scheduler.json"
+# How long worker requests wait before the progress display says why, and how often after.
+_ASK_WHY_AFTER_S = 3.0
 
 
 def _config(key: str, value: Any) -> Any:
@@ -55,6 +57,23 @@ def _megabytes(value: str | int, what: str) -> int:
     if mb < 1:
         raise InvalidArgumentError(f"{what} must be at least 1 MiB, got {value!r}")
     return mb
+
+
+def _warn_if_others_cannot_run(python: str) -> None:
+    """Workers without an env run this interpreter. On a cluster without Kerberos,
+    containers run as the NodeManager's OS user: an interpreter under a private home dir
+    fails them with status 126. Say so before it happens."""
+    path = os.path.realpath(python)
+    dirs = [path]
+    while os.path.dirname(dirs[-1]) != dirs[-1]:
+        dirs.append(os.path.dirname(dirs[-1]))
+    if all(os.stat(d).st_mode & 0o001 for d in dirs):
+        return
+    logger.warning(
+        "Workers will run %s, which other OS users cannot run (a directory on its path is "
+        "private). Where containers run as another user (on clusters without Kerberos, the "
+        "NodeManager's), they will fail with status 126: pass env=create_env(..., "
+        "python=<an interpreter every node has, e.g. /usr/bin/python3>).", path)
 
 
 class YarnCluster(Cluster):
@@ -196,7 +215,10 @@ class YarnCluster(Cluster):
         return "" if self._credentials is None else " " + self._credentials.flags(who)
 
     def _python(self) -> str:
-        return "${PYTHON_BIN:-%s}" % sys.executable if self.env is None else "$PYTHON_BIN"
+        if self.env is None:
+            _warn_if_others_cannot_run(sys.executable)
+            return "${PYTHON_BIN:-%s}" % sys.executable
+        return "$PYTHON_BIN"
 
     async def _start_local_scheduler(self) -> str:
         protocol = "tls://" if self.security else "tcp://"
@@ -378,26 +400,34 @@ class YarnCluster(Cluster):
         except OSError as e:
             logger.warning("Could not close worker %s, whose container ended: %s", name, e)
 
-    def counts(self) -> Counts:
-        """Requested, allocated, running containers and connected workers, now."""
+    def counts(self, waiting: str | None = None) -> Counts:
+        """Requested, allocated, running containers and connected workers, now (and
+        `waiting`, why YARN keeps requests waiting, if known)."""
         live = self._live()
         connected = sum(1 for w in self.scheduler_info.get("workers", {}).values()
                         if w.get("status", "running") == "running")
         return Counts(requested=len(live) + self._pending,
                       allocated=sum(c["state"] == "ALLOCATED" for c in live),
                       running=sum(c["state"] == "RUNNING" for c in live),
-                      connected=connected)
+                      connected=connected, waiting=waiting)
 
     async def _wait_for_workers(self, n_workers=0, timeout=None) -> None:
         """Wait for `n_workers` connected workers, showing progress; fail early when
         they can no longer come (workers lost with no restarts left)."""
         deadline = None if timeout is None else time.monotonic() + parse_timedelta(timeout)
         progress = Progress(n_workers, enabled=self.show_progress)
+        why, asked_why_at = None, time.monotonic()
         try:
             while True:
                 await self._refresh()
                 self.scheduler_info = await self.scheduler_comm.identity()
-                counts = self.counts()
+                counts = self.counts(why)
+                if self._pending and time.monotonic() - asked_why_at > _ASK_WHY_AFTER_S:
+                    # Requests still wait: ask YARN why (a few REST calls), now and then.
+                    why, asked_why_at = await self._call(self.knit.waiting_reason), time.monotonic()
+                    counts = self.counts(why)
+                elif not self._pending:
+                    why = None
                 progress.update(counts)
                 if counts.connected >= n_workers:
                     return
@@ -407,7 +437,10 @@ class YarnCluster(Cluster):
                         f"{self._restarts_used} were lost and no restarts are left "
                         "(worker_restarts); see cluster.get_logs() for why.")
                 if deadline is not None and time.monotonic() > deadline:
-                    raise WorkerStartTimeoutError(counts.connected, n_workers, timeout)
+                    error = WorkerStartTimeoutError(counts.connected, n_workers, timeout)
+                    if why:
+                        error.args = (f"{error.args[0]} YARN: {why}",)
+                    raise error
                 await asyncio.sleep(0.1)
         finally:
             progress.close()

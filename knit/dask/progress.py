@@ -21,10 +21,13 @@ class Counts:
     allocated: int
     running: int
     connected: int
+    #: Why YARN keeps requests waiting (knit.waiting), when they wait.
+    waiting: str | None = None
 
     def text(self, wanted: int) -> str:
-        return (f"workers: {self.connected}/{wanted} connected | requested {self.requested}, "
+        line = (f"workers: {self.connected}/{wanted} connected | requested {self.requested}, "
                 f"allocated {self.allocated}, running {self.running}")
+        return line + (f" | YARN: {self.waiting}" if self.waiting else "")
 
     def html(self, wanted: int | None = None) -> str:
         cells = [("Requested", self.requested), ("Allocated", self.allocated),
@@ -32,8 +35,9 @@ class Counts:
         head = "".join(f"<th>{name}</th>" for name, _ in cells)
         row = "".join(f"<td>{value}</td>" for _, value in cells)
         goal = "" if wanted is None else f" (waiting for {wanted})"
+        why = f"<p>YARN: {html.escape(self.waiting)}</p>" if self.waiting else ""
         return (f"<div><b>YARN containers and Dask workers</b>{html.escape(goal)}"
-                f"<table><tr>{head}</tr><tr>{row}</tr></table></div>")
+                f"<table><tr>{head}</tr><tr>{row}</tr></table>{why}</div>")
 
 
 def _in_notebook() -> bool:

@@ -15,7 +15,8 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Stops and gives back one container; false if it is not a live container of ours. */
   def removeContainer(containerId: String): Boolean = am.removeContainer(containerId)
 
-  /** Every container the application has had: JSON {"finished": bool, "containers": [...]}. */
+  /** Every container the application has had: JSON {"finished": bool, "attempt": int,
+    * "containers": [...]}; `finished` is final only while `attempt` is YARN's current one. */
   def containers(): String = Json.write(am.describeContainers())
 
   /** The file `name` from the log dir of one of the application's running containers, read
@@ -23,8 +24,9 @@ class AmEntryPoint(am: ApplicationMaster) {
     * result, such as the address a Dask scheduler listens on. */
   def readLogFile(containerId: String, name: String): String = am.readLogFile(containerId, name)
 
-  /** The client is alive: renews its lease on the application (see `Lease`). */
-  def renewLease(): Unit = am.renewLease()
+  /** The client is alive: renews its lease on the application (see `Lease`). Returns
+    * which attempt of the AM this is: the client follows a newer one YARN started. */
+  def renewLease(): Int = am.renewLease()
 
   /** Containers asked for and not yet given: a JSON object {"<memory>x<vcores>": count}. */
   def pending(): String = Json.write(am.pending())

@@ -109,6 +109,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
         s"after the JVM started (YARN clients up at $clientsAt ms, TLS at $tlsAt ms); gateway on " +
         s"$host:${gateway.getListeningPort}; max container ${registration.getMaximumResourceCapability}")
+      // A NodeManager killed under this AM leaves it running outside YARN, and one started
+      // again without recovery no longer knows it: either way a new attempt takes over, so
+      // this one ends, without unregistering (the application is the new attempt's now).
+      val nodeWatch = NodeManagerWatch.start(UserGroupInformation.getCurrentUser.getShortUserName,
+        _ => sys.exit(2))
       tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
       // A later attempt (the previous AM died) takes over the containers YARN kept running
       // (those their NodeManager had reported; YARN stops the others) and asks only for
@@ -124,6 +129,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       val leaseWatch = watchLease()
       done.await()
       leaseWatch.shutdownNow()
+      nodeWatch.foreach(_.shutdownNow())
       tokenRenewal.foreach(_.stop())
       // The ResourceManager forgets containers once we unregister: give a watching Python
       // a moment to read their final states (wait_for_completion does at once).
@@ -181,11 +187,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     val where = synchronized(nodeHttp.get(containerId))
       .getOrElse(throw new IllegalArgumentException(s"not a container of this application: $containerId"))
     knit.client.LiveLogs.read(conf, Seq(containerId -> where), Seq(name))
-      .get(containerId).flatMap(_.get(name)).getOrElse("")
+      .logs.get(containerId).flatMap(_.get(name)).getOrElse("")
   }
 
-  /** From Python, every few seconds while it lives. */
-  def renewLease(): Unit = lease.renew(System.currentTimeMillis())
+  /** From Python, every few seconds while it lives; returns this AM's attempt number. */
+  def renewLease(): Int = { lease.renew(System.currentTimeMillis()); attempt }
 
   /** Ends the application once the client stops renewing its lease (if it holds one). */
   private def watchLease(): java.util.concurrent.ScheduledExecutorService = {
@@ -280,7 +286,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     pythonConnected = true
     val finished = done.getCount == 0
     if (finished) finalReportRead.countDown()
-    Map("finished" -> finished, "containers" -> allocator.containers.map { c =>
+    Map("finished" -> finished, "attempt" -> attempt, "containers" -> allocator.containers.map { c =>
       Map[String, Any](
         "id" -> c.id,
         "node" -> c.node,

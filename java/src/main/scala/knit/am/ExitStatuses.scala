@@ -79,8 +79,18 @@ object ExitStatuses {
       (Preempted, "preempted: the YARN scheduler took the container back for other work")
     // For the command's own exit, YARN's diagnostics are only launcher boilerplate and a
     // stack trace: the reason is in the container's stderr, so point there instead.
-    else if (exitStatus > 0) (Failed, s"command exited with status $exitStatus (see its stderr)")
+    else if (exitStatus > 0) (Failed, s"command exited with status $exitStatus" + shellMeaning(exitStatus) +
+      " (see its stderr)")
     else (Failed, withDiagnostics(failureMessage(exitStatus, memoryMb), diagnostics))
+  }
+
+  /** What the shell's own statuses mean (the command's are its own business). */
+  private def shellMeaning(status: Int): String = status match {
+    case 126 => ": a program it runs is not executable by the container's user (on a cluster " +
+      "without Kerberos that is the NodeManager's OS user: is the interpreter in a private " +
+      "home dir? ship an environment)"
+    case 127 => ": a program it runs was not found on the node"
+    case _ => ""
   }
 
   private def failureMessage(exitStatus: Int, memoryMb: Int): String = exitStatus match {

@@ -13,7 +13,7 @@ import org.apache.hadoop.yarn.api.records._
 import org.apache.hadoop.yarn.security.AMRMTokenIdentifier
 import org.apache.hadoop.yarn.util.Records
 
-import knit.common.{AppFiles, Localized}
+import knit.common.{ActingUser, AppFiles, Localized}
 
 /** Builds the launch context every worker container gets: the user's command script
   * (which also sets the user's variables, see `CommandScript`) run by bash, the staged
@@ -43,12 +43,11 @@ object WorkerLaunch {
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
     ctx.setLocalResources(resources.asJava)
     ctx.setCommands(java.util.Collections.singletonList(command))
-    tokenUpdates.foreach { t =>
-      ctx.setEnvironment(Map(
-        "KNIT_CLASSPATH" -> Localized.jvmClasspath(conf),
-        "KNIT_TOKENS_DIR" -> fs.makeQualified(new Path(stagingDir, AppFiles.TokensDir)).toString,
-        "KNIT_TOKEN_POLL_MS" -> t.pollMs.toString).asJava)
-    }
+    val tokenUpdaterEnv = tokenUpdates.map(t => Map(
+      "KNIT_CLASSPATH" -> Localized.jvmClasspath(conf),
+      "KNIT_TOKENS_DIR" -> fs.makeQualified(new Path(stagingDir, AppFiles.TokensDir)).toString,
+      "KNIT_TOKEN_POLL_MS" -> t.pollMs.toString)).getOrElse(Map.empty)
+    ctx.setEnvironment((tokenUpdaterEnv ++ ActingUser.environment()).asJava)
     ctx.setTokens(workerTokens())
     ctx
   }

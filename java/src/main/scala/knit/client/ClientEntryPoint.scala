@@ -121,11 +121,12 @@ class ClientEntryPoint {
   }
 
   /** stdout and stderr of running containers, read from their NodeManagers. `containers`
-    * is a JSON object {container id: NodeManager http address}; the answer is like
-    * `aggregatedLogs`. */
+    * is a JSON object {container id: NodeManager http address}; the answer is {"logs": like
+    * `aggregatedLogs`, "unreadable": {container id: why}}. */
   def liveLogs(confDir: String, overrides: String, containers: String): String = {
     val (conf, _) = client(confDir, overrides)
-    Json.write(LiveLogs.read(conf, Json.stringMap(containers).toSeq))
+    val read = LiveLogs.read(conf, Json.stringMap(containers).toSeq)
+    Json.write(Map("logs" -> read.logs, "unreadable" -> read.unreadable))
   }
 
   /** Packed environments stored in HDFS: a JSON list of {sha256, name, size, modified}. */
@@ -179,6 +180,8 @@ class ClientEntryPoint {
     "tracking_url" -> Option(r.getTrackingUrl).getOrElse(""),
     "start_time" -> r.getStartTime,
     "finish_time" -> r.getFinishTime,
-    "log_aggregation_status" -> Option(r.getLogAggregationStatus).map(_.name).getOrElse("")
+    "log_aggregation_status" -> Option(r.getLogAggregationStatus).map(_.name).getOrElse(""),
+    // Which attempt of the ApplicationMaster is YARN's current one (0: none yet).
+    "attempt" -> Option(r.getCurrentApplicationAttemptId).map(_.getAttemptId).getOrElse(0)
   ))
 }

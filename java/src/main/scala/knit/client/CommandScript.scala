@@ -15,9 +15,44 @@ object CommandScript {
       require(Name.matches(k), s"not a valid environment variable name: $k")
       s"export $k=${quote(v)}\n"
     }
-    "#!/bin/bash\n" + (if (withTokenUpdater) TokenUpdater else "") + (if (withEnv) EnvSetup else "") +
-      exports.mkString + command + "\n"
+    "#!/bin/bash\n" + NodeManagerWatch + (if (withTokenUpdater) TokenUpdater else "") +
+      (if (withEnv) EnvSetup else "") + exports.mkString + command + "\n"
   }
+
+  /** Ends the container's processes when its NodeManager is gone (killed: it leaves them
+    * running, outside YARN) or no longer knows the container (started again without
+    * recovery). Every 5 s it asks the NodeManager's REST API about this container: a 404,
+    * or no answer twice in a row, ends the container's process group. Only armed when the
+    * first answer is 200, so a NodeManager it cannot ask (HTTPS only, SPNEGO) changes
+    * nothing; and only when the group is the container's own (YARN runs it under setsid).
+    */
+  val NodeManagerWatch: String =
+    """knit_nm_says() {  # 0: 200, 1: 404, 2: no answer, 3: anything else
+      |  local status
+      |  exec 9<>"/dev/tcp/$NM_HOST/$NM_HTTP_PORT" || return 2
+      |  printf 'GET /ws/v1/node/containers/%s?user.name=%s HTTP/1.0\r\nHost: %s\r\nAccept: application/json\r\n\r\n' \
+      |    "$CONTAINER_ID" "${HADOOP_USER_NAME:-$USER}" "$NM_HOST" >&9
+      |  read -r -t 10 _ status _ <&9
+      |  exec 9>&-
+      |  case "$status" in 200) return 0 ;; 404) return 1 ;; *) return 3 ;; esac
+      |}
+      |knit_stat=$(cat /proc/$$/stat 2>/dev/null); set -- ${knit_stat##*") "}; knit_group=${3:-}
+      |if [ -n "${NM_HTTP_PORT:-}" ] && [ -n "$knit_group" ] &&
+      |   [ "$(readlink /proc/$knit_group/cwd 2>/dev/null)" = "$PWD" ] && knit_nm_says 2>/dev/null; then
+      |  (
+      |    silent=0
+      |    while sleep 5 && kill -0 $$ 2>/dev/null; do
+      |      knit_nm_says 2>/dev/null; answer=$?
+      |      case $answer in 1) silent=2 ;; 2) silent=$((silent + 1)) ;; *) silent=0 ;; esac
+      |      if [ $silent -ge 2 ]; then
+      |        echo "$(date -u +%FT%TZ) knit: the NodeManager at $NM_HOST:$NM_HTTP_PORT is gone or no longer runs $CONTAINER_ID: ending its processes" >&2
+      |        kill -TERM -- "-$knit_group"; sleep 5; kill -KILL -- "-$knit_group"; exit 0
+      |      fi
+      |    done
+      |  ) </dev/null >/dev/null 2>>"${LOG_DIRS%%,*}/knit-nm-watch.log" &
+      |fi
+      |set --
+      |""".stripMargin
 
   /** Applications started with a keytab: keeps the container's token file fresh (see
     * knit.container.TokenUpdater; the AM sets the KNIT_ variables). It watches this

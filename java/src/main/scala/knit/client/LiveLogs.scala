@@ -14,12 +14,17 @@ object LiveLogs {
   private val ConnectTimeoutMs = 5000
   private val ReadTimeoutMs = 30000
 
-  /** {container id -> {file -> contents}} for `files` of each (container id, NM http address). */
+  /** What could be read: {container id -> {file -> contents}}, and why the rest could not
+    * (container id -> reason: its NodeManager did not answer). */
+  final case class Read(logs: Map[String, Map[String, String]], unreadable: Map[String, String])
+
+  /** `files` of each (container id, NM http address). */
   def read(conf: YarnConfiguration, containers: Seq[(String, String)],
-      files: Seq[String] = Seq("stdout", "stderr")): Map[String, Map[String, String]] = {
+      files: Seq[String] = Seq("stdout", "stderr")): Read = {
     val scheme = if (YarnConfiguration.useHttps(conf)) "https" else "http"
     val user = UserGroupInformation.getCurrentUser.getShortUserName
-    containers.map { case (id, nodeHttp) =>
+    val unreadable = Map.newBuilder[String, String]
+    val logs = containers.map { case (id, nodeHttp) =>
       id -> files.map { file =>
         val url = new URL(s"$scheme://$nodeHttp/ws/v1/node/containerlogs/$id/$file?user.name=$user")
         val text =
@@ -27,11 +32,13 @@ object LiveLogs {
           catch {
             case e: IOException =>
               log.warn(s"Cannot read $file of $id from $nodeHttp: $e")
+              unreadable += id -> s"its NodeManager at $nodeHttp did not answer ($e)"
               ""
           }
         file -> text
       }.toMap
     }.toMap
+    Read(logs, unreadable.result())
   }
 
   /** The body of a 200 answer, None for any other status. */

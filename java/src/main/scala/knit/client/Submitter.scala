@@ -19,7 +19,7 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.apache.hadoop.yarn.util.Records
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, DelegationTokens, Localized}
+import knit.common.{ActingUser, AppFiles, DelegationTokens, Localized}
 
 /** What Python asks for, in plain types. */
 final case class AppRequest(
@@ -164,7 +164,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
 
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
     ctx.setLocalResources((Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec) ++ kerberosFiles).asJava)
-    ctx.setEnvironment(Map("CLASSPATH" -> classpath).asJava)
+    ctx.setEnvironment((Map("CLASSPATH" -> classpath) ++ ActingUser.environment()).asJava)
     ctx.setCommands(java.util.Collections.singletonList(command))
     // The gateway token travels in the AM's credentials: never on a command line or in
     // an environment variable that other users could read.

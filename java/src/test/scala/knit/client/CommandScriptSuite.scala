@@ -33,3 +33,70 @@ class CommandScriptSuite extends AnyFunSuite {
     assert(bash("bash -n <<'EOF'\n" + script + "EOF\n") == "") // valid bash
   }
 }
+
+/** The NodeManager watch of `CommandScript`, against a stand-in for a NodeManager's REST API. */
+class NodeManagerWatchSuite extends AnyFunSuite {
+  import java.net.InetSocketAddress
+  import java.nio.file.Files
+  import com.sun.net.httpserver.HttpServer
+
+  /** A NodeManager that knows the container until `knows` is false (then answers 404). */
+  private class FakeNodeManager {
+    @volatile var knows = true
+    val server: HttpServer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0)
+    server.createContext("/ws/v1/node/containers/", exchange => {
+      val code = if (knows) 200 else 404
+      exchange.sendResponseHeaders(code, -1)
+      exchange.close()
+    })
+    server.start()
+    def port: Int = server.getAddress.getPort
+    def stop(): Unit = server.stop(0)
+  }
+
+  /** Starts `script` as YARN does, in a session of its own in its working directory. */
+  private def launch(script: String, nm: FakeNodeManager): java.lang.Process = {
+    val dir = Files.createTempDirectory("knit-container").toFile
+    val file = new java.io.File(dir, "knit-command.sh")
+    Files.write(file.toPath, script.getBytes("UTF-8"))
+    val builder = new java.lang.ProcessBuilder("setsid", "bash", file.getName).directory(dir)
+    val env = builder.environment()
+    env.put("NM_HOST", "127.0.0.1")
+    env.put("NM_HTTP_PORT", nm.port.toString)
+    env.put("CONTAINER_ID", "container_1_0001_01_000002")
+    env.put("LOG_DIRS", dir.getAbsolutePath)
+    builder.start()
+  }
+
+  private def exited(p: java.lang.Process, seconds: Int): Boolean =
+    p.waitFor(seconds.toLong, java.util.concurrent.TimeUnit.SECONDS)
+
+  test("a container whose NodeManager no longer knows it ends; one it knows runs on") {
+    val nm = new FakeNodeManager
+    try {
+      val kept = launch(CommandScript("sleep 12; echo done", Map.empty), nm)
+      assert(exited(kept, 30) && kept.exitValue == 0) // ran through, watched all along
+      val orphan = launch(CommandScript("sleep 300", Map.empty), nm)
+      Thread.sleep(2000)
+      nm.knows = false // the NodeManager was started again, without recovery
+      assert(exited(orphan, 30), "the orphaned container kept running")
+    } finally nm.stop()
+  }
+
+  test("a container whose NodeManager is gone ends") {
+    val nm = new FakeNodeManager
+    val orphan = launch(CommandScript("sleep 300", Map.empty), nm)
+    Thread.sleep(2000)
+    nm.stop() // killed: its port answers no more
+    assert(exited(orphan, 40), "the orphaned container kept running")
+  }
+
+  test("without a NodeManager to ask at the start, the watch stays off") {
+    val nm = new FakeNodeManager
+    nm.knows = false
+    try {
+      val p = launch(CommandScript("sleep 8; echo done", Map.empty), nm)
+      assert(exited(p, 30) && p.exitValue == 0)
+    } finally nm.stop()
+  }
+}
