@@ -59,11 +59,12 @@ class AMGateway:
         except Py4JError as e:
             raise KnitException(f"The ApplicationMaster refused to {what}: {e}") from e
 
-    def add_containers(self, n: int, memory: int, vcores: int) -> None:
-        self._call("add containers", self._am.addContainers, n, memory, vcores)
+    def add_containers(self, role: str, n: int, memory: int, vcores: int) -> None:
+        """Sizes <= 0 mean the role's default."""
+        self._call("add containers", self._am.addContainers, role, n, memory, vcores)
 
-    def cancel_containers(self, n: int) -> int:
-        return int(self._call("withdraw requests", self._am.cancelContainers, n))
+    def cancel_containers(self, role: str, n: int) -> int:
+        return int(self._call("withdraw requests", self._am.cancelContainers, role, n))
 
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))
@@ -74,7 +75,8 @@ class AMGateway:
         self.attempt = answer["attempt"]
         return answer["finished"], answer["containers"]
 
-    def pending(self) -> dict[str, int]:
+    def pending(self) -> dict[str, dict[str, int]]:
+        """Requests not granted yet: {role: {"<memory>x<vcores>": count}}."""
         return from_json(self._call("list pending requests", self._am.pending))
 
     def read_log_file(self, container_id: str, name: str) -> str:

@@ -32,6 +32,9 @@ _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
 # Names knit itself puts in a container's working directory.
 _RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.xml", "knit_env", "knit.keytab"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+#: The role of the containers that run the application's own command.
+MAIN_ROLE = "main"
 AM_MEMORY_MB = 512
 AM_VCORES = 1
 # The AM ends an application whose client has not renewed its lease for LEASE_SECONDS
@@ -101,7 +104,7 @@ class Knit:
         self._lease_stop: threading.Event | None = None  # set to stop renewing the lease
         self._secrets: tuple[str, str] | None = None  # the AM's token and certificate
         self._reconnecting = threading.Lock()
-        self._defaults = (1024, 1)
+        self._staging: dict | None = None  # where the application is staged, and how
         self.uploaded_bytes = 0
         # The last container list the AM gave; it outlives the AM (see get_containers).
         self._containers: list[dict] = []
@@ -255,7 +258,8 @@ class Knit:
         self.uploaded_bytes = submitted["uploaded_bytes"]
         self._am = None
         self._containers = []
-        self._defaults = (memory, virtual_cores)
+        self._staging = {"dir": submitted["staging_dir"], "with_env": spec["env"] is not None,
+                         "renews_tokens": "keytab" in spec, "roles": {MAIN_ROLE}}
         logger.info("Submitted %s; waiting for its ApplicationMaster", app_id)
         try:
             # Kept to reconnect to a later AM attempt, which has the same secrets.
@@ -444,14 +448,46 @@ class Knit:
         raise ApplicationMasterLostError(f"The ApplicationMaster of {self.app_id} was lost and no "
                                          f"new attempt registered within {timeout:.0f} s.")
 
+    def add_role(self, name: str, cmd: str, memory: int = 1024, virtual_cores: int = 1,
+                 files: Sequence[str | os.PathLike] | None = None,
+                 envvars: Mapping[str, str] | None = None) -> None:
+        """Define another kind of container for the running application, with a command,
+        size, files and variables of its own (the environment is the application's); then
+        ask for some with ``add_containers(n, role=name)``.
+
+        The application's own command is the ``"main"`` role. A Dask cluster in remote mode
+        runs its scheduler as the main role and its workers as another, all in one YARN
+        application. Each role's requests carry a YARN priority of their own.
+
+        Raises
+        ------
+        InvalidArgumentError
+            A bad name (letters, digits, ``_`` and ``-``, starting with a letter), one the
+            application already has, or bad sizes, files or variables.
+        """
+        self._require_am()
+        if not isinstance(name, str) or not _ROLE_NAME.fullmatch(name) or name == MAIN_ROLE:
+            raise InvalidArgumentError(f"A role name is a letter, then letters, digits, '_' or "
+                                       f"'-' (at most 64), and not {MAIN_ROLE!r}; got {name!r}.")
+        if name in self._staging["roles"]:
+            raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
+        checked = self._validated_spec(cmd, 0, memory, virtual_cores, files, envvars, "knit",
+                                       "default", None)
+        role = {"name": name, "command": checked["command"], "envvars": checked["envvars"],
+                "files": checked["files"], "memory": memory, "vcores": virtual_cores,
+                "with_env": self._staging["with_env"],
+                "renews_tokens": self._staging["renews_tokens"]}
+        self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"], to_json(role))
+        self._staging["roles"].add(name)
+
     def add_containers(self, n: int, memory: int | None = None,
-                       virtual_cores: int | None = None) -> None:
-        """Ask for `n` more containers running the same command (size defaults to start's)."""
+                       virtual_cores: int | None = None, role: str = "main") -> None:
+        """Ask for `n` more containers of a role: by default the application's own command
+        (``"main"``), at the size given to :meth:`start` (or :meth:`add_role`)."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
-        memory = self._defaults[0] if memory is None else memory
-        virtual_cores = self._defaults[1] if virtual_cores is None else virtual_cores
-        self._call_am(lambda am: am.add_containers(n, memory, virtual_cores))
+        self._check_role(role)
+        self._call_am(lambda am: am.add_containers(role, n, memory or 0, virtual_cores or 0))
 
     def waiting_reason(self) -> str | None:
         """Why the application waits, in YARN's terms, or None when nothing waits: its
@@ -459,18 +495,33 @@ class Knit:
         AM resource limit exceeded"), or container requests not granted (what the nodes have
         free, and how full the queue is)."""
         report = self.status()
-        return waiting.reason(report, lambda: self._call_am(lambda am: am.pending()),
-                              self._rm_get)
+        return waiting.reason(report, self._pending_by_size, self._rm_get)
 
-    def pending_containers(self) -> int:
-        """Containers asked for and not yet given by YARN."""
-        return sum(self._call_am(lambda am: am.pending()).values())
+    def _pending_by_size(self) -> dict[str, int]:
+        """Requests not granted yet, all roles together: {"<memory>x<vcores>": count}."""
+        merged: dict[str, int] = {}
+        for sizes in self._call_am(lambda am: am.pending()).values():
+            for size, n in sizes.items():
+                merged[size] = merged.get(size, 0) + n
+        return merged
 
-    def cancel_containers(self, n: int) -> int:
-        """Withdraw up to `n` container requests YARN has not granted yet; return how many."""
+    def pending_containers(self, role: str | None = None) -> int:
+        """Containers asked for and not yet given by YARN (of one role, or of all)."""
+        pending = self._call_am(lambda am: am.pending())
+        return sum(sum(sizes.values()) for r, sizes in pending.items() if role in (None, r))
+
+    def cancel_containers(self, n: int, role: str = "main") -> int:
+        """Withdraw up to `n` requests of a role YARN has not granted yet; return how many."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
-        return self._call_am(lambda am: am.cancel_containers(n))
+        self._check_role(role)
+        return self._call_am(lambda am: am.cancel_containers(role, n))
+
+    def _check_role(self, role: str) -> None:
+        self._require_app()
+        if self._staging is not None and role not in self._staging["roles"]:
+            raise InvalidArgumentError(f"{self.app_id} has no role {role!r}; its roles: "
+                                       f"{sorted(self._staging['roles'])} (see add_role).")
 
     def remove_containers(self, container_id: str | Sequence[str]) -> None:
         """Stop and give back one container, or several; they do not count as failures."""
@@ -518,6 +569,19 @@ class Knit:
         if self._am is not None:
             self._am.close()
             self._am = None
+
+    def _jvm_call(self, method: str, what: str, *args: Any) -> Any:
+        """A client-JVM call about this Knit's cluster; the JVM's errors become
+        KnitException (IllegalArgumentException: InvalidArgumentError) saying `what` failed."""
+        try:
+            return self._client().call(method, self.config.conf_dir, self._overrides, *args)
+        except Py4JJavaError as e:
+            try:
+                bad_argument = e.java_exception.getClass().getName() == "java.lang.IllegalArgumentException"
+            except Exception:  # the JVM is gone
+                bad_argument = False
+            error = InvalidArgumentError if bad_argument else KnitException
+            raise error(f"Cannot {what}: {_java_message(e)}") from e
 
     def status(self) -> dict:
         """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``, ..."""

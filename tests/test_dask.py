@@ -191,12 +191,13 @@ def test_wait_for_workers_reports_progress_and_fails_when_workers_cannot_come(
         assert len(failed) == 2  # the first worker and its one replacement
 
 
-def test_remote_scheduler_runs_in_its_own_container(minicluster):
+def test_remote_scheduler_runs_in_a_container_of_the_workers_application(minicluster):
     with YarnCluster(n_workers=2, worker_memory="1 GiB", deploy_mode="remote",
                      scheduler_memory="1 GiB", hadoop_conf_dir=minicluster.conf_dir) as cluster:
-        scheduler_app = cluster.scheduler_application_id
-        (container,) = [c["id"] for c in cluster.scheduler_knit.get_containers()
-                        if c["state"] == "RUNNING"]
+        app = cluster.application_id
+        assert cluster.scheduler_application_id == app  # one YARN application
+        roles = {c["id"]: c["role"] for c in cluster.knit.get_containers()}
+        (container,) = [c for c, role in roles.items() if role == "main"]
         with Client(cluster) as client:
             client.wait_for_workers(2, timeout=120)
             assert client.run_on_scheduler(lambda: os.environ["CONTAINER_ID"]) == container
@@ -206,10 +207,14 @@ def test_remote_scheduler_runs_in_its_own_container(minicluster):
                 lambda dask_scheduler: dask_scheduler.services["dashboard"].port)
             assert cluster.dashboard_link.endswith(f":{port}/status")
             assert cluster.scheduler_address.startswith("tls://")
-    for app in (cluster.scheduler_knit, cluster.knit):
-        assert app.status()["state"] == "KILLED"
+            workers = {c["id"] for c in cluster.knit.get_containers() if c["role"] == "worker"}
+            assert {w["name"] for w in client.scheduler_info()["workers"].values()} == workers
+            cluster.scale(3)
+            client.wait_for_workers(3, timeout=120)
+    assert cluster.knit.status()["state"] == "KILLED"
+    suffix = app[len("application_"):]
     wait_for(lambda: not [p for p in processes_under(minicluster.work_dir)
-                          if scheduler_app in cwd_of(p)], 30, "no scheduler process left")
+                          if suffix in cwd_of(p)], 30, "no process of the cluster left")
 
 
 def test_refused_remote_scheduler_leaves_nothing_behind(minicluster):
@@ -223,7 +228,6 @@ def test_refused_remote_scheduler_leaves_nothing_behind(minicluster):
     with pytest.raises(KnitException, match="No NodeManager can hold"):
         YarnCluster(n_workers=1, deploy_mode="remote", scheduler_memory="1000 GiB",
                     app_name="refused-remote", hadoop_conf_dir=minicluster.conf_dir)
-    assert app_by_name(minicluster.resourcemanager_web, "refused-remote-scheduler") is None
     assert app_by_name(minicluster.resourcemanager_web, "refused-remote") is None
     assert set(glob.glob("/tmp/knit-dask-tls-*")) == before
 

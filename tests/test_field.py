@@ -204,3 +204,28 @@ def test_a_nodemanager_killed_and_started_again_the_application_goes_on(testbed)
         ran = [c for c in k.get_containers() if c["outcome"] == "SUCCEEDED"]
         assert len(ran) == 2  # the new attempt's replacements ran to the end
     wait_for(lambda: not app_processes(testbed), 60, "no process of the application")
+
+
+def test_a_remote_dask_cluster_is_one_application_and_fits_the_stock_am_share(testbed,
+                                                                             system_python_env):
+    """Scheduler and workers in one YARN application: one ApplicationMaster, which the
+    stock 10 % share of the queue admits (two applications would wait for each other)."""
+    result = as_alice(testbed, """
+        import json, sys
+        from distributed import Client
+        from knit.dask import YarnCluster
+        with YarnCluster(n_workers=2, worker_memory="1 GiB", scheduler_memory="1 GiB",
+                         deploy_mode="remote", hadoop_conf_dir=sys.argv[1], env=sys.argv[2]) as c:
+            with Client(c) as client:
+                client.wait_for_workers(2, timeout=180)
+                total = client.submit(sum, range(10)).result()
+                roles = sorted(x["role"] for x in c.knit.get_containers())
+            app = c.application_id
+        print(json.dumps({"total": total, "roles": roles, "app": app}))
+    """, system_python_env)
+    assert result["total"] == 45
+    assert result["roles"] == ["main", "worker", "worker"]
+    apps = requests.get(f"{testbed.resourcemanager_web}/ws/v1/cluster/apps",
+                        params={"user.name": "alice"}, timeout=10).json()["apps"]["app"]
+    assert [a["id"] for a in apps if a["user"] == "alice" and a["startedTime"] >= 0
+            and a["id"] == result["app"]] == [result["app"]]

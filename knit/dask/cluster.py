@@ -1,8 +1,9 @@
 """``YarnCluster``: a Dask cluster whose workers run in YARN containers started by knit.
 
-The scheduler runs in this process (``deploy_mode="local"``) or in a YARN container of its
-own (``"remote"``); either way it asks knit's ApplicationMaster for worker containers as
-Dask scales or adapts. Workers are named by their container id, so retiring a worker
+The scheduler runs in this process (``deploy_mode="local"``) or in a YARN container of the
+same application as its workers (``"remote"``: the application's main role is the
+scheduler, its workers another role); either way it asks knit's ApplicationMaster for
+worker containers as Dask scales or adapts. Workers are named by their container id, so retiring a worker
 releases exactly its container. Scheduler, workers and client talk TLS by default.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from distributed.deploy.cluster import WorkerStartTimeoutError
 from distributed.security import Security
 from distributed.utils import Log, format_dashboard_link
 
-from ..core import Knit
+from ..core import MAIN_ROLE, Knit
 from ..exceptions import InvalidArgumentError, KnitException
 from .progress import Counts, Progress
 from .security import CredentialFiles, make_security
@@ -40,6 +41,8 @@ _MODES = ("local", "remote")
 # Where the remote scheduler writes its address: its container's log dir, which the
 # NodeManager serves and the AM reports (Knit.read_log_file).
 _SCHEDULER_FILE = "scheduler.json"
+# In remote mode, the workers' role in the application (the scheduler is the main one).
+_WORKER_ROLE = "worker"
 # How long worker requests wait before the progress display says why, and how often after.
 _ASK_WHY_AFTER_S = 3.0
 
@@ -96,8 +99,9 @@ class YarnCluster(Cluster):
     queue, app_name : str
         YARN queue and application name.
     deploy_mode : {"local", "remote"}
-        Where the scheduler runs: in this process, or in a YARN container of its own (a
-        second application, named ``<app_name>-scheduler``).
+        Where the scheduler runs: in this process, or in a YARN container of the same YARN
+        application as the workers (so a remote cluster needs one ApplicationMaster, which
+        fits wherever one application fits).
     scheduler_memory, scheduler_vcores
         Size of the scheduler's container (remote mode).
     worker_restarts : int
@@ -158,7 +162,9 @@ class YarnCluster(Cluster):
         self.security = make_security(_config("security", security))
         login = {"principal": _config("principal", principal), "keytab": _config("keytab", keytab)}
         self.knit = Knit(self.hadoop_conf_dir, **login)
-        self.scheduler_knit = Knit(self.hadoop_conf_dir, **login) if self.deploy_mode == "remote" else None
+        # The workers' role in the application: its own command locally; in remote mode the
+        # application's command is the scheduler, and the workers are a role of their own.
+        self._worker_role = MAIN_ROLE if self.deploy_mode == "local" else _WORKER_ROLE
         self.scheduler: Scheduler | None = None
         self._credentials: CredentialFiles | None = None
         self._containers: list[dict] = []
@@ -189,14 +195,19 @@ class YarnCluster(Cluster):
                 self._credentials = CredentialFiles(self.security)
             if self.deploy_mode == "local":
                 address = await self._start_local_scheduler()
+                self.scheduler_comm = rpc(address, connection_args=self._connection_args())
+                await self._call(self.knit.start, self._worker_command(address),
+                                 num_containers=self.n_workers, memory=self.worker_memory_mb,
+                                 virtual_cores=self.worker_vcores, env=self.env,
+                                 files=self._tls_files("worker"), app_name=self.app_name,
+                                 queue=self.queue, keep_alive=True)
             else:
                 address = await self._start_remote_scheduler()
-            self.scheduler_comm = rpc(address, connection_args=self._connection_args())
-            await self._call(self.knit.start, self._worker_command(address),
-                             num_containers=self.n_workers, memory=self.worker_memory_mb,
-                             virtual_cores=self.worker_vcores, env=self.env,
-                             files=self._tls_files("worker"), app_name=self.app_name,
-                             queue=self.queue, keep_alive=True)
+                self.scheduler_comm = rpc(address, connection_args=self._connection_args())
+                await self._call(self.knit.add_role, _WORKER_ROLE, self._worker_command(address),
+                                 memory=self.worker_memory_mb, virtual_cores=self.worker_vcores,
+                                 files=self._tls_files("worker"))
+                await self._call(self.knit.add_containers, self.n_workers, role=_WORKER_ROLE)
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
         except BaseException:
@@ -229,20 +240,21 @@ class YarnCluster(Cluster):
         return self.scheduler.address
 
     async def _start_remote_scheduler(self) -> str:
-        """Start the scheduler in a container; return the address it wrote to its log dir."""
+        """Start the application with the scheduler in its one main container; return the
+        address the scheduler wrote to its log dir."""
         protocol = "tls" if self.security else "tcp"
         command = (f"exec {self._python()} -m distributed.cli.dask_scheduler "
                    f"--protocol {protocol} --port 0 --dashboard-address :0 "
                    f'--scheduler-file "${{LOG_DIRS%%,*}}/{_SCHEDULER_FILE}"'
                    + self._tls_flags("scheduler"))
-        k = self.scheduler_knit
+        k = self.knit
         await self._call(k.start, command, num_containers=1, memory=self.scheduler_memory_mb,
                          virtual_cores=self.scheduler_vcores, env=self.env,
-                         files=self._tls_files("scheduler"), app_name=f"{self.app_name}-scheduler",
-                         queue=self.queue)
+                         files=self._tls_files("scheduler"), app_name=self.app_name,
+                         queue=self.queue, keep_alive=True)
         deadline = time.monotonic() + self.scheduler_timeout
         while True:
-            containers = await self._call(k.get_containers)
+            containers = [c for c in await self._call(k.get_containers) if c["role"] == MAIN_ROLE]
             running = [c for c in containers if c["state"] == "RUNNING"]
             if running:
                 text = await self._call(k.read_log_file, running[0]["id"], _SCHEDULER_FILE)
@@ -254,8 +266,8 @@ class YarnCluster(Cluster):
             if gone:
                 raise KnitException(
                     f"The scheduler's container {gone[0]['id']} ended before the scheduler "
-                    f"started: {gone[0]['diagnostics']}; see "
-                    f"Knit(app_id={k.app_id!r}).logs() for its stderr.")
+                    f"started: {gone[0]['diagnostics']}; see its stderr in the logs of YARN "
+                    f"application {k.app_id} (yarn logs -applicationId {k.app_id}).")
             if time.monotonic() > deadline:
                 raise KnitException(
                     f"The scheduler did not start within {self.scheduler_timeout:.0f} s "
@@ -284,8 +296,6 @@ class YarnCluster(Cluster):
         if self.scheduler is not None:
             await self.scheduler.close()
         await self._call(self.knit.kill)
-        if self.scheduler_knit is not None:
-            await self._call(self.scheduler_knit.kill)
         if self._credentials is not None:
             self._credentials.remove()
 
@@ -303,8 +313,13 @@ class YarnCluster(Cluster):
         return super().dashboard_link
 
     # ------------------------------------------------------------------ scaling
+    def _workers(self) -> list[dict]:
+        """The containers of workers (in remote mode the application also has the
+        scheduler's)."""
+        return [c for c in self._containers if c["role"] == self._worker_role]
+
     def _live(self) -> list[dict]:
-        return [c for c in self._containers if c["state"] in _LIVE]
+        return [c for c in self._workers() if c["state"] in _LIVE]
 
     @property
     def plan(self) -> set:
@@ -323,10 +338,11 @@ class YarnCluster(Cluster):
         await self._refresh()
         current = len(self._live()) + self._pending
         if n > current:
-            await self._call(self.knit.add_containers, n - current)
+            await self._call(self.knit.add_containers, n - current, role=self._worker_role)
         elif n < current:
             surplus = current - n
-            surplus -= await self._call(self.knit.cancel_containers, surplus)
+            surplus -= await self._call(self.knit.cancel_containers, surplus,
+                                        role=self._worker_role)
             if surplus > 0:
                 names = await self.scheduler_comm.workers_to_close(n=surplus, attribute="name")
                 live = [c["id"] for c in self._live()]
@@ -348,7 +364,7 @@ class YarnCluster(Cluster):
     # ------------------------------------------------------------------ watching
     async def _refresh(self) -> None:
         self._containers = await self._call(self.knit.get_containers)
-        self._pending = await self._call(self.knit.pending_containers)
+        self._pending = await self._call(self.knit.pending_containers, role=self._worker_role)
 
     @property
     def restarts_left(self) -> int:
@@ -368,6 +384,10 @@ class YarnCluster(Cluster):
                 if c["state"] != "COMPLETED" or c["id"] in self._seen_done:
                     continue
                 self._seen_done.add(c["id"])
+                if c["role"] != self._worker_role:  # the remote scheduler: nothing replaces it
+                    logger.error("The scheduler's container %s ended (%s: %s): the cluster is "
+                                 "gone; close it", c["id"], c["outcome"], c["diagnostics"])
+                    continue
                 if c["id"] in self._retiring or c["outcome"] == "RELEASED":
                     continue
                 await self._close_orphan(c["id"])
@@ -385,7 +405,7 @@ class YarnCluster(Cluster):
                                  c["id"], c["node"], why)
                     self._unreplaced += 1
                     continue
-                await self._call(self.knit.add_containers, 1)
+                await self._call(self.knit.add_containers, 1, role=self._worker_role)
 
     async def _close_orphan(self, name: str) -> None:
         """YARN says the container `name` ended, but its worker may live on: when the
@@ -452,11 +472,8 @@ class YarnCluster(Cluster):
 
     async def _get_logs(self, cluster=True, scheduler=True, workers=True):
         logs = await super()._get_logs(cluster=cluster, scheduler=scheduler, workers=False)
-        apps = [self.knit] if workers else []
-        if scheduler and self.scheduler_knit is not None:
-            apps.append(self.scheduler_knit)
-        for app in apps:
-            for container, files in (await self._call(app.logs)).items():
+        if workers or (scheduler and self.deploy_mode == "remote"):
+            for container, files in (await self._call(self.knit.logs)).items():
                 logs[container] = Log(files.get("stderr", "") + files.get("stdout", ""))
         return logs
 
@@ -468,4 +485,4 @@ class YarnCluster(Cluster):
     @property
     def scheduler_application_id(self) -> str | None:
         """The YARN application id of the scheduler (remote mode), else None."""
-        return None if self.scheduler_knit is None else self.scheduler_knit.app_id
+        return None if self.deploy_mode == "local" else self.knit.app_id

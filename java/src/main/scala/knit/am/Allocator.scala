@@ -227,7 +227,13 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   def finalStatus: String = if (failed.nonEmpty) "FAILED" else "SUCCEEDED"
 
   /** True once something was requested, nothing is outstanding and no container is live. */
-  def isFinished: Boolean = everRequested && wanted.isEmpty && !tracked.values.exists(isLive)
+  def isFinished: Boolean = hasRequested && isIdle
+
+  /** Whether anything was ever asked for (or adopted). */
+  def hasRequested: Boolean = everRequested
+
+  /** Nothing outstanding and no live container. */
+  def isIdle: Boolean = wanted.isEmpty && !tracked.values.exists(isLive)
 
   /** Preferred nodes for `n` new requests, spread out: each pick is the node with the fewest
     * live containers plus picks so far, ties going to the earlier node in `nodes`.

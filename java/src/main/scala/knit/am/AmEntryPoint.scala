@@ -6,11 +6,13 @@ import knit.common.Json
   * Strings and ints in; structured answers are JSON text (see `knit.common.Json`). */
 class AmEntryPoint(am: ApplicationMaster) {
 
-  /** Asks YARN for `n` more containers of the given size (<= 0: the application's default). */
-  def addContainers(n: Int, memoryMb: Int, vcores: Int): Unit = am.addContainers(n, memoryMb, vcores)
+  /** Asks YARN for `n` more containers of a role ("main", or one the client staged) of the
+    * given size (<= 0: the role's default). */
+  def addContainers(role: String, n: Int, memoryMb: Int, vcores: Int): Unit =
+    am.addContainers(role, n, memoryMb, vcores)
 
-  /** Withdraws up to `n` container requests not yet granted; returns how many. */
-  def cancelContainers(n: Int): Int = am.cancelContainers(n)
+  /** Withdraws up to `n` requests of a role not yet granted; returns how many. */
+  def cancelContainers(role: String, n: Int): Int = am.cancelContainers(role, n)
 
   /** Stops and gives back one container; false if it is not a live container of ours. */
   def removeContainer(containerId: String): Boolean = am.removeContainer(containerId)
@@ -28,6 +30,6 @@ class AmEntryPoint(am: ApplicationMaster) {
     * which attempt of the AM this is: the client follows a newer one YARN started. */
   def renewLease(): Int = am.renewLease()
 
-  /** Containers asked for and not yet given: a JSON object {"<memory>x<vcores>": count}. */
+  /** Containers asked for and not yet given: JSON {role: {"<memory>x<vcores>": count}}. */
   def pending(): String = Json.write(am.pending())
 }

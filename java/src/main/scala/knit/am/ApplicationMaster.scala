@@ -33,11 +33,13 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
   private val FinalReportGraceMs = 10000L
 
-  private val allocator = new Allocator()
-  private val defaultSize = Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1))
   private val stagingDir = new Path(spec.get(AppFiles.StagingDir))
-  /** YARN's own request objects, by size, so allocations remove exactly what was asked. */
-  private val requests = mutable.Map[Resources, mutable.Queue[ContainerRequest]]()
+  private val mainRole = Role.main(stagingDir,
+    Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1)))
+  /** The application's roles by name, the main one first; others are added by Python. */
+  private val roles = mutable.LinkedHashMap[String, Role](mainRole.name -> mainRole)
+  /** The role of each container, by id. */
+  private val roleOf = mutable.Map[String, Role]()
   private val nodeHttp = mutable.Map[String, String]()
   private val done = new CountDownLatch(1)
   /** Counted down when Python reads the containers after the end (see `run`). */
@@ -50,29 +52,29 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val restarts = new Restarts(spec.getInt(AppFiles.MaxRestarts, 0),
     spec.getInt(AppFiles.NodeFailuresToExclude, 3))
   private val nodeIds: Set[String] = spec.getTrimmedStrings(AppFiles.NodeIds).toSet
-  private val priority = Priority.newInstance(1)
 
   /** Started with a keytab on a Kerberized cluster: renews delegation tokens (TokenRenewal). */
   private val keytabPrincipal: Option[String] = Option(spec.get(AppFiles.Principal))
     .filter(_ => UserGroupInformation.isSecurityEnabled && new java.io.File(AppFiles.Keytab).isFile)
-  @volatile private var launchTemplate: Option[ContainerLaunchContext] = None
-  /** Guards `launchTemplate` alone: building it reads HDFS, which must not hold up the rest
-    * of the AM (taken after `this`, never before it). */
+  /** Guards the roles' launch templates alone: building one reads HDFS, which must not
+    * hold up the rest of the AM (taken after `this`, never before it). */
   private val launchLock = new Object
-  private def launchContext: ContainerLaunchContext = launchLock.synchronized {
-    launchTemplate.getOrElse {
+  private def launchContext(role: Role): ContainerLaunchContext = launchLock.synchronized {
+    role.launchTemplate.getOrElse {
       val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(spec.get(AppFiles.JarPath)),
         TokenSchedule.pollMs(TokenRenewal.currentExpiry() - System.currentTimeMillis())))
-      val ctx = WorkerLaunch.context(conf, stagingDir, Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)),
-        updates)
-      launchTemplate = Some(ctx)
+      val ctx = WorkerLaunch.context(conf, stagingDir, role.dir,
+        Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)), updates)
+      role.launchTemplate = Some(ctx)
       ctx
     }
   }
   private val targetRecord = new TargetRecord(conf, new Path(stagingDir, AppFiles.Target))
   private val tokenRenewal = keytabPrincipal.map(p => new TokenRenewal(conf, p,
     new java.io.File(AppFiles.Keytab), new Path(stagingDir, AppFiles.TokensDir),
-    _ => launchLock.synchronized { launchTemplate = Some(WorkerLaunch.withCurrentTokens(launchContext)) }))
+    _ => launchLock.synchronized {
+      synchronized(roles.values.toList).foreach(r => r.launchTemplate = Some(WorkerLaunch.withCurrentTokens(launchContext(r))))
+    }))
   // Starts fast: the first asks go out right after registration, and the heartbeat thread
   // only sees a new interval after its current sleep.
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
@@ -93,7 +95,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     // ms): ready by the time YARN grants the first container. With a keytab it waits for
     // the renewal's first check instead (a later attempt may need new tokens first).
     if (tokenRenewal.isEmpty) java.util.concurrent.CompletableFuture.runAsync(() =>
-      try launchContext catch { case e: Exception => log.warn("Cannot prepare the launch context yet", e) })
+      try launchContext(mainRole) catch { case e: Exception => log.warn("Cannot prepare the launch context yet", e) })
     amrm.init(conf)
     amrm.start()
     nm.init(conf)
@@ -119,12 +121,19 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       // (those their NodeManager had reported; YARN stops the others) and asks only for
       // what is missing of the count the previous one recorded (else the initial one),
       // before the callbacks see any late report.
+      // Only a previous attempt can have staged roles or recorded counts (and reading HDFS
+      // costs time).
+      val (staged, recorded) =
+        if (attempt > 1) (Role.stagedNames(conf, stagingDir).map(Role.staged(conf, stagingDir, _)), targetRecord.read())
+        else (Nil, Map.empty[String, Int])
       synchronized {
+        staged.foreach(r => roles(r.name) = r)
         adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
-        // Only a previous attempt can have recorded a count (and reading HDFS costs time).
-        val recorded = if (attempt > 1) targetRecord.read() else None
-        val target = recorded.getOrElse(spec.getInt(AppFiles.NumContainers, 0))
-        addRequests(allocator.topUp(target, defaultSize), defaultSize)
+        for (role <- roles.values) {
+          val initial = if (role eq mainRole) spec.getInt(AppFiles.NumContainers, 0) else 0
+          val target = recorded.getOrElse(role.name, initial)
+          addRequests(role, role.allocator.topUp(target, role.defaultSize), role.defaultSize)
+        }
       }
       val leaseWatch = watchLease()
       done.await()
@@ -153,22 +162,27 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private def allocated(c: Container) = Allocated(c.getId.toString, c.getNodeId.toString,
     Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))
 
+  /** The role whose requests carry `c`'s priority, if any. */
+  private def roleByPriority(c: Container): Option[Role] =
+    roles.values.find(_.priority == c.getPriority.getPriority)
+
   private def adoptPreviousContainers(previous: Seq[Container]): Unit = synchronized {
-    if (previous.nonEmpty) {
-      allocator.adopt(previous.map(allocated))
-      previous.foreach(c => nodeHttp(c.getId.toString) = c.getNodeHttpAddress)
-      log.info(s"Took over ${previous.size} containers from the previous attempt")
+    for ((role, theirs) <- previous.groupBy(roleByPriority).collect { case (Some(r), cs) => r -> cs }) {
+      role.allocator.adopt(theirs.map(allocated))
+      theirs.foreach { c => nodeHttp(c.getId.toString) = c.getNodeHttpAddress; roleOf(c.getId.toString) = role }
+      log.info(s"Took over ${theirs.size} ${role.name} containers from the previous attempt")
     }
   }
 
   /** Containers of the previous attempt reported after registration: adopted, and what the
     * top-up asked in their place is undone (see `Allocator.adoptLate`). */
   private def adoptLateContainers(late: Seq[Container]): Unit = synchronized {
-    for (c <- late) {
+    for (c <- late; role <- roleByPriority(c)) {
       nodeHttp(c.getId.toString) = c.getNodeHttpAddress
-      allocator.adoptLate(allocated(c)) match {
+      roleOf(c.getId.toString) = role
+      role.allocator.adoptLate(allocated(c)) match {
         case LateAdoption.Withdraw(size) =>
-          requests.get(size).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
+          role.requests.get(size).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
           log.info(s"Took over ${c.getId} from the previous attempt, reported late; withdrew an ask")
         case LateAdoption.Release(id) =>
           amrm.releaseAssignedContainer(ContainerId.fromString(id))
@@ -213,6 +227,8 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     timer
   }
 
+  private def allContainers: Seq[ContainerInfo] = roles.values.toSeq.flatMap(_.allocator.containers)
+
   private def outcome(): (FinalApplicationStatus, String) = synchronized {
     fatal match {
       case Some(reason) => (FinalApplicationStatus.FAILED, reason)
@@ -220,64 +236,79 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       case None if restarts.unreplacedFailures == 0 =>
         val replaced = if (restarts.restartsUsed > 0) s" (${restarts.restartsUsed} failed and " +
           "were replaced)" else ""
-        (FinalApplicationStatus.SUCCEEDED, s"${allocator.containers.size} containers finished$replaced")
+        (FinalApplicationStatus.SUCCEEDED, s"${allContainers.size} containers finished$replaced")
       case None =>
-        val failed = allocator.failed
-        (FinalApplicationStatus.FAILED, s"${failed.size} of ${allocator.containers.size} " +
+        val failed = roles.values.toSeq.flatMap(_.allocator.failed)
+        (FinalApplicationStatus.FAILED, s"${failed.size} of ${allContainers.size} " +
           s"containers failed; first: ${failed.head.id}: ${failed.head.message}")
     }
   }
 
-  /** From Python: more containers (sizes <= 0 mean the application's default). */
-  def addContainers(n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
+  /** The role called `name`; one the client staged since this AM started is loaded (its
+    * size and priority from its role.xml). */
+  private def role(name: String): Role = synchronized {
+    roles.getOrElse(name, {
+      val r = Role.staged(conf, stagingDir, name)
+      require(!roles.values.exists(_.priority == r.priority), s"role $name reuses priority ${r.priority}")
+      roles(name) = r
+      log.info(s"Role $name: containers of ${r.defaultSize}, priority ${r.priority}")
+      r
+    })
+  }
+
+  /** From Python: more containers of a role (sizes <= 0 mean the role's default). */
+  def addContainers(roleName: String, n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
     pythonConnected = true
-    ask(n, memoryMb, vcores)
+    ask(role(roleName), n, memoryMb, vcores)
   }
 
-  private def ask(n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
+  private def ask(role: Role, n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
     require(n >= 0, s"the number of containers must be >= 0, got $n")
-    val size = Resources(if (memoryMb > 0) memoryMb else defaultSize.memoryMb,
-      if (vcores > 0) vcores else defaultSize.vcores)
-    allocator.request(n, size)
-    addRequests(n, size)
+    val size = Resources(if (memoryMb > 0) memoryMb else role.defaultSize.memoryMb,
+      if (vcores > 0) vcores else role.defaultSize.vcores)
+    role.allocator.request(n, size)
+    addRequests(role, n, size)
   }
 
-  /** Sends YARN `n` asks of `size` (the allocator already counts them). */
-  private def addRequests(n: Int, size: Resources): Unit = synchronized {
+  /** Sends YARN `n` asks of `size` for `role` (its allocator already counts them). */
+  private def addRequests(role: Role, n: Int, size: Resources): Unit = synchronized {
     if (n == 0) return
     val capability = Resource.newInstance(size.memoryMb.toLong, size.vcores)
     // Node-local asks where the nodes are known: the capacity scheduler places any number
     // of node-local containers per heartbeat, but only one off-switch one.
     val preferred: Seq[Array[String]] =
-      if (nodes.isEmpty) Seq.fill(n)(null) else allocator.placements(n, nodes).map(Array(_))
+      if (nodes.isEmpty) Seq.fill(n)(null) else role.allocator.placements(n, nodes).map(Array(_))
     preferred.foreach { where =>
-      val request = new ContainerRequest(capability, where, null, priority, true)
-      requests.getOrElseUpdate(size, mutable.Queue.empty).enqueue(request)
+      val request = new ContainerRequest(capability, where, null, Priority.newInstance(role.priority), true)
+      role.requests.getOrElseUpdate(size, mutable.Queue.empty).enqueue(request)
       amrm.addContainerRequest(request)
     }
     amrm.setHeartbeatInterval(PendingIntervalMs)
-    targetRecord.update(allocator.desiredCount)
-    log.info(s"Asked for $n containers of $size")
+    recordTargets()
+    log.info(s"Asked for $n ${role.name} containers of $size")
   }
 
-  /** From Python: withdraw up to `n` asks not yet granted; returns how many. */
-  def cancelContainers(n: Int): Int = synchronized {
+  private def recordTargets(): Unit = targetRecord.update(roles.values.map(r => r.name -> r.desiredCount).toMap)
+
+  /** From Python: withdraw up to `n` asks of a role not yet granted; returns how many. */
+  def cancelContainers(roleName: String, n: Int): Int = synchronized {
     pythonConnected = true
+    val r = role(roleName)
     var cancelled = 0
-    for ((size, queue) <- requests if cancelled < n) {
-      val k = allocator.cancel(math.min(n - cancelled, queue.size), size)
+    for ((size, queue) <- r.requests if cancelled < n) {
+      val k = r.allocator.cancel(math.min(n - cancelled, queue.size), size)
       (1 to k).foreach(_ => amrm.removeContainerRequest(queue.dequeue()))
       cancelled += k
     }
-    if (cancelled > 0) log.info(s"Withdrew $cancelled container requests")
+    if (cancelled > 0) log.info(s"Withdrew $cancelled ${r.name} container requests")
     checkFinished()
     cancelled
   }
 
   def removeContainer(id: String): Boolean = synchronized {
-    val ours = allocator.release(id)
+    val ours = roleOf.get(id).exists(_.allocator.release(id))
     if (ours) amrm.releaseAssignedContainer(ContainerId.fromString(id))
-    targetRecord.update(allocator.desiredCount)
+    recordTargets()
     ours
   }
 
@@ -286,9 +317,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     pythonConnected = true
     val finished = done.getCount == 0
     if (finished) finalReportRead.countDown()
-    Map("finished" -> finished, "attempt" -> attempt, "containers" -> allocator.containers.map { c =>
+    Map("finished" -> finished, "attempt" -> attempt, "containers" -> roles.values.toSeq.flatMap { r =>
+      r.allocator.containers.map(r -> _) }.sortBy(_._2.allocatedAt).map { case (r, c) =>
       Map[String, Any](
         "id" -> c.id,
+        "role" -> r.name,
         "node" -> c.node,
         "node_http" -> nodeHttp.getOrElse(c.id, ""),
         "state" -> c.state,
@@ -303,23 +336,27 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     })
   }
 
-  def pending(): Map[String, Int] = synchronized {
-    allocator.outstanding.map { case (r, n) => s"${r.memoryMb}x${r.vcores}" -> n }
+  /** Requests not granted yet: {role: {"<memory>x<vcores>": count}}. */
+  def pending(): Map[String, Map[String, Int]] = synchronized {
+    roles.values.map(r => r.name -> r.allocator.outstanding.map { case (size, n) =>
+      s"${size.memoryMb}x${size.vcores}" -> n }).toMap
   }
 
+  /** Ends the application when no role has anything left to do (unless kept alive). */
   private def checkFinished(): Unit = {
-    targetRecord.update(allocator.desiredCount)
-    if (allocator.outstanding.isEmpty) amrm.setHeartbeatInterval(IdleIntervalMs)
-    if (allocator.isFinished && !keepAlive) done.countDown()
+    recordTargets()
+    if (roles.values.forall(_.allocator.outstanding.isEmpty)) amrm.setHeartbeatInterval(IdleIntervalMs)
+    val finished = roles.values.exists(_.allocator.hasRequested) && roles.values.forall(_.allocator.isIdle)
+    if (finished && !keepAlive) done.countDown()
   }
 
   /** A failed container: replace it (max_restarts) and stop using a node that keeps failing. */
-  private def onFailure(c: ContainerInfo): Unit = {
+  private def onFailure(role: Role, c: ContainerInfo): Unit = {
     val (replace, excluded) = restarts.onFailure(c.node, nodeIds + c.node)
     excluded.foreach(n => log.warn(s"Excluding node $n: containers keep failing there"))
     if (replace) {
       log.info(s"Replacing ${c.id} (restart ${restarts.restartsUsed} of ${restarts.maxRestarts})")
-      ask(1, c.resources.memoryMb, c.resources.vcores)
+      ask(role, 1, c.resources.memoryMb, c.resources.vcores)
     }
   }
 
@@ -328,15 +365,18 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private def askAgainElsewhere(c: Container): Unit = {
     amrm.releaseAssignedContainer(c.getId)
     val got = Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores)
-    val filled = requests.keys.filter(r => r.memoryMb <= got.memoryMb && r.vcores <= got.vcores)
-      .filter(r => requests(r).nonEmpty).toSeq.sortBy(r => (r.memoryMb, r.vcores)).headOption
-    filled.foreach { size =>
-      val old = requests(size).dequeue()
-      amrm.removeContainerRequest(old)
-      val hosts = Option(old.getNodes).map(_.asScala.toArray).orNull
-      val again = new ContainerRequest(old.getCapability, hosts, null, priority, true)
-      requests(size).enqueue(again)
-      amrm.addContainerRequest(again)
+    for (role <- roleByPriority(c)) {
+      val requests = role.requests
+      val filled = requests.keys.filter(r => r.memoryMb <= got.memoryMb && r.vcores <= got.vcores)
+        .filter(r => requests(r).nonEmpty).toSeq.sortBy(r => (r.memoryMb, r.vcores)).headOption
+      filled.foreach { size =>
+        val old = requests(size).dequeue()
+        amrm.removeContainerRequest(old)
+        val hosts = Option(old.getNodes).map(_.asScala.toArray).orNull
+        val again = new ContainerRequest(old.getCapability, hosts, null, old.getPriority, true)
+        requests(size).enqueue(again)
+        amrm.addContainerRequest(again)
+      }
     }
     log.info(s"Released ${c.getId} on excluded node ${c.getNodeId}; asked again")
   }
@@ -346,27 +386,32 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       val (onExcluded, given) = all.asScala.partition(c => restarts.excluded(c.getNodeId.toString))
       onExcluded.foreach(askAgainElsewhere)
       val byId = given.map(c => c.getId.toString -> c).toMap
-      val decision = allocator.onAllocated(given.toSeq.map(allocated))
-      decision.release.foreach(id => amrm.releaseAssignedContainer(byId(id).getId))
-      decision.launch.foreach { case (a, asked) =>
-        requests.get(asked).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
-        val container = byId(a.id)
-        nodeHttp(a.id) = container.getNodeHttpAddress
-        nm.startContainerAsync(container, WorkerLaunch.forLaunch(launchContext))
+      val (known, unknown) = given.toSeq.partition(roleByPriority(_).isDefined)
+      unknown.foreach(c => amrm.releaseAssignedContainer(c.getId)) // no role asked for it
+      for ((role, theirs) <- known.groupBy(roleByPriority(_).get)) {
+        val decision = role.allocator.onAllocated(theirs.map(allocated))
+        decision.release.foreach(id => amrm.releaseAssignedContainer(byId(id).getId))
+        decision.launch.foreach { case (a, asked) =>
+          role.requests.get(asked).filter(_.nonEmpty).foreach(q => amrm.removeContainerRequest(q.dequeue()))
+          val container = byId(a.id)
+          nodeHttp(a.id) = container.getNodeHttpAddress
+          roleOf(a.id) = role
+          nm.startContainerAsync(container, WorkerLaunch.forLaunch(launchContext(role)))
+        }
+        if (decision.release.nonEmpty) log.info(s"Released ${decision.release.size} surplus ${role.name} containers")
       }
-      if (decision.release.nonEmpty) log.info(s"Released ${decision.release.size} surplus containers")
       checkFinished()
     }
 
     override def onContainersCompleted(statuses: java.util.List[ContainerStatus]): Unit = ApplicationMaster.this.synchronized {
-      allocator.onCompleted(statuses.asScala.toSeq.map(s =>
-        Completion(s.getContainerId.toString, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
-      statuses.asScala.foreach { s =>
-        allocator.containers.find(_.id == s.getContainerId.toString).foreach { c =>
+      for (s <- statuses.asScala; role <- roleOf.get(s.getContainerId.toString)) {
+        val id = s.getContainerId.toString
+        role.allocator.onCompleted(Seq(Completion(id, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
+        role.allocator.containers.find(_.id == id).foreach { c =>
           if (c.outcome.exists(_.isFailure)) {
-            log.warn(s"${c.id} on ${c.node}: ${c.message}\nYARN diagnostics: ${s.getDiagnostics}")
-            onFailure(c)
-          } else log.info(s"${c.id} finished: ${c.message}")
+            log.warn(s"${c.id} (${role.name}) on ${c.node}: ${c.message}\nYARN diagnostics: ${s.getDiagnostics}")
+            onFailure(role, c)
+          } else log.info(s"${c.id} (${role.name}) finished: ${c.message}")
         }
       }
       checkFinished()
@@ -398,11 +443,11 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
 
   private class NmCallbacks extends NMClientAsync.AbstractCallbackHandler {
     override def onContainerStarted(id: ContainerId, response: java.util.Map[String, java.nio.ByteBuffer]): Unit =
-      ApplicationMaster.this.synchronized { allocator.onLaunched(id.toString) }
+      ApplicationMaster.this.synchronized { roleOf.get(id.toString).foreach(_.allocator.onLaunched(id.toString)) }
 
     override def onStartContainerError(id: ContainerId, t: Throwable): Unit = ApplicationMaster.this.synchronized {
       log.warn(s"Could not start $id", t)
-      allocator.onLaunchFailed(id.toString, s"could not start: ${t.getMessage}")
+      roleOf.get(id.toString).foreach(_.allocator.onLaunchFailed(id.toString, s"could not start: ${t.getMessage}"))
       amrm.releaseAssignedContainer(id)
       checkFinished()
     }

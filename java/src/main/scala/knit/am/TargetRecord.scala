@@ -10,32 +10,33 @@ import org.apache.hadoop.fs.Path
 import org.apache.hadoop.fs.permission.FsPermission
 import org.slf4j.LoggerFactory
 
-/** How many containers the application should have now (running or asked for), kept in a
-  * file of its staging dir: a later AM attempt restores that count, not the initial one,
-  * after the application was scaled. Written off the caller's thread; the latest value wins.
+/** How many containers of each role the application should have now (running or asked
+  * for), kept in a file of its staging dir as `role=count` lines: a later AM attempt
+  * restores those counts, not the initial ones, after the application was scaled. Written
+  * off the caller's thread; the latest value wins.
   */
 class TargetRecord(conf: Configuration, file: Path) {
   private val log = LoggerFactory.getLogger(getClass)
   private val writer = Executors.newSingleThreadExecutor { r =>
     val t = new Thread(r, "target-record"); t.setDaemon(true); t
   }
-  @volatile private var latest = -1
+  @volatile private var latest = Map.empty[String, Int]
 
-  def update(n: Int): Unit = if (n != latest) {
-    latest = n
+  def update(counts: Map[String, Int]): Unit = if (counts != latest) {
+    latest = counts
     try writer.execute(() => write()) catch { case _: RejectedExecutionException => } // stopped
   }
 
-  /** The count a previous attempt recorded, if any. */
-  def read(): Option[Int] =
+  /** The counts a previous attempt recorded, by role (empty if none). */
+  def read(): Map[String, Int] =
     try {
       val fs = file.getFileSystem(conf)
-      if (!fs.exists(file)) None
+      if (!fs.exists(file)) Map.empty
       else {
         val in = fs.open(file)
-        try scala.io.Source.fromInputStream(in, UTF_8.name).mkString.trim.toIntOption finally in.close()
+        try TargetRecord.parse(scala.io.Source.fromInputStream(in, UTF_8.name).mkString) finally in.close()
       }
-    } catch { case NonFatal(e) => log.warn(s"Cannot read $file", e); None }
+    } catch { case NonFatal(e) => log.warn(s"Cannot read $file", e); Map.empty }
 
   /** Waits for the last write: the staging dir is deleted next. */
   def stop(): Unit = {
@@ -44,14 +45,25 @@ class TargetRecord(conf: Configuration, file: Path) {
   }
 
   private def write(): Unit = {
-    val n = latest
+    val counts = latest
     try {
       // Non-recursive: once the application is killed and its staging dir deleted, a late
       // write must not bring the dir back.
       val fs = file.getFileSystem(conf)
       val out = fs.createNonRecursive(file, new FsPermission("600"), true, 4096,
         fs.getDefaultReplication(file), fs.getDefaultBlockSize(file), null)
-      try out.write(n.toString.getBytes(UTF_8)) finally out.close()
-    } catch { case NonFatal(e) => log.warn(s"Cannot record the target of $n containers in $file", e) }
+      try out.write(TargetRecord.format(counts).getBytes(UTF_8)) finally out.close()
+    } catch { case NonFatal(e) => log.warn(s"Cannot record the target of $counts containers in $file", e) }
   }
+}
+
+object TargetRecord {
+  def format(counts: Map[String, Int]): String =
+    counts.toSeq.sorted.map { case (role, n) => s"$role=$n\n" }.mkString
+
+  def parse(text: String): Map[String, Int] =
+    text.linesIterator.map(_.trim).filter(_.contains('=')).flatMap { line =>
+      val (role, count) = line.span(_ != '=')
+      count.drop(1).toIntOption.map(role -> _)
+    }.toMap
 }

@@ -15,24 +15,27 @@ import org.apache.hadoop.yarn.util.Records
 
 import knit.common.{ActingUser, AppFiles, Localized}
 
-/** Builds the launch context every worker container gets: the user's command script
-  * (which also sets the user's variables, see `CommandScript`) run by bash, the staged
-  * files and credentials without the AM's own secrets. Built once: all workers share it. */
+/** Builds the launch context the containers of a role get: the role's command script
+  * (which also sets the user's variables, see `CommandScript`) run by bash, the role's
+  * staged files, the environment, and credentials without the AM's own secrets. Built once
+  * per role: its containers share it. */
 object WorkerLaunch {
 
   /** What containers need to run `knit.container.TokenUpdater`: knit's jar in HDFS and
     * how often to look for new tokens. */
   case class TokenUpdates(jar: Path, pollMs: Long)
 
-  def context(conf: Configuration, stagingDir: Path, env: Option[Path],
+  /** `roleDir` holds the role's command script and `files/` (the staging dir itself for
+    * the main role). */
+  def context(conf: Configuration, stagingDir: Path, roleDir: Path, env: Option[Path],
       tokenUpdates: Option[TokenUpdates] = None): ContainerLaunchContext = {
     val fs = stagingDir.getFileSystem(conf)
     // The environment is content-addressed and PRIVATE: NodeManagers unpack it once per
     // user and reuse it across applications.
     val envResource = env.map(e => AppFiles.EnvLink -> Localized.resource(fs, e, LocalResourceType.ARCHIVE,
       LocalResourceVisibility.PRIVATE))
-    val resources = Map(AppFiles.Command -> Localized.resource(fs, new Path(stagingDir, AppFiles.Command),
-      LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(stagingDir, AppFiles.FilesDir)) ++
+    val resources = Map(AppFiles.Command -> Localized.resource(fs, new Path(roleDir, AppFiles.Command),
+      LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(roleDir, AppFiles.FilesDir)) ++
       envResource ++ tokenUpdates.map(t => AppFiles.Jar -> Localized.resource(fs, t.jar,
         LocalResourceType.FILE, LocalResourceVisibility.PRIVATE))
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR

@@ -94,6 +94,19 @@ class ClientEntryPoint {
     catch { case e: Throwable => killOnExit.remove(id); throw e }
   }
 
+  /** Stages another role of a running application (see `RoleStaging`); `role` is a JSON
+    * object {"name", "command", "envvars", "files", "memory", "vcores", "with_env",
+    * "renews_tokens"}. */
+  def addRole(confDir: String, overrides: String, stagingDir: String, role: String): Unit = {
+    val (conf, _) = client(confDir, overrides)
+    val r = Json.read(role)
+    val staging = new Path(stagingDir)
+    RoleStaging.stage(staging.getFileSystem(conf), staging, r.get("name").asText, r.get("command").asText,
+      Json.stringMap(r.get("envvars").toString), r.get("files").elements().asScala.map(_.asText).toSeq,
+      r.get("memory").asInt, r.get("vcores").asInt, r.get("with_env").asBoolean,
+      r.get("renews_tokens").asBoolean)
+  }
+
   def report(confDir: String, overrides: String, appId: String): String = {
     val (_, yarn) = client(confDir, overrides)
     describe(yarn.getApplicationReport(ApplicationId.fromString(appId)))

@@ -74,12 +74,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       val renewsTokens = req.keytab.isDefined && UserGroupInformation.isSecurityEnabled
       write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars,
         withEnv = env.isDefined, withTokenUpdater = renewsTokens).getBytes(UTF_8))
-      val filesDir = new Path(staging, AppFiles.FilesDir)
-      SharedFiles.privateDirs(fs, filesDir)
-      req.files.foreach { f =>
-        val local = new Path(new File(f).getAbsoluteFile.toURI)
-        upload(fs, local, new Path(filesDir, local.getName))
-      }
+      PrivateFiles.uploadAll(fs, req.files, new Path(staging, AppFiles.FilesDir))
       // With a keytab the AM obtains new delegation tokens before the first ones reach
       // their maximum lifetime (knit.am.TokenRenewal); the keytab is readable by the user alone.
       val keytab = for (k <- req.keytab if renewsTokens)
@@ -115,19 +110,11 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     }
   }
 
-  private def upload(fs: FileSystem, src: Path, dst: Path): LocalResource = {
-    fs.copyFromLocalFile(false, true, src, dst)
-    fs.setPermission(dst, new FsPermission("600"))
-    Localized.resource(fs, dst, LocalResourceType.FILE)
-  }
+  private def upload(fs: FileSystem, src: Path, dst: Path): LocalResource =
+    PrivateFiles.upload(fs, src, dst)
 
-
-  /** Written straight to HDFS with mode 600: commands and envvars may hold secrets. */
-  private def write(fs: FileSystem, dst: Path, bytes: Array[Byte]): LocalResource = {
-    val out = FileSystem.create(fs, dst, new FsPermission("600"))
-    try out.write(bytes) finally out.close()
-    Localized.resource(fs, dst, LocalResourceType.FILE)
-  }
+  private def write(fs: FileSystem, dst: Path, bytes: Array[Byte]): LocalResource =
+    PrivateFiles.write(fs, dst, bytes)
 
   private def specXml(req: AppRequest, staging: Path, env: Option[Path], jar: Path,
       withKeytab: Boolean): Array[Byte] = {

@@ -20,6 +20,18 @@ object AppFiles {
   val Target = "target"
   /** Subdirectory of the staging dir holding the user's `files`, localized in containers. */
   val FilesDir = "files"
+  /** The role of the containers that run the application's own command. */
+  val MainRole = "main"
+  /** Subdirectory of the staging dir with one dir per other role (`roles/<name>/`), each
+    * holding its command script, its `files/` and `role.xml` (its size and priority). */
+  val RolesDir = "roles"
+  val RoleSpec = "role.xml"
+  /** role.xml keys (the YARN priority tells a role's allocations from others'). */
+  val RoleMemory = "knit.role.memory-mb"
+  val RoleVcores = "knit.role.vcores"
+  val RolePriority = "knit.role.priority"
+  /** Role names: plain, they become directory names. */
+  val RoleName = "[A-Za-z][A-Za-z0-9_-]{0,63}"
   /** Credentials secret key holding the AM gateway token. */
   val GatewayTokenKey = "knit.gateway.token"
   /** Credentials secret keys holding the AM gateway's TLS certificate and key (PEM). */
