@@ -341,7 +341,7 @@ class Knit:
         deadline = time.monotonic() + timeout
         said = None
         while time.monotonic() < deadline:
-            report = self.status()
+            report = self._report()
             if report["state"] in _DONE_STATES:
                 raise KnitException(f"{self.app_id} ended before its ApplicationMaster "
                                     f"registered: {report['final_status']}: {report['diagnostics']}")
@@ -404,7 +404,7 @@ class Knit:
     def _superseded(self, am: AMGateway) -> bool:
         """True when YARN runs a newer attempt of the ApplicationMaster than `am` (which can
         still answer: its NodeManager was lost, and it may not know yet)."""
-        return am.attempt is not None and self.status().get("attempt", 0) > am.attempt
+        return am.attempt is not None and self._report().get("attempt", 0) > am.attempt
 
     def _call_am(self, call):
         """``call(gateway)``; if the AM was lost and YARN started a new attempt, once more
@@ -429,7 +429,7 @@ class Knit:
         self._am = None
         token, cert_pem = self._secrets
         while time.monotonic() < deadline:
-            report = self.status()
+            report = self._report()
             if report["state"] in _DONE_STATES:
                 raise ApplicationMasterLostError(
                     f"The ApplicationMaster of {self.app_id} is gone and the application "
@@ -494,7 +494,7 @@ class Knit:
         ApplicationMaster not started yet (the ResourceManager's diagnostics, such as "Queue's
         AM resource limit exceeded"), or container requests not granted (what the nodes have
         free, and how full the queue is)."""
-        report = self.status()
+        report = self._report()
         return waiting.reason(report, self._pending_by_size, self._rm_get)
 
     def _pending_by_size(self) -> dict[str, int]:
@@ -584,16 +584,29 @@ class Knit:
             raise error(f"Cannot {what}: {_java_message(e)}") from e
 
     def status(self) -> dict:
-        """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``, ..."""
+        """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``,
+        ``attempt``, ..., and ``waiting``: why the application waits, in YARN's terms (see
+        :meth:`waiting_reason`), or None."""
+        report = self._report()
+        report["waiting"] = None
+        if report["state"] not in _DONE_STATES:
+            try:
+                report["waiting"] = waiting.reason(report, self._pending_by_size, self._rm_get)
+            except KnitException:  # no AM to ask about requests (not connected, or gone)
+                report["waiting"] = waiting.application_reason(report)
+        return report
+
+    def _report(self) -> dict:
+        """The ResourceManager's report of the application, alone."""
         app_id = self._require_app()
         try:
             return self._client().call("report", self.config.conf_dir, self._overrides,
-                                     app_id)
+                                       app_id)
         except Py4JJavaError as e:
             raise KnitException(f"Cannot get the status of {app_id}: {_java_message(e)}") from e
 
     def _state(self) -> str:
-        return self.status()["state"]
+        return self._report()["state"]
 
     def wait_for_completion(self, timeout: float | None = None) -> str:
         """Wait for the application to end; return its final status (e.g. ``"SUCCEEDED"``).
@@ -608,7 +621,7 @@ class Knit:
         while True:
             if not final and self._am is not None:
                 final = self._refresh_containers()  # lets the AM hand over its final list
-            report = self.status()
+            report = self._report()
             if report["state"] in _DONE_STATES:
                 self._client().call("forget", self.app_id)
                 self._close_am()
@@ -627,7 +640,7 @@ class Knit:
         ``stdout`` and ``stderr``.
         """
         app_id = self._require_app()
-        report = self.status()
+        report = self._report()
         if report["state"] in _DONE_STATES:
             logs = self._aggregated_logs(timeout)
         else:
@@ -645,7 +658,7 @@ class Knit:
         expected = {c["id"] for c in self._containers}
         logs: dict = {}
         while True:
-            status = self.status()["log_aggregation_status"]
+            status = self._report()["log_aggregation_status"]
             if status == "DISABLED":
                 raise ConfigurationError("Log aggregation is off on this cluster "
                                     "(yarn.log-aggregation-enable): logs of finished "

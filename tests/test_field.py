@@ -174,6 +174,7 @@ def test_requests_that_do_not_fit_say_what_the_nodes_have(testbed):
         assert reason.startswith("waiting for containers (1 of 4096 MB and 1 vcores)"), reason
         assert "the most free on one of 1 running nodes is 3072 MB" in reason
         assert "queue default uses" in reason
+        assert k.status()["waiting"] == reason
 
 
 def app_processes(mc: MiniCluster) -> set[int]:
