@@ -2,7 +2,8 @@
 from ._version import __version__
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError, ClusterCapacityError, ConfigurationError,
                          EnvironmentBuildError, InvalidArgumentError, JavaNotFoundError,
-                         KerberosError, KnitException, MiniClusterError, MissingFileError, MissingJarsError,
+                         KerberosError, KnitException, KnitTimeoutError, MiniClusterError, MissingFileError,
+                         MissingJarsError, PermissionDeniedError,
                          UnknownQueueError)
 from .core import Knit
 from .env import create_env
@@ -12,6 +13,7 @@ from .minicluster import MiniCluster
 __all__ = ["Knit", "create_env", "MiniCluster", "KnitException", "ApplicationMasterLostError",
            "ApplicationStateError",
            "ClusterCapacityError", "ConfigurationError", "EnvironmentBuildError",
-           "InvalidArgumentError", "JavaNotFoundError", "KerberosError", "MiniClusterError",
+           "InvalidArgumentError", "JavaNotFoundError", "KerberosError", "KnitTimeoutError",
+           "MiniClusterError", "PermissionDeniedError",
            "MissingFileError", "MissingJarsError",
            "UnknownQueueError"]

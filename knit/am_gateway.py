@@ -5,7 +5,9 @@ import logging
 
 from py4j.protocol import Py4JError, Py4JNetworkError
 
+from ._errors import translate
 from ._py4j import connect, from_json
+from .messages import Container, ContainerList
 from ._tls import pinned_context
 from .exceptions import ApplicationMasterLostError, KnitException
 
@@ -57,7 +59,7 @@ class AMGateway:
                 f"Lost the ApplicationMaster at {self.address} while trying to {what}; "
                 "the application has probably ended (see status())") from e
         except Py4JError as e:
-            raise KnitException(f"The ApplicationMaster refused to {what}: {e}") from e
+            raise translate(e, what) from e
 
     def add_containers(self, role: str, n: int, memory: int, vcores: int) -> None:
         """Sizes <= 0 mean the role's default."""
@@ -69,11 +71,11 @@ class AMGateway:
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))
 
-    def containers(self) -> tuple[bool, list[dict]]:
+    def containers(self) -> tuple[bool, list[Container]]:
         """(whether the list is final, the containers)."""
-        answer = from_json(self._call("list containers", self._am.containers))
-        self.attempt = answer["attempt"]
-        return answer["finished"], answer["containers"]
+        answer = ContainerList.from_json(from_json(self._call("list containers", self._am.containers)))
+        self.attempt = answer.attempt
+        return answer.finished, answer.containers
 
     def pending(self) -> dict[str, dict[str, int]]:
         """Requests not granted yet: {role: {"<memory>x<vcores>": count}}."""
@@ -82,6 +84,10 @@ class AMGateway:
     def read_log_file(self, container_id: str, name: str) -> str:
         return str(self._call("read a container's log file", self._am.readLogFile,
                               container_id, name))
+
+    def stop(self) -> None:
+        """End the application: the AM stops every container and finishes it."""
+        self._call("stop the application", self._am.stopApplication)
 
     def renew_lease(self) -> int:
         """Renew the lease; returns the AM's attempt number."""

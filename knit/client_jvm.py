@@ -23,9 +23,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from py4j.protocol import Py4JNetworkError
+from py4j.protocol import Py4JError, Py4JNetworkError
 
 from . import java
+from ._errors import translate
 from ._py4j import connect, from_json
 from .exceptions import JavaNotFoundError, KnitException
 from .kerberos import Identity
@@ -148,13 +149,16 @@ class ClientJVM:
         self.gateway = connect("127.0.0.1", port, token)
         self._entry = self.gateway.entry_point
 
-    def call(self, method: str, *args: Any) -> Any:
-        """Call a ClientEntryPoint method; its JSON answer comes back decoded."""
+    def call(self, method: str, *args: Any, what: str | None = None) -> Any:
+        """Call a ClientEntryPoint method; its JSON answer comes back decoded. Every error
+        becomes a KnitException (see knit/_errors.py) saying it could not `what`."""
         try:
             answer = getattr(self._entry, method)(*args)
         except Py4JNetworkError as e:
             raise KnitException(f"Lost the knit client JVM during {method}. Last lines of its "
                                 f"log:\n{self.log_tail()}") from e
+        except Py4JError as e:
+            raise translate(e, what or f"call the client JVM's {method}") from e
         return from_json(answer) if isinstance(answer, str) else answer
 
     def _await_callback(self, listener: socket.socket, token: str) -> int:

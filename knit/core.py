@@ -1,6 +1,7 @@
 """``Knit``: start containers running a command on YARN, watch, scale, read logs, kill."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -9,19 +10,20 @@ import threading
 import time
 from typing import Any, Mapping, Sequence
 
-from py4j.protocol import Py4JJavaError
-
 from . import java, waiting
 from ._py4j import to_json
 from ._tls import new_certificate
 from .am_gateway import AMGateway
+from .messages import (AppSpec, ApplicationReport, Container, GatewaySecrets, RoleSpec,
+                       Submitted)
 from .client_jvm import close_client, get_client
 from .config import HadoopConfig, rm_get
 from .env import create_env
 from .kerberos import Identity, uses_kerberos
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          ClusterCapacityError, ConfigurationError, InvalidArgumentError,
-                         KerberosError, KnitException, MissingFileError, UnknownQueueError)
+                         KerberosError, KnitException, KnitTimeoutError, MissingFileError,
+                         UnknownQueueError)
 
 logger = logging.getLogger(__name__)
 
@@ -117,13 +119,12 @@ class Knit:
         """Fail now, not at the first call, when there are no Kerberos credentials."""
         who = self.identity
         try:
-            self.user = self._client().call("login", self.config.conf_dir, self._overrides,
-                                            who.principal or "", who.keytab or "")["user"]
-        except Py4JJavaError as e:
-            message = _java_message(e).split(": ", 1)[-1]
+            self.user = self._jvm_call("login", "log in to the Kerberized cluster",
+                                       who.principal or "", who.keytab or "")["user"]
+        except KnitException as e:
             # Hadoop caches a JVM's login, even a failed one: the next try gets a new JVM.
             close_client(who)
-            raise KerberosError(message) from None
+            raise KerberosError(str(e).split(": ", 1)[-1]) from None
         self._http_auth = who.http_auth()
         logger.info("Logged in to a Kerberized cluster as %s", self.user)
 
@@ -218,48 +219,35 @@ class Knit:
                                 "use another Knit object.")
         spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
                                     envvars, app_name, queue, node_label)
-        spec["env"] = _validated_env(env)
-        spec["keep_alive"] = bool(keep_alive)
-        spec["lease_ms"] = 0 if detached else LEASE_SECONDS * 1000
         if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
             raise InvalidArgumentError(f"max_restarts must be an integer >= 0, got {max_restarts!r}.")
-        spec["max_restarts"] = max_restarts
         if isinstance(am_attempts, bool) or not isinstance(am_attempts, int) or am_attempts < 1:
             raise InvalidArgumentError(f"am_attempts must be an integer >= 1, got {am_attempts!r}.")
         if isinstance(start_timeout, bool) or not isinstance(start_timeout, (int, float)) \
                 or not start_timeout > 0:
             raise InvalidArgumentError(f"start_timeout must be a number of seconds > 0, got "
                                        f"{start_timeout!r}.")
-        spec["am_attempts"] = am_attempts
+        keytab = self.identity.keytab if self.identity is not None else None
+        spec = AppSpec(**spec, env=_validated_env(env), keep_alive=bool(keep_alive),
+                       lease_ms=0 if detached else LEASE_SECONDS * 1000,
+                       max_restarts=max_restarts, am_attempts=am_attempts,
+                       principal=self.identity.principal if keytab else None, keytab=keytab)
         if checks:
             self._preflight(spec)
-        client = self._client()
         token = secrets.token_urlsafe(32)
         cert_pem, key_pem = new_certificate()
-        conf_dir, overrides = self.config.conf_dir, self._overrides
-        try:
-            new = client.call("newApplication", conf_dir, overrides)
-            app_id = new["app_id"]
-            if memory > new["max_memory_mb"] or virtual_cores > new["max_vcores"]:
-                raise ClusterCapacityError(
-                    f"Containers of {memory} MB and {virtual_cores} vcores exceed the cluster's "
-                    f"maximum of {new['max_memory_mb']} MB and {new['max_vcores']} vcores; "
-                    "ask for smaller containers.")
-            if self.identity is not None and self.identity.keytab is not None:
-                spec = {**spec, "principal": self.identity.principal, "keytab": self.identity.keytab}
-            submitted = client.call("submit", conf_dir, overrides, app_id,
-                                    to_json({**spec, "token": token, "tls_cert": cert_pem,
-                                             "tls_key": key_pem}), detached)
-        except Py4JJavaError as e:
-            raise KnitException(f"Submitting the application failed: {_java_message(e)}") from e
+        submitted = Submitted.from_json(self._jvm_call(
+            "submit", "submit the application", to_json(spec.to_json()),
+            to_json(GatewaySecrets(token, cert_pem, key_pem).to_json()), detached))
+        app_id = submitted.app_id
         self.app_id = app_id
         #: Bytes the last start() sent to HDFS for knit's jar and the environment (0 when
         #: both were already there).
-        self.uploaded_bytes = submitted["uploaded_bytes"]
+        self.uploaded_bytes = submitted.uploaded_bytes
         self._am = None
         self._containers = []
-        self._staging = {"dir": submitted["staging_dir"], "with_env": spec["env"] is not None,
-                         "renews_tokens": "keytab" in spec, "roles": {MAIN_ROLE}}
+        self._staging = {"dir": submitted.staging_dir, "with_env": spec.env is not None,
+                         "renews_tokens": keytab is not None, "roles": {MAIN_ROLE}}
         logger.info("Submitted %s; waiting for its ApplicationMaster", app_id)
         try:
             # Kept to reconnect to a later AM attempt, which has the same secrets.
@@ -273,35 +261,10 @@ class Knit:
 
     def _validated_spec(self, cmd, num_containers, memory, virtual_cores, files, envvars,
                         app_name, queue, node_label) -> dict:
-        if not isinstance(cmd, str) or not cmd.strip():
-            raise InvalidArgumentError("cmd must be a non-empty shell command string.")
-        for name, value, low in (("num_containers", num_containers, 0), ("memory", memory, 1),
-                                 ("virtual_cores", virtual_cores, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise InvalidArgumentError(f"{name} must be an integer >= {low}, got {value!r}.")
-        paths = []
-        for f in files or []:
-            path = os.path.abspath(os.fspath(f))
-            if not os.path.isfile(path):
-                raise MissingFileError(f"File to ship does not exist (or is not a file): {path}")
-            paths.append(path)
-        names = [os.path.basename(p) for p in paths]
-        if len(set(names)) != len(names):
-            raise InvalidArgumentError(f"Files to ship must have distinct names: {names}")
-        for name in names:
-            # The NodeManager links localized files by name inside a generated shell
-            # script, in double quotes: `$`, backquotes and the like would run there.
-            if not _SAFE_FILE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
-                raise InvalidArgumentError(
-                    f"Cannot ship a file named {name!r}: names may hold letters, digits and "
-                    f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(_RESERVED_NAMES)}. "
-                    "Copy or link it under another name.")
-        if not isinstance(envvars or {}, Mapping):
-            raise InvalidArgumentError(f"envvars must be a mapping, got {envvars!r}.")
-        envvars = dict(envvars or {})
-        for k, v in envvars.items():
-            if not isinstance(k, str) or not isinstance(v, str) or not _ENV_NAME.fullmatch(k):
-                raise InvalidArgumentError(f"envvars must map variable names to strings; bad entry {k!r}.")
+        if not isinstance(num_containers, int) or isinstance(num_containers, bool) \
+                or num_containers < 0:
+            raise InvalidArgumentError(f"num_containers must be an integer >= 0, got "
+                                       f"{num_containers!r}.")
         for what, value in (("app_name", app_name), ("queue", queue)):
             if not isinstance(value, str) or not value.strip() or not value.isprintable() \
                     or len(value) > 256:
@@ -310,10 +273,9 @@ class Knit:
         return {
             "name": app_name, "queue": queue, "node_label": node_label,
             "am_memory": AM_MEMORY_MB, "am_vcores": AM_VCORES,
-            "knit_jar": str(java.knit_jar()), "files": paths, "command": cmd,
-            "num_containers": num_containers, "memory": memory, "vcores": virtual_cores,
-            "envvars": envvars,
-        }
+            "knit_jar": str(java.knit_jar()), "num_containers": num_containers,
+            **_validated_containers(cmd, memory, virtual_cores, files, envvars),
+        }  # the fields of an AppSpec that start() does not add
 
     def _preflight(self, spec: dict) -> None:
         """Checks that need the cluster; the RM REST API answers fast, or names its address."""
@@ -359,8 +321,8 @@ class Knit:
                 return am
             time.sleep(0.1)
         why = f" YARN says: {said}" if said else ""
-        raise KnitException(f"The ApplicationMaster of {self.app_id} did not register within "
-                            f"{timeout:.0f} s; the application was killed.{why}")
+        raise KnitTimeoutError(f"The ApplicationMaster of {self.app_id} did not register within "
+                               f"{timeout:.0f} s; the application was killed.{why}")
 
     # ------------------------------------------------------------------ runtime control
     def _require_app(self) -> str:
@@ -374,10 +336,12 @@ class Knit:
         return self._secrets[1]
 
     def _require_am(self) -> AMGateway:
+        """The connection to the AM. No ResourceManager round trip: a call on an AM that
+        is gone fails, and `_call_am` then asks YARN what became of the application."""
         self._require_app()
         with self._reconnecting:  # not while the lease thread follows the AM elsewhere
             am = self._am
-        if am is None or self._state() in _DONE_STATES:
+        if am is None:
             raise ApplicationStateError(f"{self.app_id} is not running ({self._state()}).")
         return am
 
@@ -471,13 +435,11 @@ class Knit:
                                        f"'-' (at most 64), and not {MAIN_ROLE!r}; got {name!r}.")
         if name in self._staging["roles"]:
             raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
-        checked = self._validated_spec(cmd, 0, memory, virtual_cores, files, envvars, "knit",
-                                       "default", None)
-        role = {"name": name, "command": checked["command"], "envvars": checked["envvars"],
-                "files": checked["files"], "memory": memory, "vcores": virtual_cores,
-                "with_env": self._staging["with_env"],
-                "renews_tokens": self._staging["renews_tokens"]}
-        self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"], to_json(role))
+        role = RoleSpec(name=name, **_validated_containers(cmd, memory, virtual_cores, files, envvars),
+                        with_env=self._staging["with_env"],
+                        renews_tokens=self._staging["renews_tokens"])
+        self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"],
+                       to_json(role.to_json()))
         self._staging["roles"].add(name)
 
     def add_containers(self, n: int, memory: int | None = None,
@@ -549,8 +511,9 @@ class Knit:
         try:
             finished, self._containers = self._am.containers()
         except KnitException as lost:
-            if self._state() in _DONE_STATES:
-                self._close_am()
+            report = self._report()
+            if report.state in _DONE_STATES:
+                self._ended_without_its_am(report)
                 return False
             if not isinstance(lost, ApplicationMasterLostError):
                 raise
@@ -562,6 +525,18 @@ class Knit:
             self._close_am()  # its list is final; it is about to exit
         return finished
 
+    def _ended_without_its_am(self, report: ApplicationReport) -> None:
+        """The application ended and its AM did not say goodbye (killed from outside, say):
+        what the AM last listed as live ended with it, and its staging dir (which the AM
+        removes when it finishes) is removed here."""
+        self._close_am()
+        why = f"the application ended {report.final_status}: {report.diagnostics}".strip(": ")
+        self._containers = [
+            c if c.state == "COMPLETED" else dataclasses.replace(
+                c, state="COMPLETED", outcome="KILLED", diagnostics=why)
+            for c in self._containers]
+        self._jvm_call("removeStaging", f"remove the staging dir of {self.app_id}", self.app_id)
+
     def _close_am(self) -> None:
         if self._lease_stop is not None:
             self._lease_stop.set()
@@ -571,39 +546,29 @@ class Knit:
             self._am = None
 
     def _jvm_call(self, method: str, what: str, *args: Any) -> Any:
-        """A client-JVM call about this Knit's cluster; the JVM's errors become
-        KnitException (IllegalArgumentException: InvalidArgumentError) saying `what` failed."""
-        try:
-            return self._client().call(method, self.config.conf_dir, self._overrides, *args)
-        except Py4JJavaError as e:
-            try:
-                bad_argument = e.java_exception.getClass().getName() == "java.lang.IllegalArgumentException"
-            except Exception:  # the JVM is gone
-                bad_argument = False
-            error = InvalidArgumentError if bad_argument else KnitException
-            raise error(f"Cannot {what}: {_java_message(e)}") from e
+        """A client-JVM call about this Knit's cluster (its errors are knit's exceptions,
+        saying `what` failed)."""
+        return self._client().call(method, self.config.conf_dir, self._overrides, *args,
+                                   what=what)
 
-    def status(self) -> dict:
+    def status(self) -> ApplicationReport:
         """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``,
         ``attempt``, ..., and ``waiting``: why the application waits, in YARN's terms (see
         :meth:`waiting_reason`), or None."""
         report = self._report()
-        report["waiting"] = None
-        if report["state"] not in _DONE_STATES:
+        why = None
+        if report.state not in _DONE_STATES:
             try:
-                report["waiting"] = waiting.reason(report, self._pending_by_size, self._rm_get)
+                why = waiting.reason(report, self._pending_by_size, self._rm_get)
             except KnitException:  # no AM to ask about requests (not connected, or gone)
-                report["waiting"] = waiting.application_reason(report)
-        return report
+                why = waiting.application_reason(report)
+        return dataclasses.replace(report, waiting=why)
 
-    def _report(self) -> dict:
+    def _report(self) -> ApplicationReport:
         """The ResourceManager's report of the application, alone."""
         app_id = self._require_app()
-        try:
-            return self._client().call("report", self.config.conf_dir, self._overrides,
-                                       app_id)
-        except Py4JJavaError as e:
-            raise KnitException(f"Cannot get the status of {app_id}: {_java_message(e)}") from e
+        return ApplicationReport.from_json(
+            self._jvm_call("report", f"get the status of {app_id}", app_id))
 
     def _state(self) -> str:
         return self._report()["state"]
@@ -623,11 +588,11 @@ class Knit:
                 final = self._refresh_containers()  # lets the AM hand over its final list
             report = self._report()
             if report["state"] in _DONE_STATES:
-                self._client().call("forget", self.app_id)
+                self._client().call("forget", self.app_id, what=f"let go of {self.app_id}")
                 self._close_am()
                 return report["final_status"]
             if deadline is not None and time.monotonic() > deadline:
-                raise KnitException(f"{self.app_id} still {report['state']} after {timeout} s.")
+                raise KnitTimeoutError(f"{self.app_id} still {report['state']} after {timeout} s.")
             time.sleep(0.25)
 
     def logs(self, container_id: str | None = None, timeout: float = 60) -> dict:
@@ -664,8 +629,8 @@ class Knit:
                                     "(yarn.log-aggregation-enable): logs of finished "
                                     "applications cannot be read.")
             if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "RUNNING_WITH_FAILURE"):
-                logs = self._client().call("aggregatedLogs", self.config.conf_dir,
-                                         self._overrides, self.app_id)
+                logs = self._jvm_call("aggregatedLogs", f"read the logs of {self.app_id}",
+                                      self.app_id)
                 if all({"stdout", "stderr"} <= logs.get(c, {}).keys() for c in expected):
                     break
             if time.monotonic() > deadline:
@@ -681,8 +646,7 @@ class Knit:
     def _live_logs(self) -> dict:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
                  if c["node_http"] and c["state"] != "ALLOCATED"}
-        answer = self._client().call("liveLogs", self.config.conf_dir, self._overrides,
-                                     to_json(where))
+        answer = self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where))
         logs = answer["logs"]
         for container, why in answer["unreadable"].items():
             # Say so rather than return empty logs as if the container wrote nothing.
@@ -701,15 +665,27 @@ class Knit:
             raise InvalidArgumentError(f"Not a file name in a log directory: {name!r}")
         return self._call_am(lambda am: am.read_log_file(container_id, name))
 
-    def kill(self) -> None:
-        """Kill the application (if running) and remove its staging dir. Idempotent."""
+    def kill(self, timeout: float = 30) -> None:
+        """End the application and remove its staging dir; idempotent. Its
+        ApplicationMaster stops the containers and finishes it (final status SUCCEEDED,
+        as the application's owner ended it); if the AM does not answer, or has not
+        finished within `timeout` seconds, YARN kills it (KILLED)."""
         if self.app_id is None:
             return
+        am, ended = self._am, False
+        if am is not None:
+            try:
+                am.stop()
+                self._refresh_containers()  # the final list, which lets the AM go
+                deadline = time.monotonic() + timeout
+                while not ended and time.monotonic() < deadline:
+                    ended = self._report().state in _DONE_STATES
+                    if not ended:
+                        time.sleep(0.2)
+            except KnitException as e:
+                logger.info("The ApplicationMaster of %s did not stop it (%s); killing it", self.app_id, e)
         self._close_am()
-        try:
-            self._client().call("kill", self.config.conf_dir, self._overrides, self.app_id)
-        except Py4JJavaError as e:
-            raise KnitException(f"Cannot kill {self.app_id}: {_java_message(e)}") from e
+        self._jvm_call("kill", f"kill {self.app_id}", self.app_id)  # no-op when it ended
 
     # ------------------------------------------------------------------ environments
     def create_env(self, name: str | None = None, packages: Sequence[str] = (),
@@ -723,15 +699,14 @@ class Knit:
     def list_envs(self) -> list[dict]:
         """Environments stored in HDFS: dicts with ``name``, ``sha256``, ``size`` (bytes)
         and ``modified`` (ms since the epoch)."""
-        return self._client().call("listEnvs", self.config.conf_dir, self._overrides)
+        return self._jvm_call("listEnvs", "list the environments in HDFS")
 
     def remove_env(self, name_or_hash: str) -> int:
         """Delete stored environments by name or sha256 (or its first 8+ characters);
         return how many were deleted."""
         if not name_or_hash:
             raise InvalidArgumentError("remove_env needs an environment name or hash.")
-        return self._client().call("removeEnv", self.config.conf_dir, self._overrides,
-                                 name_or_hash)
+        return self._jvm_call("removeEnv", f"remove the environment {name_or_hash!r}", name_or_hash)
 
     def __enter__(self) -> "Knit":
         return self
@@ -741,6 +716,41 @@ class Knit:
 
     def __repr__(self) -> str:
         return f"Knit<{self.app_id or 'not started'}, {self.config.conf_dir}>"
+
+
+def _validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
+    """What a kind of container runs (the application's, or a role's), checked:
+    {"command", "memory", "vcores", "files" (absolute paths), "envvars"}."""
+    if not isinstance(cmd, str) or not cmd.strip():
+        raise InvalidArgumentError("cmd must be a non-empty shell command string.")
+    for name, value in (("memory", memory), ("virtual_cores", virtual_cores)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidArgumentError(f"{name} must be an integer >= 1, got {value!r}.")
+    paths = []
+    for f in files or []:
+        path = os.path.abspath(os.fspath(f))
+        if not os.path.isfile(path):
+            raise MissingFileError(f"File to ship does not exist (or is not a file): {path}")
+        paths.append(path)
+    names = [os.path.basename(p) for p in paths]
+    if len(set(names)) != len(names):
+        raise InvalidArgumentError(f"Files to ship must have distinct names: {names}")
+    for name in names:
+        # The NodeManager links localized files by name inside a generated shell
+        # script, in double quotes: `$`, backquotes and the like would run there.
+        if not _SAFE_FILE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+            raise InvalidArgumentError(
+                f"Cannot ship a file named {name!r}: names may hold letters, digits and "
+                f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(_RESERVED_NAMES)}. "
+                "Copy or link it under another name.")
+    if not isinstance(envvars or {}, Mapping):
+        raise InvalidArgumentError(f"envvars must be a mapping, got {envvars!r}.")
+    envvars = dict(envvars or {})
+    for k, v in envvars.items():
+        if not isinstance(k, str) or not isinstance(v, str) or not _ENV_NAME.fullmatch(k):
+            raise InvalidArgumentError(f"envvars must map variable names to strings; bad entry {k!r}.")
+    return {"command": cmd, "memory": memory, "vcores": virtual_cores, "files": paths,
+            "envvars": envvars}
 
 
 def _validated_env(env: str | os.PathLike | None) -> str | None:
@@ -778,11 +788,3 @@ def _queue_names(scheduler_info: dict) -> set[str]:
                 walk_fair(child)
         walk_fair(scheduler_info["rootQueue"])
     return names
-
-
-def _java_message(error: Py4JJavaError) -> str:
-    """The Java exception's class and message, without the Py4J wrapping."""
-    try:
-        return str(error.java_exception.toString())
-    except Exception:  # the gateway may be gone
-        return str(error)

@@ -30,6 +30,15 @@ class ConfigurationError(KnitException):
     """No usable Hadoop configuration, or the cluster it names cannot be reached."""
 
 
+class KnitTimeoutError(KnitException, TimeoutError):
+    """Something did not happen in the time allowed (an application that does not end, an
+    ApplicationMaster that does not register)."""
+
+
+class PermissionDeniedError(KnitException, PermissionError):
+    """HDFS or YARN refused the user (an ACL, a directory's mode)."""
+
+
 class ApplicationStateError(KnitException):
     """The call does not fit the application's state: none started, one already
     running, or it has ended."""

@@ -54,5 +54,5 @@ def test_knits_own_dependencies_are_relocated():
         tops = {n.split("/")[0] for n in z.namelist() if n.endswith(".class")}
         names = z.namelist()
     assert tops == {"knit"}
-    for lib in ("scala", "py4j", "jackson"):
+    for lib in ("scala", "py4j", "jackson"):  # (and paranamer, jackson-module-scala's)
         assert any(n.startswith(f"knit/shaded/{lib}/") for n in names), lib

@@ -134,7 +134,7 @@ def test_kill_leaves_nothing(field_cluster):
     assert staging_exists(mc, app_id)
     k.kill()
     wait_for(lambda: not app_processes(mc), 60, "the application's processes to end")
-    assert k.status()["state"] == "KILLED"
+    assert (k.status().state, k.status().final_status) == ("FINISHED", "SUCCEEDED")
     assert not staging_exists(mc, app_id)
 
 

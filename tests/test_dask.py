@@ -124,7 +124,8 @@ def test_close_leaves_no_container_and_no_process(minicluster):
         client.wait_for_workers(2, timeout=120)
     app_id = cluster.application_id
     cluster.close()
-    assert cluster.knit.status()["state"] == "KILLED"
+    assert (cluster.knit.status().state, cluster.knit.status().final_status) == \
+        ("FINISHED", "SUCCEEDED")  # closed by its owner
     wait_for(lambda: not [p for p in processes_under(minicluster.work_dir)
                           if app_id in cwd_of(p)], 30, "no process left")
 
@@ -211,7 +212,8 @@ def test_remote_scheduler_runs_in_a_container_of_the_workers_application(miniclu
             assert {w["name"] for w in client.scheduler_info()["workers"].values()} == workers
             cluster.scale(3)
             client.wait_for_workers(3, timeout=120)
-    assert cluster.knit.status()["state"] == "KILLED"
+    assert (cluster.knit.status().state, cluster.knit.status().final_status) == \
+        ("FINISHED", "SUCCEEDED")  # closed by its owner
     suffix = app[len("application_"):]
     wait_for(lambda: not [p for p in processes_under(minicluster.work_dir)
                           if suffix in cwd_of(p)], 30, "no process of the cluster left")
@@ -250,4 +252,5 @@ def test_async_with_and_get_logs(minicluster):
 
     cluster = asyncio.run(main())
     assert cluster.status.name == "closed"
-    assert cluster.knit.status()["state"] == "KILLED"
+    assert (cluster.knit.status().state, cluster.knit.status().final_status) == \
+        ("FINISHED", "SUCCEEDED")  # closed by its owner

@@ -130,7 +130,7 @@ def test_kill_ends_the_application_and_every_process(knit, minicluster):
 
     assert len(app_processes()) >= 3  # the AM and two containers
     knit.kill()
-    assert knit.status()["state"] == "KILLED"
+    assert (knit.status().state, knit.status().final_status) == ("FINISHED", "SUCCEEDED")
     wait_for(lambda: not app_processes(), 30, "the application's processes to end")
     assert hdfs_status(minicluster, staging) is None
     knit.kill()  # idempotent
@@ -206,3 +206,22 @@ def test_workers_get_neither_the_amrm_token_nor_the_gateway_token(knit, miniclus
     out = wait_for(lambda: next(iter(worker_logs(knit).values()))["stdout"].split(), 30,
                    "the worker's grep counts")
     assert out == ["0", "0", "0"]
+
+
+def test_after_an_external_kill_the_handle_shows_it_and_the_staging_dir_goes(minicluster):
+    """`yarn application -kill` from outside: the handle says KILLED, lists the containers
+    ended, and removes the staging dir the AM had no chance to."""
+    with Knit(minicluster.conf_dir) as k:
+        app_id = k.start("sleep 600", num_containers=2, memory=256)
+        wait_for(lambda: sum(c.state == "RUNNING" for c in k.get_containers()) == 2, 60,
+                 "2 running containers")
+        staging = f"/user/{getpass.getuser()}/.knit/{app_id}"
+        assert hdfs_status(minicluster, staging) is not None
+        run = minicluster.run_hadoop_class("org.apache.hadoop.yarn.client.cli.ApplicationCLI",
+                                           "application", "-kill", app_id)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert k.wait_for_completion(timeout=60) == "KILLED"
+        containers = k.get_containers()
+        assert {(c.state, c.outcome) for c in containers} == {("COMPLETED", "KILLED")}
+        assert all("KILLED" in c.diagnostics for c in containers)
+        assert hdfs_status(minicluster, staging) is None

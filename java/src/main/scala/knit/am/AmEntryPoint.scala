@@ -1,6 +1,6 @@
 package knit.am
 
-import knit.common.Json
+import knit.common.{Json, Messages}
 
 /** What Python calls on the ApplicationMaster over its authenticated Py4J gateway.
   * Strings and ints in; structured answers are JSON text (see `knit.common.Json`). */
@@ -19,12 +19,16 @@ class AmEntryPoint(am: ApplicationMaster) {
 
   /** Every container the application has had: JSON {"finished": bool, "attempt": int,
     * "containers": [...]}; `finished` is final only while `attempt` is YARN's current one. */
-  def containers(): String = Json.write(am.describeContainers())
+  def containers(): String = Messages.toJson(am.containerList())
 
   /** The file `name` from the log dir of one of the application's running containers, read
     * from its NodeManager ("" if there is none yet): how a container reports a small
     * result, such as the address a Dask scheduler listens on. */
   def readLogFile(containerId: String, name: String): String = am.readLogFile(containerId, name)
+
+  /** The application's owner ends it: every container is stopped, and the AM finishes
+    * with SUCCEEDED (after handing its final list to a watching client). */
+  def stopApplication(): Unit = am.stopApplication()
 
   /** The client is alive: renews its lease on the application (see `Lease`). Returns
     * which attempt of the AM this is: the client follows a newer one YARN started. */

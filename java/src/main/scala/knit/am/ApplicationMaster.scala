@@ -19,7 +19,8 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, Gateway, GatewayTls}
+import knit.common.{AppFiles, Gateway, GatewayTls, Messages}
+import knit.common.Messages.StagedApp
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
   * keeps the books (in `Allocator`) and answers Python over an authenticated gateway.
@@ -27,15 +28,16 @@ import knit.common.{AppFiles, Gateway, GatewayTls}
   * Threads: YARN's callback threads and the gateway's threads all go through methods
   * synchronized on `this`; the main thread waits for `done`.
   */
-class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
+class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
+  private val spec = staged.spec
   private val log = LoggerFactory.getLogger(getClass)
   private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
   private val FinalReportGraceMs = 10000L
 
-  private val stagingDir = new Path(spec.get(AppFiles.StagingDir))
+  private val stagingDir = new Path(staged.stagingDir)
   private val mainRole = Role.main(stagingDir,
-    Resources(spec.getInt(AppFiles.Memory, 1024), spec.getInt(AppFiles.Vcores, 1)))
+    Resources(spec.memory, spec.vcores))
   /** The application's roles by name, the main one first; others are added by Python. */
   private val roles = mutable.LinkedHashMap[String, Role](mainRole.name -> mainRole)
   /** The role of each container, by id. */
@@ -46,25 +48,25 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private val finalReportRead = new CountDownLatch(1)
   @volatile private var pythonConnected = false
   @volatile private var fatal: Option[String] = None
-  private val nodes: Seq[String] = spec.getTrimmedStrings(AppFiles.Nodes).toSeq
-  private val keepAlive = spec.getBoolean(AppFiles.KeepAlive, false)
-  private val lease = new Lease(spec.getLong(AppFiles.LeaseMs, 0L), System.currentTimeMillis())
-  private val restarts = new Restarts(spec.getInt(AppFiles.MaxRestarts, 0),
-    spec.getInt(AppFiles.NodeFailuresToExclude, 3))
-  private val nodeIds: Set[String] = spec.getTrimmedStrings(AppFiles.NodeIds).toSet
+  @volatile private var stoppedByClient = false
+  private val nodes: Seq[String] = staged.nodes
+  private val keepAlive = spec.keepAlive
+  private val lease = new Lease(spec.leaseMs, System.currentTimeMillis())
+  private val restarts = new Restarts(spec.maxRestarts, AppFiles.NodeFailuresToExclude)
+  private val nodeIds: Set[String] = staged.nodeIds.toSet
 
   /** Started with a keytab on a Kerberized cluster: renews delegation tokens (TokenRenewal). */
-  private val keytabPrincipal: Option[String] = Option(spec.get(AppFiles.Principal))
-    .filter(_ => UserGroupInformation.isSecurityEnabled && new java.io.File(AppFiles.Keytab).isFile)
+  private val keytabPrincipal: Option[String] = spec.principal
+    .filter(_ => staged.renewsTokens && new java.io.File(AppFiles.Keytab).isFile)
   /** Guards the roles' launch templates alone: building one reads HDFS, which must not
     * hold up the rest of the AM (taken after `this`, never before it). */
   private val launchLock = new Object
   private def launchContext(role: Role): ContainerLaunchContext = launchLock.synchronized {
     role.launchTemplate.getOrElse {
-      val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(spec.get(AppFiles.JarPath)),
+      val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(staged.jarPath),
         TokenSchedule.pollMs(TokenRenewal.currentExpiry() - System.currentTimeMillis())))
       val ctx = WorkerLaunch.context(conf, stagingDir, role.dir,
-        Option(spec.get(AppFiles.EnvArchive)).map(new Path(_)), updates)
+        staged.envArchive.map(new Path(_)), updates)
       role.launchTemplate = Some(ctx)
       ctx
     }
@@ -130,7 +132,7 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
         staged.foreach(r => roles(r.name) = r)
         adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
         for (role <- roles.values) {
-          val initial = if (role eq mainRole) spec.getInt(AppFiles.NumContainers, 0) else 0
+          val initial = if (role eq mainRole) spec.numContainers else 0
           val target = recorded.getOrElse(role.name, initial)
           addRequests(role, role.allocator.topUp(target, role.defaultSize), role.defaultSize)
         }
@@ -204,6 +206,21 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
       .logs.get(containerId).flatMap(_.get(name)).getOrElse("")
   }
 
+  /** From Python: the owner ends the application. Live containers are released (so their
+    * ends are no failures) and asks withdrawn; the AM then finishes as usual. */
+  def stopApplication(): Unit = synchronized {
+    pythonConnected = true
+    stoppedByClient = true
+    for (role <- roles.values; c <- role.allocator.containers if role.allocator.release(c.id))
+      amrm.releaseAssignedContainer(ContainerId.fromString(c.id))
+    for (role <- roles.values; (size, queue) <- role.requests) {
+      val k = role.allocator.cancel(queue.size, size)
+      (1 to k).foreach(_ => amrm.removeContainerRequest(queue.dequeue()))
+    }
+    log.info("Stopped by its client")
+    done.countDown()
+  }
+
   /** From Python, every few seconds while it lives; returns this AM's attempt number. */
   def renewLease(): Int = { lease.renew(System.currentTimeMillis()); attempt }
 
@@ -232,6 +249,8 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
   private def outcome(): (FinalApplicationStatus, String) = synchronized {
     fatal match {
       case Some(reason) => (FinalApplicationStatus.FAILED, reason)
+      case None if stoppedByClient =>
+        (FinalApplicationStatus.SUCCEEDED, s"stopped by its client (${allContainers.size} containers)")
       // A failure that was replaced does not fail the application; its replacement counts.
       case None if restarts.unreplacedFailures == 0 =>
         val replaced = if (restarts.restartsUsed > 0) s" (${restarts.restartsUsed} failed and " +
@@ -312,27 +331,27 @@ class ApplicationMaster(conf: YarnConfiguration, spec: Configuration) {
     ours
   }
 
-  /** Containers as plain maps; `finished` tells Python the list is final. */
-  def describeContainers(): Map[String, Any] = synchronized {
+  /** The containers, as `Messages.ContainerList`; `finished` tells Python the list is final. */
+  def containerList(): Messages.ContainerList = synchronized {
     pythonConnected = true
     val finished = done.getCount == 0
     if (finished) finalReportRead.countDown()
-    Map("finished" -> finished, "attempt" -> attempt, "containers" -> roles.values.toSeq.flatMap { r =>
-      r.allocator.containers.map(r -> _) }.sortBy(_._2.allocatedAt).map { case (r, c) =>
-      Map[String, Any](
-        "id" -> c.id,
-        "role" -> r.name,
-        "node" -> c.node,
-        "node_http" -> nodeHttp.getOrElse(c.id, ""),
-        "state" -> c.state,
-        "exit_status" -> c.exitStatus,
-        "outcome" -> c.outcome.map(_.toString.toUpperCase),
-        "diagnostics" -> c.message,
-        "memory_mb" -> c.resources.memoryMb,
-        "vcores" -> c.resources.vcores,
-        "allocated_at" -> c.allocatedAt,
-        "launched_at" -> c.launchedAt,
-        "finished_at" -> c.finishedAt)
+    val all = roles.values.toSeq.flatMap(r => r.allocator.containers.map(r -> _)).sortBy(_._2.allocatedAt)
+    Messages.ContainerList(finished, attempt, all.map { case (r, c) =>
+      Messages.Container(
+        id = c.id,
+        role = r.name,
+        node = c.node,
+        nodeHttp = nodeHttp.getOrElse(c.id, ""),
+        state = c.state,
+        memoryMb = c.resources.memoryMb,
+        vcores = c.resources.vcores,
+        allocatedAt = c.allocatedAt,
+        exitStatus = c.exitStatus,
+        outcome = c.outcome.map(_.toString.toUpperCase),
+        diagnostics = c.message,
+        launchedAt = c.launchedAt,
+        finishedAt = c.finishedAt)
     })
   }
 

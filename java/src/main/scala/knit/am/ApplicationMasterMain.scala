@@ -1,12 +1,10 @@
 package knit.am
 
-import org.apache.hadoop.conf.Configuration
-import org.apache.hadoop.fs.Path
 import org.apache.hadoop.yarn.api.records.FinalApplicationStatus
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.AppFiles
+import knit.common.{AppFiles, Messages}
 
 /** Entry point of the AM container: reads the localized application spec and runs. */
 object ApplicationMasterMain {
@@ -17,10 +15,11 @@ object ApplicationMasterMain {
     log.info(s"knit ApplicationMaster on Java ${System.getProperty("java.version")} " +
       s"(${System.getProperty("java.home")}), Hadoop ${org.apache.hadoop.util.VersionInfo.getVersion}; " +
       s"${java.lang.management.ManagementFactory.getRuntimeMXBean.getUptime} ms after the JVM started")
-    val spec = new Configuration(false)
-    spec.addResource(new Path(new java.io.File(AppFiles.Spec).toURI))
     val status =
-      try new ApplicationMaster(new YarnConfiguration(), spec).run()
+      try {
+        val spec = new String(java.nio.file.Files.readAllBytes(new java.io.File(AppFiles.Spec).toPath), "UTF-8")
+        new ApplicationMaster(new YarnConfiguration(), Messages.fromJson(spec, classOf[Messages.StagedApp])).run()
+      }
       catch {
         case t: Throwable =>
           log.error("The ApplicationMaster failed", t)

@@ -5,12 +5,13 @@ import java.util.concurrent.ConcurrentHashMap
 import scala.jdk.CollectionConverters._
 
 import org.apache.hadoop.fs.{FileSystem, Path}
-import org.apache.hadoop.yarn.api.records.{ApplicationId, ApplicationReport}
+import org.apache.hadoop.yarn.api.records.{ApplicationId, ApplicationReport => YarnReport}
 import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{HadoopConf, Json, Localized}
+import knit.common.{HadoopConf, Json, Localized, Messages}
+import knit.common.Messages.{AppSpec, GatewaySecrets, RoleSpec, Submitted}
 
 /** What the Python `Knit` object calls on the client JVM, over Py4J. Arguments are
   * strings, ints and booleans; structured values are JSON text (see `Json`). Every call
@@ -43,69 +44,36 @@ class ClientEntryPoint {
     })
   }
 
-  /** Reserves an application id; nothing shows in the ResourceManager until `submit`. */
-  def newApplication(confDir: String, overrides: String): String = {
-    val (_, yarn) = client(confDir, overrides)
-    val response = yarn.createApplication().getNewApplicationResponse
-    val max = response.getMaximumResourceCapability
-    Json.write(Map(
-      "app_id" -> response.getApplicationId.toString,
-      "max_memory_mb" -> max.getMemorySize,
-      "max_vcores" -> max.getVirtualCores))
-  }
-
-  /** Stages and submits; returns {"staging_dir": ...}. See `AppRequest` for the keys of `spec`. */
-  def submit(confDir: String, overrides: String, appId: String,
-      spec: String, detached: Boolean): String = {
+  /** Creates, stages and submits an application: `spec` is an AppSpec and `secrets` the
+    * GatewaySecrets (JSON, see `Messages`); answers a Submitted. */
+  def submit(confDir: String, overrides: String, spec: String, secrets: String,
+      detached: Boolean): String = {
     val (conf, yarn) = client(confDir, overrides)
-    val s = Json.read(spec)
-    def int(k: String) = s.get(k).asInt
-    def str(k: String) = s.get(k).asText
-    val req = AppRequest(
-      name = str("name"),
-      queue = str("queue"),
-      nodeLabel = Option(s.get("node_label")).filterNot(_.isNull).map(_.asText),
-      amMemoryMb = int("am_memory"),
-      amVcores = int("am_vcores"),
-      knitJar = str("knit_jar"),
-      files = s.get("files").elements().asScala.map(_.asText).toSeq,
-      command = str("command"),
-      numContainers = int("num_containers"),
-      memoryMb = int("memory"),
-      vcores = int("vcores"),
-      envvars = s.get("envvars").properties().asScala.map(e => e.getKey -> e.getValue.asText).toMap,
-      gatewayToken = str("token"),
-      gatewayCert = str("tls_cert"),
-      gatewayKey = str("tls_key"),
-      env = Option(s.get("env")).filterNot(_.isNull).map(_.asText),
-      keepAlive = Option(s.get("keep_alive")).exists(_.asBoolean),
-      leaseMs = if (detached) 0L else Option(s.get("lease_ms")).map(_.asLong).getOrElse(0L),
-      maxRestarts = Option(s.get("max_restarts")).map(_.asInt).getOrElse(0),
-      amAttempts = Option(s.get("am_attempts")).map(_.asInt).getOrElse(2),
-      principal = Option(s.get("principal")).filterNot(_.isNull).map(_.asText),
-      keytab = Option(s.get("keytab")).filterNot(_.isNull).map(_.asText))
-    val id = ApplicationId.fromString(appId)
+    val req = Messages.fromJson(spec, classOf[AppSpec])
+    val submitter = new Submitter(conf, yarn)
+    val (id, staging) = submitter.submit(req, Messages.fromJson(secrets, classOf[GatewaySecrets]))
     if (!detached) killOnExit.put(id, yarn)
-    try {
-      val submitter = new Submitter(conf, yarn)
-      val staging = submitter.submit(id, req)
-      Json.write(Map("staging_dir" -> staging.toString, "uploaded_bytes" -> submitter.uploadedBytes))
-    }
-    catch { case e: Throwable => killOnExit.remove(id); throw e }
+    Messages.toJson(Submitted(id.toString, staging.toString, submitter.uploadedBytes))
   }
 
-  /** Stages another role of a running application (see `RoleStaging`); `role` is a JSON
-    * object {"name", "command", "envvars", "files", "memory", "vcores", "with_env",
-    * "renews_tokens"}. */
+  /** Stages another role of a running application (see `RoleStaging`); `role` is a RoleSpec. */
   def addRole(confDir: String, overrides: String, stagingDir: String, role: String): Unit = {
     val (conf, _) = client(confDir, overrides)
-    val r = Json.read(role)
+    val r = Messages.fromJson(role, classOf[RoleSpec])
     val staging = new Path(stagingDir)
-    RoleStaging.stage(staging.getFileSystem(conf), staging, r.get("name").asText, r.get("command").asText,
-      Json.stringMap(r.get("envvars").toString), r.get("files").elements().asScala.map(_.asText).toSeq,
-      r.get("memory").asInt, r.get("vcores").asInt, r.get("with_env").asBoolean,
-      r.get("renews_tokens").asBoolean)
+    RoleStaging.stage(staging.getFileSystem(conf), staging, r)
   }
+
+  /** What attaching to a running application of this user needs (an Attachment), read from
+    * its private staging dir: HDFS refuses another user. */
+  def attach(confDir: String, overrides: String, appId: String): String = {
+    val (conf, _) = client(confDir, overrides)
+    val fs = FileSystem.get(conf)
+    Messages.toJson(Attaching.read(fs, new Path(Localized.root(fs), appId)))
+  }
+
+  /** The messages this side defines, for the contract test: {message: {field: type}}. */
+  def contract(): String = Json.write(Messages.describe())
 
   def report(confDir: String, overrides: String, appId: String): String = {
     val (_, yarn) = client(confDir, overrides)
@@ -118,6 +86,14 @@ class ClientEntryPoint {
     val id = ApplicationId.fromString(appId)
     killOnExit.remove(id)
     yarn.killApplication(id) // a no-op for a finished application
+    val fs = FileSystem.get(conf)
+    fs.delete(new Path(Localized.root(fs), appId), true)
+  }
+
+  /** Removes the staging dir of an application that ended (its AM removes it when it
+    * finishes; not when YARN killed it). */
+  def removeStaging(confDir: String, overrides: String, appId: String): Unit = {
+    val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
     fs.delete(new Path(Localized.root(fs), appId), true)
   }
@@ -180,21 +156,20 @@ class ClientEntryPoint {
     }
   }
 
-  private def describe(r: ApplicationReport): String = Json.write(Map[String, Any](
-    "app_id" -> r.getApplicationId.toString,
-    "name" -> r.getName,
-    "user" -> r.getUser,
-    "queue" -> r.getQueue,
-    "state" -> r.getYarnApplicationState.name,
-    "final_status" -> r.getFinalApplicationStatus.name,
-    "diagnostics" -> Option(r.getDiagnostics).getOrElse(""),
-    "am_host" -> Option(r.getHost).getOrElse(""),
-    "am_port" -> r.getRpcPort,
-    "tracking_url" -> Option(r.getTrackingUrl).getOrElse(""),
-    "start_time" -> r.getStartTime,
-    "finish_time" -> r.getFinishTime,
-    "log_aggregation_status" -> Option(r.getLogAggregationStatus).map(_.name).getOrElse(""),
+  private def describe(r: YarnReport): String = Messages.toJson(Messages.ApplicationReport(
+    appId = r.getApplicationId.toString,
+    name = r.getName,
+    user = r.getUser,
+    queue = r.getQueue,
+    state = r.getYarnApplicationState.name,
+    finalStatus = r.getFinalApplicationStatus.name,
+    diagnostics = Option(r.getDiagnostics).getOrElse(""),
+    amHost = Option(r.getHost).getOrElse(""),
+    amPort = r.getRpcPort,
+    trackingUrl = Option(r.getTrackingUrl).getOrElse(""),
+    startTime = r.getStartTime,
+    finishTime = r.getFinishTime,
+    logAggregationStatus = Option(r.getLogAggregationStatus).map(_.name).getOrElse(""),
     // Which attempt of the ApplicationMaster is YARN's current one (0: none yet).
-    "attempt" -> Option(r.getCurrentApplicationAttemptId).map(_.getAttemptId).getOrElse(0)
-  ))
+    attempt = Option(r.getCurrentApplicationAttemptId).map(_.getAttemptId).getOrElse(0)))
 }

@@ -6,14 +6,15 @@ import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.{FileSystem, Path}
 
 import knit.common.AppFiles
+import knit.common.Messages.RoleSpec
 
 /** Stages another role of a running application under `roles/<name>/` of its staging dir:
   * its command script, its files and `role.xml` (default size, and the YARN priority its
   * requests carry, the next one free). The ApplicationMaster loads it on its first request
   * for that role (knit.am.Role.staged), and a later AM attempt from the same files. */
 object RoleStaging {
-  def stage(fs: FileSystem, staging: Path, name: String, command: String, envvars: Map[String, String],
-      files: Seq[String], memoryMb: Int, vcores: Int, withEnv: Boolean, withTokenUpdater: Boolean): Unit = {
+  def stage(fs: FileSystem, staging: Path, role: RoleSpec): Unit = {
+    val name = role.name
     require(name.matches(AppFiles.RoleName) && name != AppFiles.MainRole,
       s"a role name is a letter then letters, digits, '_' or '-' (not ${AppFiles.MainRole}); got $name")
     val roles = new Path(staging, AppFiles.RolesDir)
@@ -21,12 +22,12 @@ object RoleStaging {
     require(!fs.exists(dir), s"the application already has a role called $name")
     val taken = if (fs.exists(roles)) fs.listStatus(roles).count(_.isDirectory) else 0
     SharedFiles.privateDirs(fs, roles, dir)
-    PrivateFiles.write(fs, new Path(dir, AppFiles.Command), CommandScript(command, envvars,
-      withEnv = withEnv, withTokenUpdater = withTokenUpdater).getBytes(UTF_8))
-    PrivateFiles.uploadAll(fs, files, new Path(dir, AppFiles.FilesDir))
+    PrivateFiles.write(fs, new Path(dir, AppFiles.Command), CommandScript(role.command, role.envvars,
+      withEnv = role.withEnv, withTokenUpdater = role.renewsTokens).getBytes(UTF_8))
+    PrivateFiles.uploadAll(fs, role.files, new Path(dir, AppFiles.FilesDir))
     val spec = new Configuration(false)
-    spec.setInt(AppFiles.RoleMemory, memoryMb)
-    spec.setInt(AppFiles.RoleVcores, vcores)
+    spec.setInt(AppFiles.RoleMemory, role.memory)
+    spec.setInt(AppFiles.RoleVcores, role.vcores)
     spec.setInt(AppFiles.RolePriority, knit.am.Role.MainPriority + 1 + taken)
     val out = new java.io.ByteArrayOutputStream()
     spec.writeXml(out)

@@ -19,32 +19,11 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.apache.hadoop.yarn.util.Records
 import org.slf4j.LoggerFactory
 
-import knit.common.{ActingUser, AppFiles, DelegationTokens, Localized}
+import knit.common.{ActingUser, AppFiles, DelegationTokens, Localized, Messages}
+import knit.common.Messages.{AppSpec, GatewaySecrets, StagedApp}
 
-/** What Python asks for, in plain types. */
-final case class AppRequest(
-    name: String,
-    queue: String,
-    nodeLabel: Option[String],
-    amMemoryMb: Int,
-    amVcores: Int,
-    knitJar: String,
-    files: Seq[String],
-    command: String,
-    numContainers: Int,
-    memoryMb: Int,
-    vcores: Int,
-    envvars: Map[String, String],
-    gatewayToken: String,
-    gatewayCert: String,
-    gatewayKey: String,
-    env: Option[String] = None,
-    keepAlive: Boolean = false,
-    leaseMs: Long = 0L,
-    maxRestarts: Int = 0,
-    amAttempts: Int = 2,
-    principal: Option[String] = None,
-    keytab: Option[String] = None)
+/** A request YARN can never run: containers bigger than its maximum allocation. */
+class CapacityException(message: String) extends RuntimeException(message)
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 object Submitter {
@@ -60,9 +39,18 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
   /** Bytes the last `submit` sent to HDFS for shared files (0 when all were there). */
   var uploadedBytes = 0L
 
-  /** Uploads jar, command, spec and files under `~/.knit/<appId>/` (mode 700) and submits.
-    * On any failure the staging dir is removed before the exception propagates. */
-  def submit(appId: ApplicationId, req: AppRequest): Path = {
+  /** Creates the application (one id), checks the request against YARN's maximum, uploads
+    * jar, command, spec and files under `~/.knit/<appId>/` (mode 700) and submits. On any
+    * failure the staging dir is removed before the exception propagates. */
+  def submit(req: AppSpec, secrets: GatewaySecrets): (ApplicationId, Path) = {
+    val app = yarn.createApplication()
+    val response = app.getNewApplicationResponse
+    val max = response.getMaximumResourceCapability
+    if (req.memory > max.getMemorySize || req.vcores > max.getVirtualCores)
+      throw new CapacityException(s"Containers of ${req.memory} MB and ${req.vcores} vcores exceed " +
+        s"the cluster's maximum of ${max.getMemorySize} MB and ${max.getVirtualCores} vcores; ask " +
+        "for smaller containers.")
+    val appId = response.getApplicationId
     val fs = FileSystem.get(conf)
     val root = Localized.root(fs)
     val staging = new Path(root, appId.toString)
@@ -83,11 +71,17 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       // from the keytab against the same KDC, whatever the node's /etc/krb5.conf says.
       val krb5Conf = for (_ <- keytab; c <- Option(System.getProperty("java.security.krb5.conf")))
         yield upload(fs, new Path(new File(c).getAbsoluteFile.toURI), new Path(staging, AppFiles.Krb5Conf))
-      val spec = write(fs, new Path(staging, AppFiles.Spec), specXml(req, staging, env.map(_.path),
-        jar.path, keytab.isDefined))
+      // Hosts to spread node-local asks over (see ApplicationMaster.addRequests).
+      val running = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId).toSeq
+      val staged = StagedApp(req, staging.toString, jar.path.toString, env.map(_.path.toString),
+        running.map(_.getHost).distinct, running.map(_.toString), renewsTokens)
+      val spec = write(fs, new Path(staging, AppFiles.Spec), Messages.toJson(staged).getBytes(UTF_8))
+      // What `knit.connect` needs to attach from another process of this user; the dir is
+      // the user's alone (mode 700), the file too (600). Never the AM's TLS key.
+      write(fs, new Path(staging, AppFiles.ClientSecrets), Messages.toJson(
+        secrets.copy(tlsKey = "")).getBytes(UTF_8))
 
-      val ctx = yarn.createApplication().getApplicationSubmissionContext
-      ctx.setApplicationId(appId)
+      val ctx = app.getApplicationSubmissionContext
       ctx.setApplicationName(req.name)
       ctx.setApplicationType("KNIT")
       ctx.setQueue(req.queue)
@@ -95,14 +89,14 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       // A new AM attempt takes over the containers YARN keeps running across attempts.
       ctx.setMaxAppAttempts(req.amAttempts)
       ctx.setKeepContainersAcrossApplicationAttempts(true)
-      ctx.setResource(Resource.newInstance(req.amMemoryMb, req.amVcores))
+      ctx.setResource(Resource.newInstance(req.amMemory, req.amVcores))
       // knit's jar is PRIVATE: NodeManagers keep it in the user's cache across applications.
       ctx.setAMContainerSpec(amLaunchContext(fs, Localized.resource(fs, jar.path, LocalResourceType.FILE,
         LocalResourceVisibility.PRIVATE), spec, keytab.map(AppFiles.Keytab -> _) ++
-        krb5Conf.map(AppFiles.Krb5Conf -> _), req))
+        krb5Conf.map(AppFiles.Krb5Conf -> _), req, secrets))
       yarn.submitApplication(ctx)
       log.info(s"Submitted $appId, staged in $staging")
-      staging
+      (appId, staging)
     } catch {
       case e: Throwable =>
         try fs.delete(staging, true) catch { case _: Exception => }
@@ -116,32 +110,11 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
   private def write(fs: FileSystem, dst: Path, bytes: Array[Byte]): LocalResource =
     PrivateFiles.write(fs, dst, bytes)
 
-  private def specXml(req: AppRequest, staging: Path, env: Option[Path], jar: Path,
-      withKeytab: Boolean): Array[Byte] = {
-    val spec = new Configuration(false)
-    spec.set(AppFiles.JarPath, jar.toString)
-    if (withKeytab) req.principal.foreach(spec.set(AppFiles.Principal, _))
-    spec.setInt(AppFiles.NumContainers, req.numContainers)
-    spec.setInt(AppFiles.Memory, req.memoryMb)
-    spec.setInt(AppFiles.Vcores, req.vcores)
-    spec.set(AppFiles.StagingDir, staging.toString)
-    env.foreach(e => spec.set(AppFiles.EnvArchive, e.toString))
-    spec.setBoolean(AppFiles.KeepAlive, req.keepAlive)
-    spec.setLong(AppFiles.LeaseMs, req.leaseMs)
-    spec.setInt(AppFiles.MaxRestarts, req.maxRestarts)
-    // Hosts to spread node-local asks over (see ApplicationMaster.addContainers).
-    val running = yarn.getNodeReports(NodeState.RUNNING).asScala.map(_.getNodeId)
-    spec.setStrings(AppFiles.Nodes, running.map(_.getHost).distinct.toSeq: _*)
-    spec.setStrings(AppFiles.NodeIds, running.map(_.toString).toSeq: _*)
-    val out = new java.io.ByteArrayOutputStream()
-    spec.writeXml(out)
-    out.toByteArray
-  }
-
   private def amLaunchContext(fs: FileSystem, jar: LocalResource, spec: LocalResource,
-      kerberosFiles: Iterable[(String, LocalResource)], req: AppRequest): ContainerLaunchContext = {
+      kerberosFiles: Iterable[(String, LocalResource)], req: AppSpec,
+      secrets: GatewaySecrets): ContainerLaunchContext = {
     val classpath = Localized.jvmClasspath(conf)
-    val heapMb = math.max(128, (req.amMemoryMb * 0.7).toInt)
+    val heapMb = math.max(128, (req.amMemory * 0.7).toInt)
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
     val krb5 = kerberosFiles.collect { case (AppFiles.Krb5Conf, _) => s"-Djava.security.krb5.conf=${AppFiles.Krb5Conf}" }
     val command = (Seq(Environment.JAVA_HOME.$$() + "/bin/java", s"-Xmx${heapMb}m") ++ AmJvmOptions ++ krb5 ++
@@ -160,9 +133,9 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     val creds = if (UserGroupInformation.isSecurityEnabled)
       DelegationTokens.obtain(conf, DelegationTokens.resourceManagerPrincipal(conf), Some(yarn))
     else new Credentials()
-    creds.addSecretKey(new Text(AppFiles.GatewayTokenKey), req.gatewayToken.getBytes(UTF_8))
-    creds.addSecretKey(new Text(AppFiles.GatewayCertKey), req.gatewayCert.getBytes(UTF_8))
-    creds.addSecretKey(new Text(AppFiles.GatewayKeyKey), req.gatewayKey.getBytes(UTF_8))
+    creds.addSecretKey(new Text(AppFiles.GatewayTokenKey), secrets.token.getBytes(UTF_8))
+    creds.addSecretKey(new Text(AppFiles.GatewayCertKey), secrets.tlsCert.getBytes(UTF_8))
+    creds.addSecretKey(new Text(AppFiles.GatewayKeyKey), secrets.tlsKey.getBytes(UTF_8))
     val buf = new DataOutputBuffer()
     creds.writeTokenStorageToStream(buf)
     ctx.setTokens(ByteBuffer.wrap(buf.getData, 0, buf.getLength))

@@ -6,8 +6,10 @@ object AppFiles {
   val StagingRoot = ".knit"
   /** knit's jar, localized for the AM. */
   val Jar = "knit.jar"
-  /** The application description the AM reads (a Hadoop XML configuration). */
-  val Spec = "knit-app.xml"
+  /** The application description the AM reads (JSON of a `Messages.StagedApp`). */
+  val Spec = "knit-app.json"
+  /** The gateway's token and certificate, for `knit.connect` (mode 600; never the key). */
+  val ClientSecrets = "knit-client.json"
   /** The user's command, run by bash in every container. */
   val Command = "knit-command.sh"
   /** The user's keytab (Knit(keytab=...)), localized for the AM alone. */
@@ -40,29 +42,8 @@ object AppFiles {
   /** Every secret key only the AM may hold: removed from the workers' credentials. */
   val AmOnlySecretKeys = Seq(GatewayTokenKey, GatewayCertKey, GatewayKeyKey)
 
-  /** Spec keys. */
-  val NumContainers = "knit.containers.initial"
-  val Memory = "knit.container.memory-mb"
-  val Vcores = "knit.container.vcores"
-  val StagingDir = "knit.staging.dir"
-  val Nodes = "knit.nodes"
-  /** The cluster's NodeManagers (host:port) at submission: for node exclusion. */
-  val NodeIds = "knit.node-ids"
-  /** Failed containers re-launched over the application's life (start(max_restarts=)). */
-  val MaxRestarts = "knit.max-restarts"
   /** Failed containers after which a node is no longer used. */
-  val NodeFailuresToExclude = "knit.node.failures-to-exclude"
-  /** Keep the application (and AM) up when no container is left, until killed. */
-  val KeepAlive = "knit.keep-alive"
-  /** Milliseconds the AM waits for the client to renew its lease before ending the
-    * application; 0 for detached applications (see knit.am.Lease). */
-  val LeaseMs = "knit.client.lease-ms"
-  /** HDFS path of knit's jar (shared, content-addressed). */
-  val JarPath = "knit.jar.path"
-  /** The principal of the shipped keytab (only set when one is shipped). */
-  val Principal = "knit.kerberos.principal"
-  /** HDFS path of the packed environment, if any. */
-  val EnvArchive = "knit.env.archive"
+  val NodeFailuresToExclude = 3
   /** The directory the environment archive is unpacked into, in each container. */
   val EnvLink = "knit_env"
 

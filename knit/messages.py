@@ -1,0 +1,206 @@
+"""The messages between Python and knit's JVMs, defined once on this side.
+
+Each is a dataclass whose fields (names, types, defaults) are the message: Python writes
+and reads them as JSON, and the JVM binds the same JSON to a Scala case class of the same
+fields (``knit.common.Messages``). ``tests/test_contract.py`` fails when a field is on one
+side only or their types differ.
+
+Records that knit returns (``Container``, ``ApplicationReport``) also answer ``r["field"]``
+and ``r.get("field")``, as the dicts they replace did.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+class _Record:
+    """Attribute records that also read like the dicts of earlier knit versions."""
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return hasattr(self, key)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "_Record":
+        """From the JVM's JSON: every field must be there; unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = set(data) - names
+        if extra:
+            raise ValueError(f"{cls.__name__}: fields the JVM sent that Python lacks: {sorted(extra)}")
+        return cls(**{k: data[k] for k in names if k in data})
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class AppSpec(_Record):
+    """What ``Knit.start`` asks the client JVM to stage and submit (secrets travel apart)."""
+
+    name: str
+    queue: str
+    command: str
+    num_containers: int
+    memory: int
+    vcores: int
+    am_memory: int
+    am_vcores: int
+    knit_jar: str
+    files: list[str] = field(default_factory=list)
+    envvars: dict[str, str] = field(default_factory=dict)
+    node_label: Optional[str] = None
+    env: Optional[str] = None
+    keep_alive: bool = False
+    #: 0 for detached applications (no lease).
+    lease_ms: int = 0
+    max_restarts: int = 0
+    am_attempts: int = 2
+    principal: Optional[str] = None
+    keytab: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RoleSpec(_Record):
+    """Another kind of container of a running application (``Knit.add_role``)."""
+
+    name: str
+    command: str
+    memory: int
+    vcores: int
+    files: list[str] = field(default_factory=list)
+    envvars: dict[str, str] = field(default_factory=dict)
+    with_env: bool = False
+    renews_tokens: bool = False
+
+
+@dataclass(frozen=True)
+class Container(_Record):
+    """One of an application's containers, as its ApplicationMaster knows it."""
+
+    id: str
+    role: str
+    node: str
+    node_http: str
+    #: ALLOCATED, RUNNING or COMPLETED.
+    state: str
+    memory_mb: int
+    vcores: int
+    allocated_at: int
+    exit_status: Optional[int] = None
+    #: SUCCEEDED, FAILED, PREEMPTED or RELEASED, once completed.
+    outcome: Optional[str] = None
+    diagnostics: str = ""
+    launched_at: Optional[int] = None
+    finished_at: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ContainerList(_Record):
+    """The AM's answer about its containers; `finished` is final only while `attempt` is
+    YARN's current attempt."""
+
+    finished: bool
+    attempt: int
+    containers: list[Container]
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ContainerList":
+        return cls(finished=data["finished"], attempt=data["attempt"],
+                   containers=[Container.from_json(c) for c in data["containers"]])
+
+
+@dataclass(frozen=True)
+class ApplicationReport(_Record):
+    """The ResourceManager's report of an application."""
+
+    app_id: str
+    name: str
+    user: str
+    queue: str
+    #: YARN's state: NEW ... RUNNING, FINISHED, FAILED, KILLED.
+    state: str
+    final_status: str
+    diagnostics: str
+    am_host: str
+    am_port: int
+    tracking_url: str
+    start_time: int
+    finish_time: int
+    log_aggregation_status: str
+    #: The ApplicationMaster attempt YARN runs now (0: none yet).
+    attempt: int = 0
+    #: Why the application waits, in YARN's terms (knit.waiting), or None. Set by Python.
+    waiting: Optional[str] = field(default=None, metadata={"python_only": True})
+
+
+@dataclass(frozen=True)
+class GatewaySecrets(_Record):
+    """The ApplicationMaster gateway's token, TLS certificate and key (PEM), made per
+    application; they travel in the AM's YARN credentials only."""
+
+    token: str
+    tls_cert: str
+    tls_key: str
+
+
+@dataclass(frozen=True)
+class Submitted(_Record):
+    """What the client JVM answers once an application is submitted."""
+
+    app_id: str
+    staging_dir: str
+    #: Bytes sent to HDFS for knit's jar and the environment (0 when both were there).
+    uploaded_bytes: int
+
+
+@dataclass(frozen=True)
+class Attachment(_Record):
+    """What attaching to a running application needs (``knit.connect``), read from its
+    private staging dir."""
+
+    app_id: str
+    staging_dir: str
+    token: str
+    tls_cert: str
+    with_env: bool
+    renews_tokens: bool
+    roles: list[str]
+
+
+#: Every message, by the name its Scala case class has.
+MESSAGES = {cls.__name__: cls for cls in (AppSpec, RoleSpec, Container, ContainerList,
+                                          ApplicationReport, GatewaySecrets, Submitted,
+                                          Attachment)}
+
+
+def field_types(cls: type) -> dict[str, str]:
+    """{field: coarse type} of a message, as the contract test compares them with Scala's:
+    str, int, bool, list, dict, or optional[<one of those>]."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("python_only"):
+            continue
+        out[f.name] = _coarse(hints[f.name])
+    return out
+
+
+def _coarse(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is typing.Union:
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return f"optional[{_coarse(inner)}]"
+    if origin in (list, dict):
+        return origin.__name__
+    return {str: "str", int: "int", bool: "bool"}.get(hint, getattr(hint, "__name__", str(hint)))
