@@ -5,12 +5,14 @@ from .exceptions import (ApplicationMasterLostError, ApplicationStateError, Clus
                          KerberosError, KnitException, KnitTimeoutError, MiniClusterError, MissingFileError,
                          MissingJarsError, PermissionDeniedError,
                          UnknownQueueError)
-from .core import Knit
+from .application import Application
+from .cluster_client import ClusterClient
+from .core import Knit, connect
 from .env import create_env
 from .minicluster import MiniCluster
 
 
-__all__ = ["Knit", "create_env", "MiniCluster", "KnitException", "ApplicationMasterLostError",
+__all__ = ["Knit", "ClusterClient", "Application", "connect", "create_env", "MiniCluster", "KnitException", "ApplicationMasterLostError",
            "ApplicationStateError",
            "ClusterCapacityError", "ConfigurationError", "EnvironmentBuildError",
            "InvalidArgumentError", "JavaNotFoundError", "KerberosError", "KnitTimeoutError",

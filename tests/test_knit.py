@@ -145,15 +145,15 @@ def test_am_gateway_is_tls_pinned_and_refuses_connections_without_the_token(knit
     host, port = report["am_host"], report["am_port"]
     # The channel is TLS 1.3, and the AM presents the certificate this client made.
     with socket.create_connection((host, port), timeout=10) as raw, \
-            pinned_context(knit._tls_cert).wrap_socket(raw) as tls:
+            pinned_context(knit.app._tls_cert).wrap_socket(raw) as tls:
         assert tls.version() == "TLSv1.3"
         assert ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True)).strip() == \
-            knit._tls_cert.strip()
+            knit.app._tls_cert.strip()
     # Right certificate, no token or a wrong one: refused.
     for token in (None, "not-the-token-" + "x" * 32):
         gateway = JavaGateway(gateway_parameters=GatewayParameters(
             address=host, port=port, auth_token=token, enable_memory_management=False,
-            ssl_context=pinned_context(knit._tls_cert)))
+            ssl_context=pinned_context(knit.app._tls_cert)))
         with pytest.raises(Py4JError):
             gateway.entry_point.containers()
         gateway.close()

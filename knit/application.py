@@ -1,0 +1,475 @@
+"""``Application``: one running knit application, from the process that started it or
+from another process of the same user (``knit.connect``)."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from typing import Any, Mapping, Sequence
+
+from . import waiting
+from ._py4j import to_json
+from .am_gateway import AMGateway
+from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
+                         InvalidArgumentError, KnitException, KnitTimeoutError)
+from .messages import ApplicationReport, Container, RoleSpec
+from .validation import ROLE_NAME, validated_containers
+
+logger = logging.getLogger(__name__)
+
+DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
+#: The role of the containers that run the application's own command.
+MAIN_ROLE = "main"
+# The AM ends an application whose client has not renewed its lease for LEASE_SECONDS
+# (the client died, even by kill -9); the client renews every LEASE_RENEW_SECONDS.
+LEASE_SECONDS = 30
+LEASE_RENEW_SECONDS = 5
+
+
+class Application:
+    """One knit application on a YARN cluster: its ApplicationMaster's gateway, its
+    containers, logs and end.
+
+    Made by :meth:`knit.ClusterClient.start` or :func:`knit.connect` (and used by
+    :class:`knit.Knit`), not directly.
+
+    Parameters
+    ----------
+    cluster : ClusterClient
+        The cluster it runs on, as this process's user sees it.
+    app_id : str
+        Its YARN application id.
+    staging : dict, optional
+        Where it is staged and how (``dir``, ``with_env``, ``renews_tokens``, ``roles``).
+    secrets : (token, certificate), optional
+        Its AM gateway's token and the certificate this client pins; None for a handle on
+        an application known only by its id (``status()`` and ``kill()`` work).
+    """
+
+    def __init__(self, cluster: Any, app_id: str, staging: dict | None = None,
+                 secrets: tuple[str, str] | None = None, uploaded_bytes: int = 0) -> None:
+        self.cluster = cluster
+        self.app_id = app_id
+        #: Bytes start() sent to HDFS for knit's jar and the environment (0 when both
+        #: were already there).
+        self.uploaded_bytes = uploaded_bytes
+        self._staging = staging
+        self._secrets = secrets  # the AM's token and certificate: to reconnect
+        self._am: AMGateway | None = None
+        self._lease_stop: threading.Event | None = None  # set to stop renewing the lease
+        self._reconnecting = threading.Lock()
+        # The last container list the AM gave; it outlives the AM (see get_containers).
+        self._containers: list[Container] = []
+
+    @property
+    def config(self):
+        return self.cluster.config
+
+    def _client(self):
+        return self.cluster._client()
+
+    def _jvm_call(self, method: str, what: str, *args: Any) -> Any:
+        return self.cluster._jvm_call(method, what, *args)
+
+    def _rm_get(self, path: str) -> dict:
+        return self.cluster._rm_get(path)
+
+    def _require_app(self) -> str:
+        return self.app_id
+
+    def attach(self, renew_lease: bool, timeout: float) -> "Application":
+        """Connect to the running ApplicationMaster (waiting up to `timeout` s for it to
+        register); with `renew_lease`, keep the application's lease while this lives."""
+        token, cert_pem = self._secrets
+        self._am = self._connect_am(token, cert_pem, renew_lease=renew_lease, timeout=timeout)
+        return self
+
+    def _connect_am(self, token: str, cert_pem: str, renew_lease: bool,
+                    timeout: float = 120) -> AMGateway:
+        deadline = time.monotonic() + timeout
+        said = None
+        while time.monotonic() < deadline:
+            report = self._report()
+            if report["state"] in DONE_STATES:
+                raise KnitException(f"{self.app_id} ended before its ApplicationMaster "
+                                    f"registered: {report['final_status']}: {report['diagnostics']}")
+            reason = waiting.application_reason(report)
+            if reason and reason != said:  # say why it waits, once each time YARN's reason changes
+                logger.info("%s waits: %s", self.app_id, reason)
+                said = reason
+            if report["state"] == "RUNNING" and report["am_port"] > 0:
+                am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
+                if renew_lease:
+                    am.renew_lease()
+                    self._lease_stop = threading.Event()
+                    threading.Thread(target=self._keep_lease, args=(self._lease_stop,),
+                                     name=f"knit-lease-{self.app_id}", daemon=True).start()
+                return am
+            time.sleep(0.1)
+        why = f" YARN says: {said}" if said else ""
+        raise KnitTimeoutError(f"The ApplicationMaster of {self.app_id} did not register within "
+                               f"{timeout:.0f} s; the application was killed.{why}")
+
+    @property
+    def _tls_cert(self) -> str:
+        """The AM gateway's certificate (PEM), which this client pins."""
+        return self._secrets[1]
+
+    def _require_am(self) -> AMGateway:
+        """The connection to the AM. No ResourceManager round trip: a call on an AM that
+        is gone fails, and `_call_am` then asks YARN what became of the application."""
+        self._require_app()
+        with self._reconnecting:  # not while the lease thread follows the AM elsewhere
+            am = self._am
+        if am is None:
+            raise ApplicationStateError(f"{self.app_id} is not running ({self._state()}).")
+        return am
+
+    def _keep_lease(self, stop: threading.Event) -> None:
+        """Renews the lease every LEASE_RENEW_SECONDS while the application runs (and
+        this process lives), following the AM to its next attempt if it is lost."""
+        while not stop.wait(LEASE_RENEW_SECONDS):
+            am = self._am
+            if am is None:
+                return
+            try:
+                am.renew_lease()
+                if self._superseded(am):  # its NodeManager was lost: follow the new attempt
+                    self._reconnect_am(am)
+            except ApplicationMasterLostError:
+                try:
+                    self._reconnect_am(am)
+                except KnitException as e:
+                    logger.info("Stopped renewing the lease of %s: %s", self.app_id, e)
+                    return
+            except KnitException as e:
+                logger.debug("Could not renew the lease of %s: %s", self.app_id, e)
+
+    def _superseded(self, am: AMGateway) -> bool:
+        """True when YARN runs a newer attempt of the ApplicationMaster than `am` (which can
+        still answer: its NodeManager was lost, and it may not know yet)."""
+        return am.attempt is not None and self._report().get("attempt", 0) > am.attempt
+
+    def _call_am(self, call):
+        """``call(gateway)``; if the AM was lost and YARN started a new attempt, once more
+        on a connection to the new one."""
+        am = self._require_am()
+        try:
+            return call(am)
+        except ApplicationMasterLostError:
+            return call(self._reconnect_am(am))
+
+    def _reconnect_am(self, lost: AMGateway, timeout: float = 120) -> AMGateway:
+        """Waits for the next AM attempt to register and connects to it (once, when the
+        lease thread and a caller both notice)."""
+        with self._reconnecting:
+            if self._am is not None and self._am is not lost:
+                return self._am  # the other thread got there first
+            return self._connect_next_attempt(lost, timeout)
+
+    def _connect_next_attempt(self, lost: AMGateway, timeout: float) -> AMGateway:
+        deadline = time.monotonic() + timeout
+        lost.close()
+        self._am = None
+        token, cert_pem = self._secrets
+        while time.monotonic() < deadline:
+            report = self._report()
+            if report["state"] in DONE_STATES:
+                raise ApplicationMasterLostError(
+                    f"The ApplicationMaster of {self.app_id} is gone and the application "
+                    f"ended: {report['final_status']}: {report['diagnostics']}")
+            address = f"{report['am_host']}:{report['am_port']}"
+            if report["state"] == "RUNNING" and report["am_port"] > 0 and address != lost.address:
+                try:
+                    self._am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
+                except KnitException:
+                    time.sleep(0.5)  # registered, gateway not answering yet
+                    continue
+                logger.warning("The ApplicationMaster of %s was lost; reconnected to its next "
+                               "attempt at %s", self.app_id, address)
+                return self._am
+            time.sleep(0.5)
+        raise ApplicationMasterLostError(f"The ApplicationMaster of {self.app_id} was lost and no "
+                                         f"new attempt registered within {timeout:.0f} s.")
+
+    def add_role(self, name: str, cmd: str, memory: int = 1024, virtual_cores: int = 1,
+                 files: Sequence[str | os.PathLike] | None = None,
+                 envvars: Mapping[str, str] | None = None) -> None:
+        """Define another kind of container for the running application, with a command,
+        size, files and variables of its own (the environment is the application's); then
+        ask for some with ``add_containers(n, role=name)``.
+
+        The application's own command is the ``"main"`` role. A Dask cluster in remote mode
+        runs its scheduler as the main role and its workers as another, all in one YARN
+        application. Each role's requests carry a YARN priority of their own.
+
+        Raises
+        ------
+        InvalidArgumentError
+            A bad name (letters, digits, ``_`` and ``-``, starting with a letter), one the
+            application already has, or bad sizes, files or variables.
+        """
+        self._require_am()
+        if not isinstance(name, str) or not ROLE_NAME.fullmatch(name) or name == MAIN_ROLE:
+            raise InvalidArgumentError(f"A role name is a letter, then letters, digits, '_' or "
+                                       f"'-' (at most 64), and not {MAIN_ROLE!r}; got {name!r}.")
+        if name in self._staging["roles"]:
+            raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
+        role = RoleSpec(name=name, **validated_containers(cmd, memory, virtual_cores, files, envvars),
+                        with_env=self._staging["with_env"],
+                        renews_tokens=self._staging["renews_tokens"])
+        self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"],
+                       to_json(role.to_json()))
+        self._staging["roles"].add(name)
+
+    def add_containers(self, n: int, memory: int | None = None,
+                       virtual_cores: int | None = None, role: str = "main") -> None:
+        """Ask for `n` more containers of a role: by default the application's own command
+        (``"main"``), at the size given to :meth:`start` (or :meth:`add_role`)."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
+        self._check_role(role)
+        self._call_am(lambda am: am.add_containers(role, n, memory or 0, virtual_cores or 0))
+
+    def waiting_reason(self) -> str | None:
+        """Why the application waits, in YARN's terms, or None when nothing waits: its
+        ApplicationMaster not started yet (the ResourceManager's diagnostics, such as "Queue's
+        AM resource limit exceeded"), or container requests not granted (what the nodes have
+        free, and how full the queue is)."""
+        report = self._report()
+        return waiting.reason(report, self._pending_by_size, self._rm_get)
+
+    def _pending_by_size(self) -> dict[str, int]:
+        """Requests not granted yet, all roles together: {"<memory>x<vcores>": count}."""
+        merged: dict[str, int] = {}
+        for sizes in self._call_am(lambda am: am.pending()).values():
+            for size, n in sizes.items():
+                merged[size] = merged.get(size, 0) + n
+        return merged
+
+    def pending_containers(self, role: str | None = None) -> int:
+        """Containers asked for and not yet given by YARN (of one role, or of all)."""
+        pending = self._call_am(lambda am: am.pending())
+        return sum(sum(sizes.values()) for r, sizes in pending.items() if role in (None, r))
+
+    def cancel_containers(self, n: int, role: str = "main") -> int:
+        """Withdraw up to `n` requests of a role YARN has not granted yet; return how many."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
+        self._check_role(role)
+        return self._call_am(lambda am: am.cancel_containers(role, n))
+
+    def _check_role(self, role: str) -> None:
+        self._require_app()
+        if self._staging is not None and role not in self._staging["roles"]:
+            raise InvalidArgumentError(f"{self.app_id} has no role {role!r}; its roles: "
+                                       f"{sorted(self._staging['roles'])} (see add_role).")
+
+    def remove_containers(self, container_id: str | Sequence[str]) -> None:
+        """Stop and give back one container, or several; they do not count as failures."""
+        ids = [container_id] if isinstance(container_id, str) else list(container_id)
+        unknown = [c for c in ids if not self._call_am(lambda am: am.remove_container(c))]
+        if unknown:
+            raise InvalidArgumentError(f"Not running containers of {self.app_id}: {unknown}")
+
+    def get_containers(self) -> list[dict]:
+        """Containers of the application: dicts with ``id``, ``node``, ``state``
+        (ALLOCATED, RUNNING, COMPLETED), ``exit_status``, ``outcome`` (SUCCEEDED, FAILED,
+        PREEMPTED, RELEASED), ``diagnostics``, ``memory_mb``, ``vcores`` and timestamps (ms).
+
+        Once the application has ended, the last list its ApplicationMaster reported
+        (:meth:`wait_for_completion` fetches the final one).
+        """
+        self._require_app()
+        self._refresh_containers()
+        return self._containers
+
+    def _refresh_containers(self) -> bool:
+        """Fetch the AM's container list if it is reachable; True if the list is final."""
+        if self._am is None:
+            return False
+        try:
+            finished, self._containers = self._am.containers()
+        except KnitException as lost:
+            report = self._report()
+            if report.state in DONE_STATES:
+                self._ended_without_its_am(report)
+                return False
+            if not isinstance(lost, ApplicationMasterLostError):
+                raise
+            finished, self._containers = self._reconnect_am(self._am).containers()
+        if finished and self._superseded(self._am):
+            # A superseded attempt's answer is never final: the application goes on.
+            finished, self._containers = self._reconnect_am(self._am).containers()
+        if finished:
+            self._close_am()  # its list is final; it is about to exit
+        return finished
+
+    def _ended_without_its_am(self, report: ApplicationReport) -> None:
+        """The application ended and its AM did not say goodbye (killed from outside, say):
+        what the AM last listed as live ended with it, and its staging dir (which the AM
+        removes when it finishes) is removed here."""
+        self._close_am()
+        why = f"the application ended {report.final_status}: {report.diagnostics}".strip(": ")
+        outcome = "KILLED" if report.state == "KILLED" else "RELEASED"
+        self._containers = [
+            c if c.state == "COMPLETED" else dataclasses.replace(
+                c, state="COMPLETED", outcome=outcome, diagnostics=why)
+            for c in self._containers]
+        self._jvm_call("removeStaging", f"remove the staging dir of {self.app_id}", self.app_id)
+
+    def _close_am(self) -> None:
+        if self._lease_stop is not None:
+            self._lease_stop.set()
+            self._lease_stop = None
+        if self._am is not None:
+            self._am.close()
+            self._am = None
+
+    def status(self) -> ApplicationReport:
+        """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``,
+        ``attempt``, ..., and ``waiting``: why the application waits, in YARN's terms (see
+        :meth:`waiting_reason`), or None."""
+        report = self._report()
+        why = None
+        if report.state not in DONE_STATES:
+            try:
+                why = waiting.reason(report, self._pending_by_size, self._rm_get)
+            except KnitException:  # no AM to ask about requests (not connected, or gone)
+                why = waiting.application_reason(report)
+        return dataclasses.replace(report, waiting=why)
+
+    def _report(self) -> ApplicationReport:
+        """The ResourceManager's report of the application, alone."""
+        app_id = self._require_app()
+        return ApplicationReport.from_json(
+            self._jvm_call("report", f"get the status of {app_id}", app_id))
+
+    def _state(self) -> str:
+        return self._report()["state"]
+
+    def wait_for_completion(self, timeout: float | None = None) -> str:
+        """Wait for the application to end; return its final status (e.g. ``"SUCCEEDED"``).
+
+        Raises
+        ------
+        KnitException
+            If it is still running after `timeout` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        final = False
+        while True:
+            if not final and self._am is not None:
+                final = self._refresh_containers()  # lets the AM hand over its final list
+            report = self._report()
+            if report["state"] in DONE_STATES:
+                self._client().call("forget", self.app_id, what=f"let go of {self.app_id}")
+                self._close_am()
+                return report["final_status"]
+            if deadline is not None and time.monotonic() > deadline:
+                raise KnitTimeoutError(f"{self.app_id} still {report['state']} after {timeout} s.")
+            time.sleep(0.25)
+
+    def logs(self, container_id: str | None = None, timeout: float = 60) -> dict:
+        """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``.
+
+        While the application runs, they are read from the NodeManagers; once it has
+        ended, from the aggregated logs in HDFS (waiting up to `timeout` seconds for
+        aggregation to finish). A running container whose NodeManager does not answer
+        gets an ``"unreadable"`` entry saying so (and a warning is logged), beside empty
+        ``stdout`` and ``stderr``.
+        """
+        app_id = self._require_app()
+        report = self._report()
+        if report["state"] in DONE_STATES:
+            logs = self._aggregated_logs(timeout)
+        else:
+            logs = self._live_logs()
+        if container_id is not None:
+            if container_id not in logs:
+                raise InvalidArgumentError(f"No logs for {container_id} in {app_id}.")
+            return {container_id: logs[container_id]}
+        return logs
+
+    def _aggregated_logs(self, timeout: float) -> dict:
+        """Aggregated logs, once YARN says aggregation is over and every container the AM
+        reported is in them (NodeManagers upload independently of each other)."""
+        deadline = time.monotonic() + timeout
+        expected = {c["id"] for c in self._containers}
+        logs: dict = {}
+        while True:
+            status = self._report()["log_aggregation_status"]
+            if status == "DISABLED":
+                raise ConfigurationError("Log aggregation is off on this cluster "
+                                    "(yarn.log-aggregation-enable): logs of finished "
+                                    "applications cannot be read.")
+            if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "RUNNING_WITH_FAILURE"):
+                logs = self._jvm_call("aggregatedLogs", f"read the logs of {self.app_id}",
+                                      self.app_id)
+                if all({"stdout", "stderr"} <= logs.get(c, {}).keys() for c in expected):
+                    break
+            if time.monotonic() > deadline:
+                logger.warning("Logs of %s are incomplete after %.0f s (log aggregation: %s)",
+                               self.app_id, timeout, status)
+                break
+            time.sleep(0.5)
+        for files in logs.values():
+            files.setdefault("stdout", "")
+            files.setdefault("stderr", "")
+        return logs
+
+    def _live_logs(self) -> dict:
+        where = {c["id"]: c["node_http"] for c in self.get_containers()
+                 if c["node_http"] and c["state"] != "ALLOCATED"}
+        answer = self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where))
+        logs = answer["logs"]
+        for container, why in answer["unreadable"].items():
+            # Say so rather than return empty logs as if the container wrote nothing.
+            logger.warning("The logs of %s could not be read: %s", container, why)
+            logs[container]["unreadable"] = why
+        return logs
+
+    def read_log_file(self, container_id: str, name: str) -> str:
+        """The file `name` from the log directory of a running container ("" if absent).
+
+        A container writes there through ``$LOG_DIRS``; the ApplicationMaster reads it
+        from the container's NodeManager and reports it. Handy for small results such as
+        the address a server in the container listens on.
+        """
+        if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
+            raise InvalidArgumentError(f"Not a file name in a log directory: {name!r}")
+        return self._call_am(lambda am: am.read_log_file(container_id, name))
+
+    def kill(self, timeout: float = 30) -> None:
+        """End the application and remove its staging dir; idempotent. Its
+        ApplicationMaster stops the containers and finishes it (final status SUCCEEDED,
+        as the application's owner ended it); if the AM does not answer, or has not
+        finished within `timeout` seconds, YARN kills it (KILLED)."""
+        if self.app_id is None:
+            return
+        am, ended = self._am, False
+        if am is not None:
+            try:
+                am.stop()
+                self._refresh_containers()  # the final list, which lets the AM go
+                deadline = time.monotonic() + timeout
+                while not ended and time.monotonic() < deadline:
+                    ended = self._report().state in DONE_STATES
+                    if not ended:
+                        time.sleep(0.2)
+            except KnitException as e:
+                logger.info("The ApplicationMaster of %s did not stop it (%s); killing it", self.app_id, e)
+        self._close_am()
+        self._jvm_call("kill", f"kill {self.app_id}", self.app_id)  # no-op when it ended
+
+
+    def __enter__(self) -> "Application":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.kill()
+
+    def __repr__(self) -> str:
+        return f"Application<{self.app_id}>"

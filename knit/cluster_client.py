@@ -1,0 +1,306 @@
+"""``ClusterClient``: a YARN cluster as this process's user sees it: its configuration,
+the login, the checks before submitting, the environments stored in HDFS; it starts
+applications and attaches to running ones."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any, Mapping, Sequence
+
+from . import java
+from ._py4j import to_json
+from ._tls import new_certificate
+from .application import LEASE_SECONDS, MAIN_ROLE, Application
+from .client_jvm import close_client, get_client
+from .config import HadoopConfig, rm_get
+from .env import create_env
+from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgumentError,
+                         KerberosError, KnitException, UnknownQueueError)
+from .kerberos import Identity, uses_kerberos
+from .messages import AppSpec, Attachment, GatewaySecrets, Submitted
+from .validation import queue_names, validated_containers, validated_env
+
+logger = logging.getLogger(__name__)
+
+AM_MEMORY_MB = 512
+AM_VCORES = 1
+
+
+class ClusterClient:
+    """A YARN cluster, as this process's user sees it.
+
+    Parameters
+    ----------
+    hadoop_conf_dir : str, optional
+        Directory with the cluster's core-site.xml, hdfs-site.xml and yarn-site.xml. By
+        default ``$HADOOP_CONF_DIR``, else ``$YARN_CONF_DIR``, else ``/etc/hadoop/conf``.
+    principal, keytab : str, optional
+        On a Kerberized cluster (``hadoop.security.authentication=kerberos``): log in from
+        this keytab as this principal. Without them the ticket cache is used (run
+        ``kinit`` first; ``KRB5CCNAME`` and ``KRB5_CONFIG`` are honoured). With a keytab,
+        applications renew their delegation tokens for as long as they run; see
+        docs/security.md.
+    **overrides
+        Hadoop configuration keys that win over the files, e.g.
+        ``ClusterClient(**{"yarn.resourcemanager.address": "rm:8032"})``.
+
+    Raises
+    ------
+    KerberosError
+        The cluster uses Kerberos and there is no ticket (nor a keytab that works).
+    """
+
+    def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, *,
+                 principal: str | None = None, keytab: str | os.PathLike | None = None,
+                 **overrides: Any) -> None:
+        self.config = HadoopConfig.load(hadoop_conf_dir, **overrides)
+        self._overrides = to_json(self.config.overrides)
+        #: Whose Kerberos credentials this Knit uses (None on a cluster without Kerberos).
+        self.identity: Identity | None = None
+        #: The Kerberos user's short name, once logged in (None without Kerberos).
+        self.user: str | None = None
+        self._http_auth = None
+        if uses_kerberos(self.config):
+            self.identity = Identity.from_arguments(principal, keytab)
+            self._login()
+        elif principal is not None or keytab is not None:
+            raise ConfigurationError(
+                "principal and keytab were given, but this cluster does not use Kerberos "
+                f"(hadoop.security.authentication is not kerberos in {self.config.conf_dir}).")
+    def _client(self):
+        """The client JVM of this Knit's identity."""
+        return get_client(self.identity)
+
+    def _login(self) -> None:
+        """Fail now, not at the first call, when there are no Kerberos credentials."""
+        who = self.identity
+        try:
+            self.user = self._jvm_call("login", "log in to the Kerberized cluster",
+                                       who.principal or "", who.keytab or "")["user"]
+        except KnitException as e:
+            # Hadoop caches a JVM's login, even a failed one: the next try gets a new JVM.
+            close_client(who)
+            raise KerberosError(str(e).split(": ", 1)[-1]) from None
+        self._http_auth = who.http_auth()
+        logger.info("Logged in to a Kerberized cluster as %s", self.user)
+
+    def _rm_get(self, path: str) -> dict:
+        return rm_get(self.config, path, auth=self._http_auth)
+
+
+    def _jvm_call(self, method: str, what: str, *args: Any) -> Any:
+        """A client-JVM call about this cluster (its errors are knit's exceptions, saying
+        `what` failed)."""
+        return self._client().call(method, self.config.conf_dir, self._overrides, *args,
+                                   what=what)
+
+    # ------------------------------------------------------------------ applications
+    def start(
+        self,
+        cmd: str,
+        num_containers: int = 1,
+        memory: int = 1024,
+        virtual_cores: int = 1,
+        files: Sequence[str | os.PathLike] | None = None,
+        env: str | os.PathLike | None = None,
+        envvars: Mapping[str, str] | None = None,
+        app_name: str = "knit",
+        queue: str = "default",
+        node_label: str | None = None,
+        checks: bool = True,
+        detached: bool = False,
+        keep_alive: bool = False,
+        max_restarts: int = 0,
+        am_attempts: int = 2,
+        start_timeout: float = 120,
+    ) -> Application:
+        """Submit an application that runs `cmd` in `num_containers` containers.
+
+        Returns once the ApplicationMaster has registered; it then asks YARN for the
+        containers. Each runs ``cmd`` with bash (quotes, ``&&`` and ``$VARS`` work), with
+        stdout and stderr in the container's log dir.
+
+        Parameters
+        ----------
+        cmd : str
+            Shell command run in every container.
+        num_containers : int
+            Containers to start (0 is allowed: add them later with :meth:`add_containers`).
+        memory, virtual_cores : int
+            Size of each container, in MB and cores.
+        files : list of paths, optional
+            Local files to ship. ``.zip``, ``.tar.gz``, ``.tgz`` and ``.tar`` files are
+            unpacked into a directory of their own name in the container's working
+            directory; other files appear there as they are.
+        env : path, optional
+            A packed environment (from :meth:`create_env`, or any venv-pack or conda-pack
+            archive, ``.tar.gz``/``.tgz``/``.zip``), unpacked in every container and
+            activated before `cmd`: ``$PYTHON_BIN``, ``python`` and the environment's
+            console scripts come from it. Uploaded once (see docs/environments.md).
+        envvars : dict of str, optional
+            Environment variables for every container (``CONTAINER_ID`` and YARN's own
+            variables are set too).
+        app_name, queue, node_label : str
+            Name shown by YARN, the queue to submit to, and a node label expression.
+        checks : bool
+            Check the request against the cluster (nodes, queue, maximum container size)
+            before submitting anything.
+        detached : bool
+            Let the application outlive this Python process.
+        keep_alive : bool
+            Keep the application running when no container is left (for example a Dask
+            cluster scaled to zero), until :meth:`kill`. By default it ends once every
+            container it was given has finished.
+        max_restarts : int
+            Re-launch a container that fails (non-zero exit, killed, lost node) up to this
+            many times over the application's life; a node where 3 containers failed is
+            no longer used. Replaced failures do not fail the application.
+        am_attempts : int
+            How many ApplicationMasters YARN may start for the application (at most the
+            cluster's ``yarn.resourcemanager.am.max-attempts``). When one dies (killed, its
+            node lost), the next takes over the running containers, asks for what is
+            missing of `num_containers`, and this object reconnects to it. 1: the
+            application ends with its first ApplicationMaster.
+        start_timeout : float
+            Seconds to wait for the ApplicationMaster to start and register. YARN may keep
+            the application waiting (a full queue, or its share for ApplicationMasters
+            used up): then the error says why, in YARN's words, and the application is
+            killed.
+
+        Returns
+        -------
+        Application
+            The running application.
+
+        Raises
+        ------
+        KnitException
+            For a request that cannot run; nothing is submitted in that case.
+        """
+        spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
+                                    envvars, app_name, queue, node_label)
+        if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
+            raise InvalidArgumentError(f"max_restarts must be an integer >= 0, got {max_restarts!r}.")
+        if isinstance(am_attempts, bool) or not isinstance(am_attempts, int) or am_attempts < 1:
+            raise InvalidArgumentError(f"am_attempts must be an integer >= 1, got {am_attempts!r}.")
+        if isinstance(start_timeout, bool) or not isinstance(start_timeout, (int, float)) \
+                or not start_timeout > 0:
+            raise InvalidArgumentError(f"start_timeout must be a number of seconds > 0, got "
+                                       f"{start_timeout!r}.")
+        keytab = self.identity.keytab if self.identity is not None else None
+        spec = AppSpec(**spec, env=validated_env(env), keep_alive=bool(keep_alive),
+                       lease_ms=0 if detached else LEASE_SECONDS * 1000,
+                       max_restarts=max_restarts, am_attempts=am_attempts,
+                       principal=self.identity.principal if keytab else None, keytab=keytab)
+        if checks:
+            self._preflight(spec)
+        token = secrets.token_urlsafe(32)
+        cert_pem, key_pem = new_certificate()
+        submitted = Submitted.from_json(self._jvm_call(
+            "submit", "submit the application", to_json(spec.to_json()),
+            to_json(GatewaySecrets(token, cert_pem, key_pem).to_json()), detached))
+        staging = {"dir": submitted.staging_dir, "with_env": spec.env is not None,
+                   "renews_tokens": keytab is not None, "roles": {MAIN_ROLE}}
+        # The secrets are kept to reconnect to a later AM attempt, which has the same ones.
+        app = Application(self, submitted.app_id, staging, (token, cert_pem),
+                          submitted.uploaded_bytes)
+        logger.info("Submitted %s; waiting for its ApplicationMaster", app.app_id)
+        try:
+            return app.attach(renew_lease=not detached, timeout=start_timeout)
+        except BaseException:
+            app.kill()
+            raise
+    def _validated_spec(self, cmd, num_containers, memory, virtual_cores, files, envvars,
+                        app_name, queue, node_label) -> dict:
+        if not isinstance(num_containers, int) or isinstance(num_containers, bool) \
+                or num_containers < 0:
+            raise InvalidArgumentError(f"num_containers must be an integer >= 0, got "
+                                       f"{num_containers!r}.")
+        for what, value in (("app_name", app_name), ("queue", queue)):
+            if not isinstance(value, str) or not value.strip() or not value.isprintable() \
+                    or len(value) > 256:
+                raise InvalidArgumentError(f"{what} must be a printable string of 1 to 256 "
+                                           f"characters, got {value!r}.")
+        return {
+            "name": app_name, "queue": queue, "node_label": node_label,
+            "am_memory": AM_MEMORY_MB, "am_vcores": AM_VCORES,
+            "knit_jar": str(java.knit_jar()), "num_containers": num_containers,
+            **validated_containers(cmd, memory, virtual_cores, files, envvars),
+        }  # the fields of an AppSpec that start() does not add
+
+    def _preflight(self, spec: dict) -> None:
+        """Checks that need the cluster; the RM REST API answers fast, or names its address."""
+        nodes = (self._rm_get("/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
+                 or {}).get("node") or []
+        if not nodes:
+            raise ClusterCapacityError("The cluster has no active NodeManager: nothing could run. "
+                                "Check the NodeManagers (yarn node -list).")
+        # The scheduler's maximum may exceed every node: such a container would never start.
+        biggest = max((n["usedMemoryMB"] + n["availMemoryMB"],
+                       n["usedVirtualCores"] + n["availableVirtualCores"]) for n in nodes)
+        if spec["memory"] > biggest[0] or spec["vcores"] > biggest[1]:
+            raise ClusterCapacityError(
+                f"No NodeManager can hold a container of {spec['memory']} MB and "
+                f"{spec['vcores']} vcores: the largest has {biggest[0]} MB and {biggest[1]} "
+                "vcores. Ask for smaller containers.")
+        scheduler = self._rm_get("/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
+        queues = queue_names(scheduler)
+        if queues and spec["queue"] not in queues:
+            raise UnknownQueueError(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
+                                f"{', '.join(sorted(queues))}.")
+
+
+    def connect(self, app_id: str, renew_lease: bool = False, timeout: float = 60) -> Application:
+        """A handle on a running knit application of this user, started by another process
+        (or this one): the gateway's token and certificate are read from its staging dir,
+        which only its user can read.
+
+        Parameters
+        ----------
+        app_id : str
+            The YARN application id.
+        renew_lease : bool
+            Keep the application's lease while this handle lives (an application started
+            without ``detached=True`` ends 30 s after its last client stops renewing).
+        timeout : float
+            Seconds to wait for its ApplicationMaster to answer.
+
+        Raises
+        ------
+        ApplicationStateError
+            It is not a running knit application of this user (it ended, or is another
+            user's; HDFS refuses another user with PermissionDeniedError).
+        """
+        if not isinstance(app_id, str) or not app_id.startswith("application_"):
+            raise InvalidArgumentError(f"app_id must be a YARN application id, got {app_id!r}.")
+        found = Attachment.from_json(self._jvm_call("attach", f"attach to {app_id}", app_id))
+        staging = {"dir": found.staging_dir, "with_env": found.with_env,
+                   "renews_tokens": found.renews_tokens, "roles": set(found.roles)}
+        app = Application(self, app_id, staging, (found.token, found.tls_cert))
+        return app.attach(renew_lease=renew_lease, timeout=timeout)
+
+    # ------------------------------------------------------------------ environments
+    def create_env(self, name: str | None = None, packages: Sequence[str] = (),
+                   backend: str = "venv", python: str | None = None,
+                   channels: Sequence[str] | None = None, force: bool = False,
+                   env_name: str | None = None) -> str:
+        """Build and pack an environment for ``start(env=...)``; see :func:`knit.create_env`."""
+        return create_env(name=name, packages=packages, backend=backend, python=python,
+                          channels=channels, force=force, env_name=env_name)
+
+    def list_envs(self) -> list[dict]:
+        """Environments stored in HDFS: dicts with ``name``, ``sha256``, ``size`` (bytes)
+        and ``modified`` (ms since the epoch)."""
+        return self._jvm_call("listEnvs", "list the environments in HDFS")
+
+    def remove_env(self, name_or_hash: str) -> int:
+        """Delete stored environments by name or sha256 (or its first 8+ characters);
+        return how many were deleted."""
+        if not name_or_hash:
+            raise InvalidArgumentError("remove_env needs an environment name or hash.")
+        return self._jvm_call("removeEnv", f"remove the environment {name_or_hash!r}", name_or_hash)
+
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}<{self.config.conf_dir}>"

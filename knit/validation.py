@@ -1,0 +1,87 @@
+"""Checks of what users ask for, before anything reaches a cluster."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Mapping
+
+from .exceptions import InvalidArgumentError, MissingFileError
+
+_SAFE_FILE_PUNCTUATION = "._+-=@%,"
+_SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
+# Names knit itself puts in a container's working directory.
+_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.json", "knit_env", "knit.keytab"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+
+
+def validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
+    """What a kind of container runs (the application's, or a role's), checked:
+    {"command", "memory", "vcores", "files" (absolute paths), "envvars"}."""
+    if not isinstance(cmd, str) or not cmd.strip():
+        raise InvalidArgumentError("cmd must be a non-empty shell command string.")
+    for name, value in (("memory", memory), ("virtual_cores", virtual_cores)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InvalidArgumentError(f"{name} must be an integer >= 1, got {value!r}.")
+    paths = []
+    for f in files or []:
+        path = os.path.abspath(os.fspath(f))
+        if not os.path.isfile(path):
+            raise MissingFileError(f"File to ship does not exist (or is not a file): {path}")
+        paths.append(path)
+    names = [os.path.basename(p) for p in paths]
+    if len(set(names)) != len(names):
+        raise InvalidArgumentError(f"Files to ship must have distinct names: {names}")
+    for name in names:
+        # The NodeManager links localized files by name inside a generated shell
+        # script, in double quotes: `$`, backquotes and the like would run there.
+        if not _SAFE_FILE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+            raise InvalidArgumentError(
+                f"Cannot ship a file named {name!r}: names may hold letters, digits and "
+                f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(_RESERVED_NAMES)}. "
+                "Copy or link it under another name.")
+    if not isinstance(envvars or {}, Mapping):
+        raise InvalidArgumentError(f"envvars must be a mapping, got {envvars!r}.")
+    envvars = dict(envvars or {})
+    for k, v in envvars.items():
+        if not isinstance(k, str) or not isinstance(v, str) or not _ENV_NAME.fullmatch(k):
+            raise InvalidArgumentError(f"envvars must map variable names to strings; bad entry {k!r}.")
+    return {"command": cmd, "memory": memory, "vcores": virtual_cores, "files": paths,
+            "envvars": envvars}
+
+
+def validated_env(env: str | os.PathLike | None) -> str | None:
+    if env is None:
+        return None
+    path = os.path.abspath(os.fspath(env))
+    if not os.path.isfile(path):
+        raise MissingFileError(f"Environment archive not found: {path}. Build one with "
+                            "create_env(), or pass a venv-pack or conda-pack archive.")
+    if not path.endswith((".tar.gz", ".tgz", ".zip", ".tar")):
+        raise InvalidArgumentError(f"Environment archive must be .tar.gz, .tgz, .tar or .zip: {path}")
+    return path
+
+
+def queue_names(scheduler_info: dict) -> set[str]:
+    """Leaf queue names from the RM's scheduler REST answer (capacity or fair scheduler)."""
+    names: set[str] = set()
+
+    def walk(queue: dict) -> None:
+        children = (queue.get("queues") or {}).get("queue") or []
+        if not children and queue.get("queueName"):
+            names.add(queue["queueName"])
+        for child in children:
+            walk(child)
+
+    if scheduler_info.get("type") == "capacityScheduler":
+        walk(scheduler_info)
+    elif "rootQueue" in scheduler_info:  # fair scheduler: full names, "root." optional
+        def walk_fair(queue: dict) -> None:
+            children = (queue.get("childQueues") or {}).get("queue") or []
+            if not children:
+                names.add(queue["queueName"])
+                names.add(queue["queueName"].removeprefix("root."))
+            for child in children:
+                walk_fair(child)
+        walk_fair(scheduler_info["rootQueue"])
+    return names
