@@ -93,8 +93,9 @@ class Application:
         while time.monotonic() < deadline:
             report = self._report()
             if report["state"] in DONE_STATES:
-                raise KnitException(f"{self.app_id} ended before its ApplicationMaster "
-                                    f"registered: {report['final_status']}: {report['diagnostics']}")
+                raise ApplicationStateError(
+                    f"{self.app_id} has ended ({report['final_status']}) without a running "
+                    f"ApplicationMaster: {report['diagnostics']}")
             reason = waiting.application_reason(report)
             if reason and reason != said:  # say why it waits, once each time YARN's reason changes
                 logger.info("%s waits: %s", self.app_id, reason)
@@ -111,6 +112,12 @@ class Application:
         why = f" YARN says: {said}" if said else ""
         raise KnitTimeoutError(f"The ApplicationMaster of {self.app_id} did not register within "
                                f"{timeout:.0f} s; the application was killed.{why}")
+
+    @property
+    def roles(self) -> set[str]:
+        """The names of the application's kinds of container (``main`` and those of
+        :meth:`add_role`); empty for a handle made from an id alone."""
+        return set(self._staging["roles"]) if self._staging is not None else set()
 
     @property
     def _tls_cert(self) -> str:
@@ -177,6 +184,7 @@ class Application:
         while time.monotonic() < deadline:
             report = self._report()
             if report["state"] in DONE_STATES:
+                self._ended_without_its_am(report)
                 raise ApplicationMasterLostError(
                     f"The ApplicationMaster of {self.app_id} is gone and the application "
                     f"ended: {report['final_status']}: {report['diagnostics']}")
@@ -320,6 +328,14 @@ class Application:
             for c in self._containers]
         self._jvm_call("removeStaging", f"remove the staging dir of {self.app_id}", self.app_id)
 
+    def detach(self) -> None:
+        """Let go of the application and leave it running: stop renewing its lease and
+        close the connection to its ApplicationMaster (:func:`knit.connect` attaches
+        again). An application started without ``detached=True`` ends about 30 s after
+        its last lease renewal."""
+        self._close_am()
+        self._client().call("forget", self.app_id, what=f"let go of {self.app_id}")
+
     def _close_am(self) -> None:
         if self._lease_stop is not None:
             self._lease_stop.set()
@@ -441,6 +457,14 @@ class Application:
         if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
             raise InvalidArgumentError(f"Not a file name in a log directory: {name!r}")
         return self._call_am(lambda am: am.read_log_file(container_id, name))
+
+    def read_staged_file(self, path: str) -> str:
+        """A text file of the application's staging dir in HDFS (which only its user can
+        read), by its path there: for example a role's shipped file,
+        ``roles/<role>/files/<name>``."""
+        if not isinstance(path, str) or not path or path.startswith("/") or ".." in path.split("/"):
+            raise InvalidArgumentError(f"Not a relative path inside the staging dir: {path!r}")
+        return self._jvm_call("readStagedFile", f"read {path} of {self.app_id}", self.app_id, path)
 
     def kill(self, timeout: float = 30) -> None:
         """End the application and remove its staging dir; idempotent. Its

@@ -47,8 +47,11 @@ class Knit(ClusterClient):
         if self.app is not None and self.app.status().state not in ("FINISHED", "FAILED", "KILLED"):
             raise ApplicationStateError(f"This Knit is already running {self.app.app_id}; kill() "
                                         "it or use another Knit object.")
-        self.app = super().start(cmd, *args, **kwargs)
+        super().start(cmd, *args, **kwargs)
         return self.app.app_id
+
+    def _submitted(self, app: Application) -> None:
+        self.app = app  # also when its start then fails: status() says how it ended
 
     @property
     def app_id(self) -> str | None:

@@ -26,6 +26,7 @@ from knit.dask.security import CredentialFiles, make_security  # noqa: E402
     ({"worker_vcores": 0}, "must be at least 1"),
     ({"security": "yes"}, "security must be True, False or a distributed.Security"),
     ({"security": Security()}, "security must have tls_ca_file"),
+    ({"shutdown_on_close": False}, "shutdown_on_close=False needs deploy_mode='remote'"),
 ])
 def test_bad_arguments_are_refused_before_anything_starts(kwargs, message, tmp_path):
     # A conf dir that does not exist: the check must come before any use of the cluster.

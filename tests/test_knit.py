@@ -225,3 +225,21 @@ def test_after_an_external_kill_the_handle_shows_it_and_the_staging_dir_goes(min
         assert {(c.state, c.outcome) for c in containers} == {("COMPLETED", "KILLED")}
         assert all("KILLED" in c.diagnostics for c in containers)
         assert hdfs_status(minicluster, staging) is None
+
+
+def test_a_killed_last_attempt_removes_its_staging_dir_itself(minicluster):
+    """The AM's last attempt removes the staging dir as YARN kills it: with no knit
+    handle looking (the client that started it has let go)."""
+    k = Knit(minicluster.conf_dir)
+    app_id = k.start("sleep 600", num_containers=1, memory=256, detached=True, am_attempts=1)
+    wait_for(lambda: any(c.state == "RUNNING" for c in k.get_containers()), 60, "a container")
+    k.app.detach()
+    staging = f"/user/{getpass.getuser()}/.knit/{app_id}"
+    assert hdfs_status(minicluster, staging) is not None
+    run = minicluster.run_hadoop_class("org.apache.hadoop.yarn.client.cli.ApplicationCLI",
+                                       "application", "-kill", app_id)
+    assert run.returncode == 0, run.stderr[-2000:]
+    wait_for(lambda: hdfs_status(minicluster, staging) is None, 30, "the staging dir to go")
+    watcher = Knit(minicluster.conf_dir)
+    watcher.app_id = app_id
+    assert watcher.status().state == "KILLED"

@@ -119,7 +119,7 @@ def test_an_am_that_cannot_run_ends_the_application_after_its_attempts(miniclust
     monkeypatch.setattr(knit.java, "knit_jar", lambda: broken)
     k = Knit(minicluster.conf_dir)
     t0 = time.monotonic()
-    with pytest.raises(KnitException, match="ended before its ApplicationMaster registered.*"
+    with pytest.raises(KnitException, match="has ended \\(FAILED\\) without a running ApplicationMaster.*"
                                              "failed 2 times"):
         k.start("true", num_containers=1, memory=256)
     assert time.monotonic() - t0 < 45

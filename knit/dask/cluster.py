@@ -116,6 +116,12 @@ class YarnCluster(Cluster):
         those credentials; ``False``: plain TCP, for trusted networks only.
     progress : bool
         Show requested / allocated / running / connected counts in `wait_for_workers`.
+    shutdown_on_close : bool
+        ``True`` (default): :meth:`close`, and the end of this process, end the cluster.
+        ``False`` (remote mode only): the cluster keeps running after both, with no lease;
+        attach to it from any process of this user with :meth:`from_application_id`, whose
+        ``close()`` ends it. While no ``YarnCluster`` is attached, lost workers are not
+        replaced.
 
     Defaults come from the ``knit`` section of ``dask.config`` (see knit/knit.yaml).
 
@@ -135,8 +141,8 @@ class YarnCluster(Cluster):
                  scheduler_vcores: int | None = None, worker_restarts: int | None = None,
                  hadoop_conf_dir: str | None = None, principal: str | None = None,
                  keytab: str | None = None, security: Security | bool | None = None,
-                 progress: bool | None = None, asynchronous: bool = False, loop=None,
-                 **kwargs: Any) -> None:
+                 progress: bool | None = None, shutdown_on_close: bool | None = None,
+                 asynchronous: bool = False, loop=None, **kwargs: Any) -> None:
         self.n_workers = int(_config("n-workers", n_workers))
         self.worker_memory_mb = _megabytes(_config("worker-memory", worker_memory),
                                            "worker_memory")
@@ -149,17 +155,33 @@ class YarnCluster(Cluster):
         self.scheduler_memory_mb = _megabytes(_config("scheduler-memory", scheduler_memory),
                                               "scheduler_memory")
         self.scheduler_vcores = int(_config("scheduler-vcores", scheduler_vcores))
-        self.worker_restarts = int(_config("worker-restarts", worker_restarts))
-        self.hadoop_conf_dir = _config("hadoop-conf-dir", hadoop_conf_dir)
-        self.show_progress = bool(_config("progress", progress))
-        self.scheduler_timeout = parse_timedelta(dask.config.get("knit.scheduler-timeout"))
         if self.deploy_mode not in _MODES:
             raise InvalidArgumentError(f"deploy_mode must be one of {_MODES}, got {self.deploy_mode!r}")
         if self.n_workers < 0:
             raise InvalidArgumentError(f"n_workers must be >= 0, got {self.n_workers}")
         if self.worker_vcores < 1 or self.scheduler_vcores < 1:
             raise InvalidArgumentError("worker_vcores and scheduler_vcores must be at least 1")
-        self.security = make_security(_config("security", security))
+        if not _config("shutdown-on-close", shutdown_on_close) and self.deploy_mode != "remote":
+            raise InvalidArgumentError(
+                "shutdown_on_close=False needs deploy_mode='remote': a local scheduler ends "
+                "with this process.")
+        security = make_security(_config("security", security))
+        self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
+                          shutdown_on_close)
+        self.security = security
+        super().__init__(asynchronous=asynchronous, loop=loop, **kwargs)
+        if not self.asynchronous:
+            self._loop_runner.start()
+            self.sync(self._start)
+
+    def _init_handle(self, hadoop_conf_dir, principal, keytab, worker_restarts, progress,
+                     shutdown_on_close) -> None:
+        """What a started and an attached cluster (from_application_id) share."""
+        self.worker_restarts = int(_config("worker-restarts", worker_restarts))
+        self.hadoop_conf_dir = _config("hadoop-conf-dir", hadoop_conf_dir)
+        self.show_progress = bool(_config("progress", progress))
+        self.shutdown_on_close = bool(_config("shutdown-on-close", shutdown_on_close))
+        self.scheduler_timeout = parse_timedelta(dask.config.get("knit.scheduler-timeout"))
         login = {"principal": _config("principal", principal), "keytab": _config("keytab", keytab)}
         self.knit = Knit(self.hadoop_conf_dir, **login)
         # The workers' role in the application: its own command locally; in remote mode the
@@ -174,17 +196,63 @@ class YarnCluster(Cluster):
         self._restarts_used = 0
         self._unreplaced = 0  # workers lost when no restarts were left
         self._monitor: asyncio.Task | None = None
-        super().__init__(asynchronous=asynchronous, loop=loop, **kwargs)
+
+    @classmethod
+    def from_application_id(cls, app_id: str, hadoop_conf_dir: str | None = None, *,
+                            principal: str | None = None, keytab: str | None = None,
+                            security: Security | None = None,
+                            worker_restarts: int | None = None, progress: bool | None = None,
+                            shutdown_on_close: bool = True, asynchronous: bool = False,
+                            loop=None, **kwargs: Any) -> "YarnCluster":
+        """Attach to a running remote-mode cluster (started with
+        ``shutdown_on_close=False``, by this user, from any process).
+
+        knit finds the scheduler's address (in its container's log dir) and the TLS
+        credentials (the workers', in the application's private staging dir in HDFS).
+
+        Parameters
+        ----------
+        app_id : str
+            The cluster's YARN application id (:attr:`application_id`).
+        security : distributed.Security, optional
+            Credentials to connect with, for a cluster started with credentials of your
+            own; by default those the cluster's workers were given.
+        shutdown_on_close : bool
+            Whether :meth:`close` ends the cluster (default), or only lets go of it.
+        hadoop_conf_dir, principal, keytab, worker_restarts, progress
+            As for :class:`YarnCluster`. Workers lost while no ``YarnCluster`` was
+            attached were not replaced; this one replaces those it sees end.
+
+        Raises
+        ------
+        ApplicationStateError
+            `app_id` is not a running knit application of this user.
+        KnitException
+            It is not a remote-mode knit Dask cluster.
+        """
+        self = cls.__new__(cls)
+        self.deploy_mode = "remote"
+        self.n_workers = 0
+        self.worker_memory_mb = self.worker_vcores = None  # the worker role's, in the AM
+        self.worker_options, self.env, self.queue, self.app_name = {}, None, None, None
+        self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
+                          shutdown_on_close)
+        self.security = security
+        Cluster.__init__(self, asynchronous=asynchronous, loop=loop, **kwargs)
         if not self.asynchronous:
             self._loop_runner.start()
-            self.sync(self._start)
+            self.sync(self._attach, app_id)
+            return self
+        self._attaching = app_id  # attached by `await cluster`
+        return self
 
     # ------------------------------------------------------------------ lifecycle
     def __await__(self):
         """``await cluster`` (and ``async with``) starts an asynchronous cluster."""
         async def start():
             if self.status == Status.created:
-                await self._start()
+                attaching = getattr(self, "_attaching", None)
+                await (self._attach(attaching) if attaching else self._start())
             return self
         return start().__await__()
 
@@ -211,8 +279,37 @@ class YarnCluster(Cluster):
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
         except BaseException:
-            await self._stop_everything()
+            await self._stop_everything(end_application=True)
             raise
+
+    async def _attach(self, app_id: str) -> None:
+        self.status_message = "attaching"
+        try:
+            self.knit.app = await self._call(self.knit.connect, app_id)
+            if _WORKER_ROLE not in self.knit.app.roles:
+                raise KnitException(f"{app_id} is not a remote-mode knit Dask cluster (it has no "
+                                    f"{_WORKER_ROLE!r} role; its roles: {sorted(self.knit.app.roles)}).")
+            address = await self._scheduler_address()
+            if self.security is None and address.startswith("tls://"):
+                self.security = await self._call(self._workers_security)
+            self.scheduler_comm = rpc(address, connection_args=self._connection_args())
+            await self._refresh()
+            # Ended before we came: not ours to replace (worker_restarts counts from here).
+            self._seen_done = {c["id"] for c in self._containers if c["state"] == "COMPLETED"}
+            self._monitor = asyncio.ensure_future(self._watch_containers())
+            await super()._start()
+        except BaseException:
+            await self._stop_everything(end_application=False)
+            raise
+
+    def _workers_security(self) -> Security:
+        """The client credentials of an attached cluster: its workers' (client and worker
+        certificates are alike to Dask: both are signed by the cluster's CA)."""
+        files = {what: self.knit.app.read_staged_file(f"roles/{_WORKER_ROLE}/files/{name}")
+                 for what, name in (("ca", "dask-ca.pem"), ("cert", "dask-worker-cert.pem"),
+                                    ("key", "dask-worker-key.pem"))}
+        return Security(tls_ca_file=files["ca"], tls_client_cert=files["cert"],
+                        tls_client_key=files["key"], require_encryption=True)
 
     def _connection_args(self) -> dict:
         return self.security.get_connection_args("client") if self.security else {}
@@ -247,19 +344,28 @@ class YarnCluster(Cluster):
                    f"--protocol {protocol} --port 0 --dashboard-address :0 "
                    f'--scheduler-file "${{LOG_DIRS%%,*}}/{_SCHEDULER_FILE}"'
                    + self._tls_flags("scheduler"))
+        await self._call(self.knit.start, command, num_containers=1,
+                         memory=self.scheduler_memory_mb, virtual_cores=self.scheduler_vcores,
+                         env=self.env, files=self._tls_files("scheduler"), app_name=self.app_name,
+                         queue=self.queue, keep_alive=True, detached=not self.shutdown_on_close)
+        return await self._scheduler_address()
+
+    async def _scheduler_address(self) -> str:
+        """The address the remote scheduler wrote to its log dir, once it has."""
         k = self.knit
-        await self._call(k.start, command, num_containers=1, memory=self.scheduler_memory_mb,
-                         virtual_cores=self.scheduler_vcores, env=self.env,
-                         files=self._tls_files("scheduler"), app_name=self.app_name,
-                         queue=self.queue, keep_alive=True)
         deadline = time.monotonic() + self.scheduler_timeout
         while True:
             containers = [c for c in await self._call(k.get_containers) if c["role"] == MAIN_ROLE]
             running = [c for c in containers if c["state"] == "RUNNING"]
             if running:
                 text = await self._call(k.read_log_file, running[0]["id"], _SCHEDULER_FILE)
-                if text.strip():
-                    address = json.loads(text)["address"]
+                try:
+                    address = json.loads(text)["address"] if text.strip() else None
+                except (ValueError, KeyError):  # being written
+                    logger.debug("%s of %s is not complete: %r", _SCHEDULER_FILE,
+                                 running[0]["id"], text[:200])
+                    address = None
+                if address:
                     logger.info("Scheduler at %s in %s", address, running[0]["id"])
                     return address
             gone = [c for c in containers if c["state"] == "COMPLETED"]
@@ -286,16 +392,22 @@ class YarnCluster(Cluster):
 
     async def _close(self) -> None:
         await super()._close()
-        await self._stop_everything()
+        await self._stop_everything(end_application=self.shutdown_on_close)
 
-    async def _stop_everything(self) -> None:
-        """Ends what was started, whatever got that far; safe to call twice. The local
-        scheduler goes first, so that workers being killed are not mid-handshake with it."""
+    async def _stop_everything(self, end_application: bool) -> None:
+        """Ends what was started, whatever got that far (the YARN application too, if
+        `end_application`); safe to call twice. The local scheduler goes first, so that
+        workers being killed are not mid-handshake with it."""
         if self._monitor is not None:
             self._monitor.cancel()
         if self.scheduler is not None:
             await self.scheduler.close()
-        await self._call(self.knit.kill)
+        if end_application:
+            await self._call(self.knit.kill)
+        elif self.knit.app is not None:
+            logger.info("Left %s running; attach with YarnCluster.from_application_id(%r)",
+                        self.knit.app_id, self.knit.app_id)
+            self.knit.app.detach()
         if self._credentials is not None:
             self._credentials.remove()
 

@@ -86,6 +86,8 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
   private val attempt: Int = Option(System.getenv(Environment.CONTAINER_ID.name))
     .map(id => ContainerId.fromString(id).getApplicationAttemptId.getAttemptId).getOrElse(1)
 
+  private val stagingCleanup = new StagingCleanup(conf, stagingDir, attempt, spec.amAttempts)
+
   /** Runs the application to its end; returns the final status it unregistered with. */
   def run(): FinalApplicationStatus = {
     val creds = UserGroupInformation.getCurrentUser.getCredentials
@@ -151,8 +153,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       amrm.unregisterApplicationMaster(status, message, "")
       // Only now: a later attempt, after a crash before this point, needs the staging dir.
       targetRecord.stop()
-      try stagingDir.getFileSystem(conf).delete(stagingDir, true)
-      catch { case e: Exception => log.warn(s"Could not delete $stagingDir", e) }
+      stagingCleanup.remove("after unregistering")
       status
     } finally {
       gateway.shutdown()

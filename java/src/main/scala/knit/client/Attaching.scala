@@ -12,15 +12,20 @@ import knit.common.Messages.{Attachment, GatewaySecrets, StagedApp}
   * in the application's staging dir, mode 700 and the user's own, so HDFS refuses anyone
   * else (AccessControlException). */
 object Attaching {
+  /** A file of the staging dir, by its path relative to it (no `..`). */
+  def text(fs: FileSystem, staging: Path, name: String): String = {
+    require(!name.startsWith("/") && !name.split('/').contains(".."),
+      s"a path inside the staging dir is relative and has no '..': got $name")
+    val file = new Path(staging, name)
+    if (!fs.exists(file)) throw new IllegalStateException(
+      s"${staging.getName} is not a running knit application of this user (no $file): it " +
+        "ended, or was started by someone else.")
+    val in = fs.open(file)
+    try scala.io.Source.fromInputStream(in, UTF_8.name).mkString finally in.close()
+  }
+
   def read(fs: FileSystem, staging: Path): Attachment = {
-    def text(name: String): String = {
-      val file = new Path(staging, name)
-      if (!fs.exists(file)) throw new IllegalStateException(
-        s"${staging.getName} is not a running knit application of this user (no $file): it " +
-          "ended, or was started by someone else.")
-      val in = fs.open(file)
-      try scala.io.Source.fromInputStream(in, UTF_8.name).mkString finally in.close()
-    }
+    def text(name: String): String = Attaching.text(fs, staging, name)
     val secrets = Messages.fromJson(text(AppFiles.ClientSecrets), classOf[GatewaySecrets])
     val staged = Messages.fromJson(text(AppFiles.Spec), classOf[StagedApp])
     val roles = AppFiles.MainRole +: knit.am.Role.stagedNames(fs.getConf, staging)

@@ -72,6 +72,14 @@ class ClientEntryPoint {
     Messages.toJson(Attaching.read(fs, new Path(Localized.root(fs), appId)))
   }
 
+  /** A file of a running application's private staging dir, by its path there (its text,
+    * as a JSON string). */
+  def readStagedFile(confDir: String, overrides: String, appId: String, name: String): String = {
+    val (conf, _) = client(confDir, overrides)
+    val fs = FileSystem.get(conf)
+    Json.write(Attaching.text(fs, new Path(Localized.root(fs), appId), name))
+  }
+
   /** The messages this side defines, for the contract test: {message: {field: type}}. */
   def contract(): String = Json.write(Messages.describe())
 
