@@ -47,6 +47,17 @@ def pids_with_arg(fragment: str) -> list[int]:
     return found
 
 
+def children_with_arg(fragment: str) -> list[int]:
+    """This process's children whose command line contains `fragment` (not those of other
+    test runs on the machine)."""
+    def parent(pid: int) -> int:
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return -1
+    return [p for p in pids_with_arg(fragment) if parent(p) == os.getpid()]
+
+
 def app_by_name(resourcemanager_web: str, name: str) -> dict | None:
     """The ResourceManager's report of the application called `name`, if there is one."""
     apps = requests.get(f"{resourcemanager_web}/ws/v1/cluster/apps", timeout=10).json()

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from conftest import ON_CI, require_java
-from helpers import pids_with_arg, wait_for
+from helpers import children_with_arg, pids_with_arg, wait_for
 from knit import client_jvm
 from knit import (ConfigurationError, InvalidArgumentError, KerberosError, Knit, KnitException,
                   MiniCluster, MissingFileError, java)
@@ -83,7 +83,7 @@ def fs_shell(cluster: MiniCluster) -> tuple[str, dict[str, str]]:
 def test_without_a_ticket_knit_fails_at_once_saying_what_to_do(secure_cluster, tmp_path,
                                                               monkeypatch):
     monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'empty-cache'}")
-    jvms = set(pids_with_arg("knit.client.ClientMain"))
+    jvms = set(children_with_arg("knit.client.ClientMain"))
     started = time.monotonic()
     with pytest.raises(KerberosError) as caught:
         Knit(secure_cluster.conf_dir)
@@ -91,7 +91,7 @@ def test_without_a_ticket_knit_fails_at_once_saying_what_to_do(secure_cluster, t
     message = str(caught.value)
     assert "kinit" in message and "keytab" in message and "Kerberos" in message
     # The JVM that tried is gone (Hadoop would cache its failed login).
-    assert set(pids_with_arg("knit.client.ClientMain")) <= jvms
+    assert set(children_with_arg("knit.client.ClientMain")) <= jvms
 
 
 def test_kerberos_arguments_are_checked(secure_cluster, minicluster, tmp_path):
