@@ -54,7 +54,8 @@ def translate(error: Py4JError, what: str) -> KnitException:
     if isinstance(error, Py4JJavaError):
         chain = java_class_chain(error)
         kind = next((JAVA_TO_KNIT[c] for c in chain if c in JAVA_TO_KNIT), KnitException)
-        message = java_message(error)
+        # A remote exception's message carries the server's stack: not for users.
+        message = java_message(error).split("\n\tat ", 1)[0].strip()
         # The class name is noise for the errors whose kind says it all.
         if kind is not KnitException and ": " in message:
             message = message.split(": ", 1)[1]

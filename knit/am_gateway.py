@@ -85,6 +85,9 @@ class AMGateway:
         return str(self._call("read a container's log file", self._am.readLogFile,
                               container_id, name))
 
+    def set_link(self, name: str, url: str) -> None:
+        self._call("set a link of the tracking page", self._am.setLink, name, url)
+
     def stop(self) -> None:
         """End the application: the AM stops every container and finishes it."""
         self._call("stop the application", self._am.stopApplication)

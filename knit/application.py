@@ -15,7 +15,7 @@ from .am_gateway import AMGateway
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          InvalidArgumentError, KnitException, KnitTimeoutError)
 from .messages import ApplicationReport, Container, RoleSpec
-from .validation import ROLE_NAME, validated_containers
+from .validation import ROLE_NAME, validated_containers, validated_resources
 
 logger = logging.getLogger(__name__)
 
@@ -204,14 +204,16 @@ class Application:
 
     def add_role(self, name: str, cmd: str, memory: int = 1024, virtual_cores: int = 1,
                  files: Sequence[str | os.PathLike] | None = None,
-                 envvars: Mapping[str, str] | None = None) -> None:
+                 envvars: Mapping[str, str] | None = None, gpus: int = 0,
+                 resources: Mapping[str, int] | None = None) -> None:
         """Define another kind of container for the running application, with a command,
         size, files and variables of its own (the environment is the application's); then
         ask for some with ``add_containers(n, role=name)``.
 
         The application's own command is the ``"main"`` role. A Dask cluster in remote mode
         runs its scheduler as the main role and its workers as another, all in one YARN
-        application. Each role's requests carry a YARN priority of their own.
+        application. Each role's requests carry a YARN priority of their own. `gpus` and
+        `resources` ask for other YARN resource types, as for :meth:`ClusterClient.start`.
 
         Raises
         ------
@@ -225,9 +227,11 @@ class Application:
                                        f"'-' (at most 64), and not {MAIN_ROLE!r}; got {name!r}.")
         if name in self._staging["roles"]:
             raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
+        others = validated_resources(gpus, resources)
+        self.cluster._check_other_resources(others)
         role = RoleSpec(name=name, **validated_containers(cmd, memory, virtual_cores, files, envvars),
                         with_env=self._staging["with_env"],
-                        renews_tokens=self._staging["renews_tokens"])
+                        renews_tokens=self._staging["renews_tokens"], resources=others)
         self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"],
                        to_json(role.to_json()))
         self._staging["roles"].add(name)
@@ -268,6 +272,25 @@ class Application:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
         self._check_role(role)
         return self._call_am(lambda am: am.cancel_containers(role, n))
+
+    def scale(self, n: int, role: str = MAIN_ROLE) -> tuple[int, int]:
+        """Run `n` containers of a role: ask for more, or withdraw requests not yet
+        granted and then stop the youngest containers. Returns (before, after): the
+        role's live and asked-for containers."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
+        self._check_role(role)
+        live = [c for c in self.get_containers()
+                if c.role == role and c.state in ("ALLOCATED", "RUNNING")]
+        before = len(live) + self.pending_containers(role)
+        if n > before:
+            self.add_containers(n - before, role=role)
+        elif n < before:
+            surplus = before - n - self.cancel_containers(before - n, role=role)
+            if surplus > 0:
+                youngest = sorted(live, key=lambda c: c.allocated_at)[-surplus:]
+                self.remove_containers([c.id for c in youngest])
+        return before, n
 
     def _check_role(self, role: str) -> None:
         self._require_app()
@@ -457,6 +480,14 @@ class Application:
         if not isinstance(name, str) or "/" in name or name in ("", ".", ".."):
             raise InvalidArgumentError(f"Not a file name in a log directory: {name!r}")
         return self._call_am(lambda am: am.read_log_file(container_id, name))
+
+    def set_link(self, name: str, url: str) -> None:
+        """Show a link on the application's tracking page (the page YARN's UI links to for
+        the application), e.g. ``set_link("Dask dashboard", "http://host:8787/status")``."""
+        if not isinstance(name, str) or not name.strip() or not isinstance(url, str) \
+                or not url.startswith(("http://", "https://")):
+            raise InvalidArgumentError(f"set_link needs a name and an http(s) URL, got {name!r}, {url!r}.")
+        self._call_am(lambda am: am.set_link(name, url))
 
     def read_staged_file(self, path: str) -> str:
         """A text file of the application's staging dir in HDFS (which only its user can

@@ -8,12 +8,13 @@ import threading
 
 import click
 
-from . import __version__
+from . import __version__, cli_apps, cli_dask, cli_env
+from .cli_common import KnitGroup
 from .exceptions import KnitException
 from .minicluster import MiniCluster
 
 
-@click.group()
+@click.group(cls=KnitGroup)
 @click.version_option(__version__, "--version", prog_name="knit", message="%(prog)s %(version)s")
 @click.option("--verbose", "-v", is_flag=True, help="Log what knit does.")
 def main(verbose: bool) -> None:
@@ -116,3 +117,8 @@ def demo(workers: int, use_env: bool) -> None:
         raise click.ClickException(str(e)) from e
     if not (results["groupby_ok"] and abs(results["array_mean"] - 0.5) < 0.01):
         raise click.ClickException("The demo computed wrong results.")
+
+
+for _command in (cli_apps.start, cli_apps.ls, cli_apps.status, cli_apps.logs, cli_apps.scale,
+                 cli_apps.kill, cli_env.env, cli_dask.dask):
+    main.add_command(_command)

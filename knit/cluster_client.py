@@ -3,6 +3,7 @@ the login, the checks before submitting, the environments stored in HDFS; it sta
 applications and attaches to running ones."""
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import secrets
@@ -19,7 +20,8 @@ from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgume
                          KerberosError, KnitException, UnknownQueueError)
 from .kerberos import Identity, uses_kerberos
 from .messages import AppSpec, Attachment, GatewaySecrets, Submitted
-from .validation import queue_names, validated_containers, validated_env
+from .validation import (queue_names, validated_containers, validated_env, validated_resources,
+                         validated_tags)
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,9 @@ class ClusterClient:
         self._overrides = to_json(self.config.overrides)
         #: Whose Kerberos credentials this Knit uses (None on a cluster without Kerberos).
         self.identity: Identity | None = None
-        #: The Kerberos user's short name, once logged in (None without Kerberos).
-        self.user: str | None = None
+        #: Who this client is to the cluster: the Kerberos user's short name once logged
+        #: in; without Kerberos, HADOOP_USER_NAME or the OS user (as Hadoop takes it).
+        self.user: str = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
         self._http_auth = None
         if uses_kerberos(self.config):
             self.identity = Identity.from_arguments(principal, keytab)
@@ -114,6 +117,9 @@ class ClusterClient:
         max_restarts: int = 0,
         am_attempts: int = 2,
         start_timeout: float = 120,
+        gpus: int = 0,
+        resources: Mapping[str, int] | None = None,
+        tags: Sequence[str] = (),
     ) -> Application:
         """Submit an application that runs `cmd` in `num_containers` containers.
 
@@ -168,6 +174,16 @@ class ClusterClient:
             used up): then the error says why, in YARN's words, and the application is
             killed.
 
+        gpus : int
+            GPUs (YARN's ``yarn.io/gpu`` resource type) for each container.
+        resources : dict of str to int, optional
+            Other YARN resource types for each container, e.g. ``{"yarn.io/gpu": 2,
+            "yarn.io/fpga": 1}``. The cluster must define them (``resource-types.xml``):
+            else ClusterCapacityError, before anything is submitted.
+        tags : list of str
+            YARN application tags, beside knit's own ``knit`` and ``knit-<version>``
+            (YARN lowercases them; ``yarn application -list -appTags`` filters on them).
+
         Returns
         -------
         Application
@@ -190,6 +206,8 @@ class ClusterClient:
                                        f"{start_timeout!r}.")
         keytab = self.identity.keytab if self.identity is not None else None
         spec = AppSpec(**spec, env=validated_env(env), keep_alive=bool(keep_alive),
+                       resources=validated_resources(gpus, resources),
+                       tags=validated_tags(tags),
                        lease_ms=0 if detached else LEASE_SECONDS * 1000,
                        max_restarts=max_restarts, am_attempts=am_attempts,
                        principal=self.identity.principal if keytab else None, keytab=keytab)
@@ -243,6 +261,7 @@ class ClusterClient:
         # The scheduler's maximum may exceed every node: such a container would never start.
         biggest = max((n["usedMemoryMB"] + n["availMemoryMB"],
                        n["usedVirtualCores"] + n["availableVirtualCores"]) for n in nodes)
+        self._check_other_resources(spec["resources"], nodes)
         if spec["memory"] > biggest[0] or spec["vcores"] > biggest[1]:
             raise ClusterCapacityError(
                 f"No NodeManager can hold a container of {spec['memory']} MB and "
@@ -254,6 +273,47 @@ class ClusterClient:
             raise UnknownQueueError(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
                                 f"{', '.join(sorted(queues))}.")
 
+
+    def _check_other_resources(self, wanted: Mapping[str, int], nodes: list | None = None) -> None:
+        """Each resource type asked for (GPUs...) exists in this cluster, and some node has
+        as many as one container asks."""
+        if not wanted:
+            return
+        if nodes is None:
+            nodes = (self._rm_get("/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
+                     or {}).get("node") or []
+        most: dict[str, int] = {}
+        for node in nodes:
+            for r in ((node.get("totalResource") or {}).get("resourceInformations") or {}) \
+                    .get("resourceInformation") or []:
+                most[r["name"]] = max(most.get(r["name"], 0), int(r.get("value", 0)))
+        for name, n in wanted.items():
+            if name not in most:
+                raise ClusterCapacityError(
+                    f"This cluster has no resource type {name!r} (its NodeManagers offer "
+                    f"{', '.join(sorted(most)) or 'memory and vcores only'}): ask its "
+                    "administrator to define it (resource-types.xml), or ask without it.")
+            if n > most[name]:
+                raise ClusterCapacityError(f"No NodeManager has {n} {name}: the most any has "
+                                           f"is {most[name]}. Ask for fewer.")
+
+    def applications(self, include_finished: bool = False) -> list[dict]:
+        """This user's knit applications, newest first, as the ResourceManager lists them:
+        dicts with ``app_id``, ``name``, ``state``, ``final_status``, ``queue``,
+        ``containers`` (running, the ApplicationMaster's not counted), ``elapsed_ms``,
+        ``tags`` and ``tracking_url``. Finished ones too with `include_finished`."""
+        query = f"/ws/v1/cluster/apps?applicationTypes=KNIT&user={self.user}"
+        if not include_finished:
+            query += "&states=NEW,NEW_SAVING,SUBMITTED,ACCEPTED,RUNNING"
+        apps = (self._rm_get(query).get("apps") or {}).get("app") or []
+        return [{
+            "app_id": a["id"], "name": a["name"], "state": a["state"],
+            "final_status": a["finalStatus"], "queue": a["queue"],
+            "containers": max(a.get("runningContainers", 0) - (a["state"] == "RUNNING"), 0),
+            "elapsed_ms": a.get("elapsedTime", 0),
+            "tags": sorted(t for t in (a.get("applicationTags") or "").split(",") if t),
+            "tracking_url": a.get("trackingUrl", ""),
+        } for a in sorted(apps, key=lambda a: a.get("startedTime", 0), reverse=True)]
 
     def connect(self, app_id: str, renew_lease: bool = False, timeout: float = 60) -> Application:
         """A handle on a running knit application of this user, started by another process

@@ -85,8 +85,9 @@ class Knit(ClusterClient):
 
     def add_role(self, name: str, cmd: str, memory: int = 1024, virtual_cores: int = 1,
                  files: Sequence[str | os.PathLike] | None = None,
-                 envvars: Mapping[str, str] | None = None) -> None:
-        self._app().add_role(name, cmd, memory, virtual_cores, files, envvars)
+                 envvars: Mapping[str, str] | None = None, gpus: int = 0,
+                 resources: Mapping[str, int] | None = None) -> None:
+        self._app().add_role(name, cmd, memory, virtual_cores, files, envvars, gpus, resources)
 
     def add_containers(self, n: int, memory: int | None = None,
                        virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:

@@ -68,6 +68,10 @@ class AppSpec(_Record):
     am_attempts: int = 2
     principal: Optional[str] = None
     keytab: Optional[str] = None
+    #: YARN application tags, beside knit's own (``knit``, ``knit-<version>``).
+    tags: list[str] = field(default_factory=list)
+    #: Resource types beyond memory and vcores for each container, e.g. {"yarn.io/gpu": 1}.
+    resources: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class RoleSpec(_Record):
     envvars: dict[str, str] = field(default_factory=dict)
     with_env: bool = False
     renews_tokens: bool = False
+    resources: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,42 @@ def validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
             "envvars": envvars}
 
 
+_TAG = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+def validated_tags(tags) -> list[str]:
+    """knit's own tags and the user's: printable ASCII, at most 100 characters each."""
+    if isinstance(tags, str) or not all(isinstance(t, str) and _TAG.fullmatch(t) for t in tags):
+        raise InvalidArgumentError(f"tags must be a list of printable ASCII words of at most "
+                                   f"100 characters (no spaces), got {tags!r}.")
+    from ._version import __version__
+    return sorted({"knit", f"knit-{__version__}", *(t.lower() for t in tags)})
+
+
+GPU = "yarn.io/gpu"
+_RESOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
+
+
+def validated_resources(gpus, resources) -> dict[str, int]:
+    """Resource types beyond memory and vcores per container: `resources` ({"yarn.io/gpu":
+    1, ...}) with `gpus` as a shorthand for ``yarn.io/gpu``."""
+    if not isinstance(resources or {}, Mapping):
+        raise InvalidArgumentError(f"resources must map YARN resource types to counts, got {resources!r}.")
+    wanted = dict(resources or {})
+    if gpus not in (None, 0):
+        if GPU in wanted and wanted[GPU] != gpus:
+            raise InvalidArgumentError(f"gpus={gpus!r} and resources[{GPU!r}]={wanted[GPU]!r} disagree.")
+        wanted[GPU] = gpus
+    for name, n in wanted.items():
+        if not isinstance(name, str) or not _RESOURCE_NAME.fullmatch(name) \
+                or name in ("memory-mb", "vcores", "memory"):
+            raise InvalidArgumentError(f"Not a YARN resource type other than memory and vcores: "
+                                       f"{name!r} (memory and vcores have arguments of their own).")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InvalidArgumentError(f"The count of {name} must be an integer >= 0, got {n!r}.")
+    return {name: n for name, n in wanted.items() if n > 0}
+
+
 def validated_env(env: str | os.PathLike | None) -> str | None:
     if env is None:
         return None

@@ -254,3 +254,17 @@ def test_async_with_and_get_logs(minicluster):
     assert cluster.status.name == "closed"
     assert (cluster.knit.status().state, cluster.knit.status().final_status) == \
         ("FINISHED", "SUCCEEDED")  # closed by its owner
+
+
+def test_client_restart_brings_the_workers_back_without_using_restarts(minicluster):
+    with YarnCluster(n_workers=2, worker_memory="512 MiB", worker_restarts=0,
+                     hadoop_conf_dir=minicluster.conf_dir, progress=False) as cluster, \
+            Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        before = {w["name"] for w in client.scheduler_info()["workers"].values()}
+        client.restart(timeout=120)
+        client.wait_for_workers(2, timeout=120)
+        after = {w["name"] for w in client.scheduler_info()["workers"].values()}
+        assert len(after) == 2 and not before & after  # new containers
+        assert cluster.restarts_left == 0 and cluster._unreplaced == 0
+        assert client.submit(lambda: 7).result() == 7

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from helpers import cwd_of, pids_with_arg, wait_for
+from helpers import children_with_arg, cwd_of, pids_with_arg, wait_for
 from knit import Knit, MiniCluster
 from knit._procfs import am_jvm_pid, peak_rss_bytes, processes_under
 from knit.client_jvm import get_client
@@ -27,7 +27,7 @@ def test_rounds_of_fifty_containers_leave_nothing_and_memory_stays_flat(tmp_path
     # 50 containers of YARN's 1 GB minimum and the AM: 2 x 28 GB, never used (they sleep).
     with MiniCluster(nodemanagers=2, nodemanager_memory_mb=28672) as mc:
         client_jvm = get_client().proc.pid
-        jvms_before = set(pids_with_arg("knit.client.ClientMain"))
+        jvms_before = set(children_with_arg("knit.client.ClientMain"))
         rounds = []
         for i in range(ROUNDS):
             k = Knit(mc.conf_dir)
@@ -53,7 +53,7 @@ def test_rounds_of_fifty_containers_leave_nothing_and_memory_stays_flat(tmp_path
         # (The NodeManagers run short helper commands of their own: give them a moment.)
         wait_for(lambda: [p for p in processes_under(mc.work_dir) if p != mc.pid] == [], 30,
                  "no process left under the cluster's work dir but the cluster itself")
-        assert set(pids_with_arg("knit.client.ClientMain")) == jvms_before
+        assert set(children_with_arg("knit.client.ClientMain")) == jvms_before
         user = getpass.getuser()
 
         def staging_dirs() -> list[str]:

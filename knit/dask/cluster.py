@@ -23,11 +23,12 @@ from distributed import Scheduler
 from distributed.core import Status, rpc
 from distributed.deploy import Cluster
 from distributed.deploy.cluster import WorkerStartTimeoutError
+from distributed.objects import SchedulerInfo
 from distributed.security import Security
 from distributed.utils import Log, format_dashboard_link
 
 from ..core import MAIN_ROLE, Knit
-from ..exceptions import InvalidArgumentError, KnitException
+from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
 from .progress import Counts, Progress
 from .security import CredentialFiles, make_security
 
@@ -43,8 +44,23 @@ _MODES = ("local", "remote")
 _SCHEDULER_FILE = "scheduler.json"
 # In remote mode, the workers' role in the application (the scheduler is the main one).
 _WORKER_ROLE = "worker"
+# YARN application tags of a Dask cluster (beside knit's own).
+_TAGS = ("dask",)
 # How long worker requests wait before the progress display says why, and how often after.
 _ASK_WHY_AFTER_S = 3.0
+
+
+class WorkersDidNotComeError(WorkerStartTimeoutError, KnitTimeoutError):
+    """``wait_for_workers`` ran out of time; says why YARN did not allocate, if it did not."""
+
+    def __init__(self, available: int, expected: int, timeout, why: str | None) -> None:
+        super().__init__(available, expected, timeout)
+        #: The ResourceManager's view of the requests that wait (None if none waits).
+        self.why = why
+
+    def __str__(self) -> str:
+        said = super().__str__()
+        return f"{said}. YARN: {self.why}" if self.why else said
 
 
 def _config(key: str, value: Any) -> Any:
@@ -93,6 +109,10 @@ class YarnCluster(Cluster):
         Cores of each worker container (and the worker's threads).
     worker_options : dict
         More ``dask worker`` options, e.g. ``{"--nthreads": 2}``.
+    worker_gpus : int
+        GPUs (YARN's ``yarn.io/gpu``) for each worker container; the cluster must define
+        that resource type. Add ``{"--resources": "GPU=1"}`` to `worker_options` to let
+        Dask schedule tasks on them.
     env : path, optional
         A packed environment (:func:`knit.create_env`); by default workers use this
         process's interpreter, which every node must then have at the same path.
@@ -142,12 +162,17 @@ class YarnCluster(Cluster):
                  hadoop_conf_dir: str | None = None, principal: str | None = None,
                  keytab: str | None = None, security: Security | bool | None = None,
                  progress: bool | None = None, shutdown_on_close: bool | None = None,
-                 asynchronous: bool = False, loop=None, **kwargs: Any) -> None:
+                 worker_gpus: int | None = None, asynchronous: bool = False, loop=None,
+                 **kwargs: Any) -> None:
         self.n_workers = int(_config("n-workers", n_workers))
         self.worker_memory_mb = _megabytes(_config("worker-memory", worker_memory),
                                            "worker_memory")
         self.worker_vcores = int(_config("worker-vcores", worker_vcores))
         self.worker_options = dict(_config("worker-options", worker_options) or {})
+        self.worker_gpus = _config("worker-gpus", worker_gpus)
+        if isinstance(self.worker_gpus, bool) or not isinstance(self.worker_gpus, int) \
+                or self.worker_gpus < 0:
+            raise InvalidArgumentError(f"worker_gpus must be an integer >= 0, got {self.worker_gpus!r}")
         self.env = _config("env", env)
         self.queue = _config("queue", queue)
         self.app_name = _config("app-name", app_name)
@@ -193,6 +218,7 @@ class YarnCluster(Cluster):
         self._pending = 0  # container requests YARN has not granted yet
         self._seen_done: set[str] = set()
         self._retiring: set[str] = set()  # workers we retire: their exit is no loss
+        self._address_of: dict[str, str] = {}  # worker name (container id) -> address
         self._restarts_used = 0
         self._unreplaced = 0  # workers lost when no restarts were left
         self._monitor: asyncio.Task | None = None
@@ -233,7 +259,7 @@ class YarnCluster(Cluster):
         self = cls.__new__(cls)
         self.deploy_mode = "remote"
         self.n_workers = 0
-        self.worker_memory_mb = self.worker_vcores = None  # the worker role's, in the AM
+        self.worker_memory_mb = self.worker_vcores = self.worker_gpus = None  # the role's, in the AM
         self.worker_options, self.env, self.queue, self.app_name = {}, None, None, None
         self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
                           shutdown_on_close)
@@ -268,19 +294,35 @@ class YarnCluster(Cluster):
                                  num_containers=self.n_workers, memory=self.worker_memory_mb,
                                  virtual_cores=self.worker_vcores, env=self.env,
                                  files=self._tls_files("worker"), app_name=self.app_name,
-                                 queue=self.queue, keep_alive=True)
+                                 queue=self.queue, keep_alive=True, gpus=self.worker_gpus,
+                                 tags=_TAGS)
             else:
                 address = await self._start_remote_scheduler()
                 self.scheduler_comm = rpc(address, connection_args=self._connection_args())
                 await self._call(self.knit.add_role, _WORKER_ROLE, self._worker_command(address),
                                  memory=self.worker_memory_mb, virtual_cores=self.worker_vcores,
-                                 files=self._tls_files("worker"))
+                                 files=self._tls_files("worker"), gpus=self.worker_gpus)
                 await self._call(self.knit.add_containers, self.n_workers, role=_WORKER_ROLE)
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
+            await self._publish_dashboard()
         except BaseException:
             await self._stop_everything(end_application=True)
             raise
+
+    async def _publish_dashboard(self) -> None:
+        """Link the dashboard from the application's tracking page, so YARN's UI leads
+        to it."""
+        try:
+            link = self.dashboard_link
+        except (KeyError, AttributeError):  # no dashboard (bokeh missing)
+            return
+        name = "Dask dashboard" if self.deploy_mode == "remote" else \
+            "Dask dashboard (on the client's machine)"
+        try:
+            await self._call(self.knit.app.set_link, name, link)
+        except KnitException as e:
+            logger.warning("Could not link the dashboard from YARN's UI: %s", e)
 
     async def _attach(self, app_id: str) -> None:
         self.status_message = "attaching"
@@ -347,7 +389,8 @@ class YarnCluster(Cluster):
         await self._call(self.knit.start, command, num_containers=1,
                          memory=self.scheduler_memory_mb, virtual_cores=self.scheduler_vcores,
                          env=self.env, files=self._tls_files("scheduler"), app_name=self.app_name,
-                         queue=self.queue, keep_alive=True, detached=not self.shutdown_on_close)
+                         queue=self.queue, keep_alive=True, detached=not self.shutdown_on_close,
+                         tags=_TAGS)
         return await self._scheduler_address()
 
     async def _scheduler_address(self) -> str:
@@ -484,7 +527,8 @@ class YarnCluster(Cluster):
 
     async def _watch_containers(self) -> None:
         """Replace workers whose container ended without being retired (up to
-        worker_restarts; preemption does not count against them)."""
+        worker_restarts; preemption and workers Dask closed itself, as
+        ``client.restart()`` does, do not count against them)."""
         while True:
             await asyncio.sleep(1)
             try:
@@ -504,7 +548,11 @@ class YarnCluster(Cluster):
                     continue
                 await self._close_orphan(c["id"])
                 why = f"{c['outcome']}: {c['diagnostics']}"
-                if c["outcome"] == "PREEMPTED":
+                if c["outcome"] == "SUCCEEDED" and await self._closed_by_restart(c["id"]):
+                    # client.restart() closes workers without a nanny: no loss, the
+                    # count comes back and worker_restarts stays.
+                    logger.info("Worker %s was restarted by Dask; starting another", c["id"])
+                elif c["outcome"] == "PREEMPTED":
                     logger.warning("Worker %s on %s was preempted; starting a replacement",
                                    c["id"], c["node"])
                 elif self.restarts_left > 0:
@@ -518,6 +566,28 @@ class YarnCluster(Cluster):
                     self._unreplaced += 1
                     continue
                 await self._call(self.knit.add_containers, 1, role=self._worker_role)
+
+    def _update_worker_status(self, op, msg):
+        """The scheduler's stream of workers joining and leaving (Cluster's): keep each
+        worker's address by name, since once the scheduler removes a worker, its events
+        are found by address alone."""
+        if op == "add":
+            self._address_of.update({w.get("name"): a for a, w in msg.get("workers", {}).items()})
+        super()._update_worker_status(op, msg)
+
+    async def _closed_by_restart(self, name: str) -> bool:
+        """Whether the scheduler removed worker `name` for a ``client.restart()`` (its
+        event log says so by the removal's stimulus)."""
+        address = self._address_of.get(name)
+        if address is None:
+            return False
+        try:
+            events = await self.scheduler_comm.events(topic=address)
+        except OSError:
+            return False
+        return any(msg.get("action") == "remove-worker"
+                   and str(msg.get("stimulus_id", "")).startswith("client-restart")
+                   for _, msg in events if isinstance(msg, dict))
 
     async def _close_orphan(self, name: str) -> None:
         """YARN says the container `name` ended, but its worker may live on: when the
@@ -552,7 +622,7 @@ class YarnCluster(Cluster):
         try:
             while True:
                 await self._refresh()
-                self.scheduler_info = await self.scheduler_comm.identity()
+                self.scheduler_info = SchedulerInfo(await self.scheduler_comm.identity())
                 counts = self.counts(why)
                 if self._pending and time.monotonic() - asked_why_at > _ASK_WHY_AFTER_S:
                     # Requests still wait: ask YARN why (a few REST calls), now and then.
@@ -569,10 +639,9 @@ class YarnCluster(Cluster):
                         f"{self._restarts_used} were lost and no restarts are left "
                         "(worker_restarts); see cluster.get_logs() for why.")
                 if deadline is not None and time.monotonic() > deadline:
-                    error = WorkerStartTimeoutError(counts.connected, n_workers, timeout)
-                    if why:
-                        error.args = (f"{error.args[0]} YARN: {why}",)
-                    raise error
+                    if self._pending and not why:
+                        why = await self._call(self.knit.waiting_reason)
+                    raise WorkersDidNotComeError(counts.connected, n_workers, timeout, why)
                 await asyncio.sleep(0.1)
         finally:
             progress.close()

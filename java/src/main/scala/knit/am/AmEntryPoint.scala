@@ -34,6 +34,9 @@ class AmEntryPoint(am: ApplicationMaster) {
     * which attempt of the AM this is: the client follows a newer one YARN started. */
   def renewLease(): Int = am.renewLease()
 
+  /** A link for the application's tracking page (YARN's UI), e.g. the Dask dashboard. */
+  def setLink(name: String, url: String): Unit = am.setLink(name, url)
+
   /** Containers asked for and not yet given: JSON {role: {"<memory>x<vcores>": count}}. */
   def pending(): String = Json.write(am.pending())
 }

@@ -37,7 +37,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
 
   private val stagingDir = new Path(staged.stagingDir)
   private val mainRole = Role.main(stagingDir,
-    Resources(spec.memory, spec.vcores))
+    Resources(spec.memory, spec.vcores), spec.resources)
   /** The application's roles by name, the main one first; others are added by Python. */
   private val roles = mutable.LinkedHashMap[String, Role](mainRole.name -> mainRole)
   /** The role of each container, by id. */
@@ -82,9 +82,11 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
   private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
 
+  private val attemptId: Option[ApplicationAttemptId] = Option(System.getenv(Environment.CONTAINER_ID.name))
+    .map(id => ContainerId.fromString(id).getApplicationAttemptId)
   /** Which attempt of the application's AM this is (1 for the first). */
-  private val attempt: Int = Option(System.getenv(Environment.CONTAINER_ID.name))
-    .map(id => ContainerId.fromString(id).getApplicationAttemptId.getAttemptId).getOrElse(1)
+  private val attempt: Int = attemptId.map(_.getAttemptId).getOrElse(1)
+  val appId: String = attemptId.map(_.getApplicationId.toString).getOrElse(stagingDir.getName)
 
   private val stagingCleanup = new StagingCleanup(conf, stagingDir, attempt, spec.amAttempts)
 
@@ -105,13 +107,16 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
     nm.init(conf)
     nm.start()
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
+    // Jetty's start takes a moment: alongside the rest, like TLS.
+    val page = java.util.concurrent.CompletableFuture.supplyAsync(() => TrackingPage.start(conf, host, this))
     val clientsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val sockets = tls.get()
     val tlsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
       secret(AppFiles.GatewayTokenKey), sockets)
     try {
-      val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
+      val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort,
+        page.get().map(_.url).getOrElse(""))
       log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
         s"after the JVM started (YARN clients up at $clientsAt ms, TLS at $tlsAt ms); gateway on " +
         s"$host:${gateway.getListeningPort}; max container ${registration.getMaximumResourceCapability}")
@@ -156,6 +161,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       stagingCleanup.remove("after unregistering")
       status
     } finally {
+      page.get().foreach(_.stop())
       gateway.shutdown()
       nm.stop()
       amrm.stop()
@@ -294,6 +300,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
   private def addRequests(role: Role, n: Int, size: Resources): Unit = synchronized {
     if (n == 0) return
     val capability = Resource.newInstance(size.memoryMb.toLong, size.vcores)
+    role.otherResources.foreach { case (name, n) => capability.setResourceValue(name, n.toLong) }
     // Node-local asks where the nodes are known: the capacity scheduler places any number
     // of node-local containers per heartbeat, but only one off-switch one.
     val preferred: Seq[Array[String]] =
@@ -337,8 +344,13 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
     pythonConnected = true
     val finished = done.getCount == 0
     if (finished) finalReportRead.countDown()
+    Messages.ContainerList(finished, attempt, containerRecords)
+  }
+
+  /** Every container the application has had, oldest first. */
+  def containerRecords: Seq[Messages.Container] = synchronized {
     val all = roles.values.toSeq.flatMap(r => r.allocator.containers.map(r -> _)).sortBy(_._2.allocatedAt)
-    Messages.ContainerList(finished, attempt, all.map { case (r, c) =>
+    all.map { case (r, c) =>
       Messages.Container(
         id = c.id,
         role = r.name,
@@ -353,8 +365,16 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
         diagnostics = c.message,
         launchedAt = c.launchedAt,
         finishedAt = c.finishedAt)
-    })
+    }
   }
+
+  /** Links the client gave for the tracking page (name -> URL), e.g. the Dask dashboard. */
+  private val links = new java.util.concurrent.ConcurrentHashMap[String, String]()
+  def setLink(name: String, url: String): Unit = {
+    require(url.startsWith("http://") || url.startsWith("https://"), s"not an http(s) URL: $url")
+    links.put(name, url)
+  }
+  def pageLinks: Map[String, String] = links.asScala.toMap
 
   /** Requests not granted yet: {role: {"<memory>x<vcores>": count}}. */
   def pending(): Map[String, Map[String, Int]] = synchronized {

@@ -1,6 +1,7 @@
 package knit.am
 
 import scala.collection.mutable
+import scala.jdk.CollectionConverters._
 
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.Path
@@ -17,7 +18,9 @@ import knit.common.AppFiles
   * Not thread-safe: the ApplicationMaster synchronizes access, except to `launchTemplate`,
   * which it guards with a lock of its own (building it reads HDFS).
   */
-final class Role(val name: String, val dir: Path, val defaultSize: Resources, val priority: Int) {
+final class Role(val name: String, val dir: Path, val defaultSize: Resources, val priority: Int,
+    /** Resource types beyond memory and vcores each container asks, e.g. yarn.io/gpu -> 1. */
+    val otherResources: Map[String, Int] = Map.empty) {
   val allocator = new Allocator()
   /** YARN's own request objects, by size, so allocations remove exactly what was asked. */
   val requests: mutable.Map[Resources, mutable.Queue[ContainerRequest]] = mutable.Map.empty
@@ -31,8 +34,8 @@ object Role {
   /** YARN priority of the main role's requests; other roles take the next ones. */
   val MainPriority = 1
 
-  def main(stagingDir: Path, size: Resources): Role =
-    new Role(AppFiles.MainRole, stagingDir, size, MainPriority)
+  def main(stagingDir: Path, size: Resources, otherResources: Map[String, Int]): Role =
+    new Role(AppFiles.MainRole, stagingDir, size, MainPriority, otherResources)
 
   /** A role the client staged under `roles/<name>/` (see knit.client.RoleStaging). */
   def staged(conf: Configuration, stagingDir: Path, name: String): Role = {
@@ -43,8 +46,9 @@ object Role {
     val xml = try scala.io.Source.fromInputStream(in, "UTF-8").mkString finally in.close()
     val spec = new Configuration(false)
     spec.addResource(new java.io.ByteArrayInputStream(xml.getBytes("UTF-8")))
+    val others = spec.getPropsWithPrefix(AppFiles.RoleResourcePrefix).asScala.map { case (k, v) => k -> v.toInt }.toMap
     new Role(name, dir, Resources(spec.getInt(AppFiles.RoleMemory, 1024), spec.getInt(AppFiles.RoleVcores, 1)),
-      spec.getInt(AppFiles.RolePriority, MainPriority + 1))
+      spec.getInt(AppFiles.RolePriority, MainPriority + 1), others)
   }
 
   /** The roles a client staged for an application (a later AM attempt takes them over). */

@@ -29,6 +29,7 @@ object RoleStaging {
     spec.setInt(AppFiles.RoleMemory, role.memory)
     spec.setInt(AppFiles.RoleVcores, role.vcores)
     spec.setInt(AppFiles.RolePriority, knit.am.Role.MainPriority + 1 + taken)
+    role.resources.foreach { case (k, v) => spec.setInt(AppFiles.RoleResourcePrefix + k, v) }
     val out = new java.io.ByteArrayOutputStream()
     spec.writeXml(out)
     PrivateFiles.write(fs, new Path(dir, AppFiles.RoleSpec), out.toByteArray)

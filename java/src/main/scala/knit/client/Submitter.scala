@@ -84,6 +84,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       val ctx = app.getApplicationSubmissionContext
       ctx.setApplicationName(req.name)
       ctx.setApplicationType("KNIT")
+      ctx.setApplicationTags(req.tags.toSet.asJava)
       ctx.setQueue(req.queue)
       req.nodeLabel.foreach(ctx.setNodeLabelExpression)
       // A new AM attempt takes over the containers YARN keeps running across attempts.

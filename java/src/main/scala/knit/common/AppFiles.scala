@@ -32,6 +32,8 @@ object AppFiles {
   val RoleMemory = "knit.role.memory-mb"
   val RoleVcores = "knit.role.vcores"
   val RolePriority = "knit.role.priority"
+  /** Prefix of a role's other resource types: `knit.role.resource.yarn.io/gpu`. */
+  val RoleResourcePrefix = "knit.role.resource."
   /** Role names: plain, they become directory names. */
   val RoleName = "[A-Za-z][A-Za-z0-9_-]{0,63}"
   /** Credentials secret key holding the AM gateway token. */

@@ -32,7 +32,12 @@ object Messages {
       maxRestarts: Int,
       amAttempts: Int,
       principal: Option[String],
-      keytab: Option[String])
+      keytab: Option[String],
+      /** YARN application tags, beside knit's own. */
+      tags: Seq[String],
+      /** Resource types beyond memory and vcores per container (Int: Jackson binds a
+        * Map's numbers boxed as they come, and small ones come as Integer). */
+      resources: Map[String, Int])
 
   /** Another kind of container of a running application (`Knit.add_role`). */
   final case class RoleSpec(
@@ -43,7 +48,8 @@ object Messages {
       files: Seq[String],
       envvars: Map[String, String],
       withEnv: Boolean,
-      renewsTokens: Boolean)
+      renewsTokens: Boolean,
+      resources: Map[String, Int])
 
   /** One of an application's containers, as its ApplicationMaster knows it. */
   final case class Container(

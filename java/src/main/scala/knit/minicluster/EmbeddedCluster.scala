@@ -103,6 +103,8 @@ class EmbeddedCluster(
 
     // The cluster's own conf now holds the ports that were bound (all were 0).
     val live = yarnCluster.getConfig
+    // The ResourceManager serves its web proxy itself; the proxy links it hands out
+    // (applications' tracking URLs) name its web address, now bound, not the port 0 asked.
     val addresses = ClusterAddresses(
       defaultFs = defaultFs,
       webHdfs = s"http://${nnHttp.getHostString}:${nnHttp.getPort}/webhdfs/v1",
@@ -124,6 +126,12 @@ class EmbeddedCluster(
     fs.setOwner(home, user, null)
     fs.mkdirs(new Path("/tmp"))
     fs.setPermission(new Path("/tmp"), new FsPermission("1777"))
+  }
+
+  /** `n` distinct ports free now (all held open at once, then released). */
+  private def freePorts(n: Int): Seq[Int] = {
+    val sockets = Seq.fill(n)(new java.net.ServerSocket(0))
+    try sockets.map(_.getLocalPort) finally sockets.foreach(_.close())
   }
 
   /** The only departures from Hadoop's defaults, each for a reason of a one-machine cluster. */
@@ -148,6 +156,14 @@ class EmbeddedCluster(
     // ApplicationMasters may use up to 10 % of a queue by default: on 8 GB that is less
     // than two 1 GB AMs, so a sandbox would run one application at a time.
     conf.setFloat("yarn.scheduler.capacity.maximum-am-resource-percent", 0.5f)
+    // The ResourceManager's ports, chosen here rather than bound as port 0: with port 0 the
+    // ResourceManager hands out proxy links (applications' tracking URLs) to host:0.
+    conf.setBoolean(YarnConfiguration.YARN_MINICLUSTER_FIXED_PORTS, true)
+    val host = org.apache.hadoop.yarn.server.MiniYARNCluster.getHostname
+    val rmKeys = Seq(YarnConfiguration.RM_ADDRESS, YarnConfiguration.RM_ADMIN_ADDRESS,
+      YarnConfiguration.RM_SCHEDULER_ADDRESS, YarnConfiguration.RM_RESOURCE_TRACKER_ADDRESS,
+      YarnConfiguration.RM_WEBAPP_ADDRESS)
+    rmKeys.zip(freePorts(rmKeys.size)).foreach { case (k, port) => conf.set(k, s"$host:$port") }
     settings.foreach { case (k, v) => conf.set(k, v, "knit MiniCluster(config=...)") }
     conf
   }

@@ -1,0 +1,85 @@
+package knit.am
+
+import java.net.URI
+import javax.servlet.http.{HttpServlet, HttpServletRequest, HttpServletResponse}
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.http.HttpServer2
+import org.apache.hadoop.yarn.webapp.util.WebAppUtils
+import org.slf4j.LoggerFactory
+
+import knit.common.Messages
+
+/** The application's tracking URL, which YARN's UI links to (through the ResourceManager's
+  * proxy): a page of its containers and the links its client registered (the Dask
+  * dashboard). Read-only, and answers the proxy alone (`ProxyOnly`). */
+final class TrackingPage private (server: HttpServer2, val url: String) {
+  def stop(): Unit = server.stop()
+}
+
+object TrackingPage {
+  private val log = LoggerFactory.getLogger(getClass)
+  private val AmKey = "knit.am"
+  private val ProxyKey = "knit.proxy-only"
+
+  /** Starts on a free port of `host`; None when it cannot (the application runs anyway). */
+  def start(conf: Configuration, host: String, am: ApplicationMaster): Option[TrackingPage] =
+    try {
+      val own = new Configuration(conf)
+      // No SPNEGO filter of the cluster's: the proxy in front authenticates users.
+      own.set("hadoop.http.filter.initializers", "")
+      val server = new HttpServer2.Builder().setName("knit").setConf(own)
+        .addEndpoint(URI.create("http://0.0.0.0:0")).setFindPort(true).build()
+      server.setAttribute(AmKey, am)
+      server.setAttribute(ProxyKey, new ProxyOnly(
+        WebAppUtils.getProxyHostsAndPortsForAmFilter(conf).asScala.toSeq, ProxyOnly.resolveAll))
+      server.addServlet("knit-status", "/", classOf[StatusServlet])
+      server.start()
+      val url = s"http://$host:${server.getConnectorAddress(0).getPort}/"
+      log.info(s"Tracking page at $url (answers the ResourceManager's proxy alone)")
+      Some(new TrackingPage(server, url))
+    } catch {
+      case e: Exception =>
+        log.warn("No tracking page: it could not start", e)
+        None
+    }
+
+  final class StatusServlet extends HttpServlet {
+    override def doGet(req: HttpServletRequest, resp: HttpServletResponse): Unit = {
+      val ctx = getServletContext
+      val proxies = ctx.getAttribute(ProxyKey).asInstanceOf[ProxyOnly]
+      if (!proxies.allows(req.getRemoteAddr)) {
+        resp.sendError(HttpServletResponse.SC_FORBIDDEN,
+          "Open this page through the ResourceManager's web UI (its proxy).")
+        return
+      }
+      val am = ctx.getAttribute(AmKey).asInstanceOf[ApplicationMaster]
+      resp.setContentType("text/html; charset=utf-8")
+      resp.getWriter.write(html(am.appId, am.containerRecords, am.pageLinks))
+    }
+  }
+
+  private def esc(s: String): String =
+    s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
+
+  /** The page: pure, tested without a server. */
+  def html(appId: String, containers: Seq[Messages.Container], links: Map[String, String]): String = {
+    val live = containers.count(c => c.state != "COMPLETED")
+    val linkItems = links.toSeq.sorted.map { case (name, url) =>
+      s"""<li><a href="${esc(url)}">${esc(name)}</a></li>""" }.mkString
+    val rows = containers.map { c =>
+      Seq(c.id, c.role, c.node, c.state, c.outcome.getOrElse(""), s"${c.memoryMb} MB", c.vcores.toString,
+        c.diagnostics).map(v => s"<td>${esc(v)}</td>").mkString("<tr>", "", "</tr>")
+    }.mkString
+    s"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>knit: ${esc(appId)}</title>
+       |<meta http-equiv="refresh" content="10"></head><body>
+       |<h1>knit application ${esc(appId)}</h1>
+       |${if (linkItems.nonEmpty) s"<ul>$linkItems</ul>" else ""}
+       |<p>$live live containers of ${containers.size}.</p>
+       |<table border="1" cellpadding="4"><tr><th>container</th><th>role</th><th>node</th>
+       |<th>state</th><th>outcome</th><th>memory</th><th>vcores</th><th>diagnostics</th></tr>
+       |$rows</table></body></html>""".stripMargin
+  }
+}

@@ -1,0 +1,174 @@
+"""``knit start|ls|status|logs|scale|kill``: applications from the shell."""
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from .application import DONE_STATES, MAIN_ROLE, Application
+from .cli_common import app_argument, conf_option, elapsed, table
+from .cluster_client import ClusterClient
+from .exceptions import ApplicationStateError
+
+# `knit scale` of a Dask cluster scales its workers (knit.dask's role name).
+_DASK_WORKER_ROLE = "worker"
+
+
+def _attached(conf: str | None, app_id: str) -> Application:
+    """A full handle on a running application of this user (ApplicationStateError else)."""
+    return ClusterClient(conf).connect(app_id, timeout=30)
+
+
+def _by_id(conf: str | None, app_id: str) -> Application:
+    """A handle knowing only the id: status, logs of an ended application, YARN's kill."""
+    return Application(ClusterClient(conf), app_id)
+
+
+@click.command()
+@click.argument("cmd")
+@click.option("-n", "--num-containers", default=1, show_default=True, type=click.IntRange(min=0),
+              help="Containers to start.")
+@click.option("--memory", default=1024, show_default=True, type=click.IntRange(min=1),
+              help="MB per container.")
+@click.option("--vcores", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Cores per container.")
+@click.option("--gpus", default=0, show_default=True, type=click.IntRange(min=0),
+              help="GPUs (yarn.io/gpu) per container.")
+@click.option("--env", type=click.Path(exists=True, dir_okay=False),
+              help="A packed environment (knit env create) to run CMD in.")
+@click.option("--queue", default="default", show_default=True, help="YARN queue.")
+@click.option("--name", default="knit", show_default=True, help="Application name.")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A file to ship (repeatable); archives are unpacked.")
+@click.option("--max-restarts", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Failed containers replaced over the application's life.")
+@click.option("--keep-alive", is_flag=True,
+              help="Keep running with no container left (until knit kill).")
+@conf_option
+def start(cmd, num_containers, memory, vcores, gpus, env, queue, name, files, max_restarts,
+          keep_alive, hadoop_conf_dir):
+    """Start CMD in YARN containers, detached; print the application's id."""
+    app = ClusterClient(hadoop_conf_dir).start(
+        cmd, num_containers=num_containers, memory=memory, virtual_cores=vcores, gpus=gpus,
+        env=env, queue=queue, app_name=name, files=list(files), max_restarts=max_restarts,
+        keep_alive=keep_alive, detached=True)
+    app.detach()
+    click.echo(app.app_id)
+
+
+@click.command("ls")
+@click.option("--all", "include_finished", is_flag=True, help="Include finished applications.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@conf_option
+def ls(include_finished, as_json, hadoop_conf_dir):
+    """This user's knit applications: id, name, state, containers, elapsed."""
+    apps = ClusterClient(hadoop_conf_dir).applications(include_finished=include_finished)
+    if as_json:
+        click.echo(json.dumps(apps, indent=2))
+        return
+    rows = [[a["app_id"], a["name"], a["state"] if a["state"] != "FINISHED" else a["final_status"],
+             str(a["containers"]), elapsed(a["elapsed_ms"])] for a in apps]
+    click.echo(table(rows, ["APPLICATION", "NAME", "STATE", "CONTAINERS", "ELAPSED"]))
+
+
+@click.command()
+@app_argument
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@conf_option
+def status(app_id, as_json, hadoop_conf_dir):
+    """An application's state, why it waits if it does, and its containers."""
+    handle = _by_id(hadoop_conf_dir, app_id)
+    report = handle.status()
+    containers = []
+    if report.state not in DONE_STATES:
+        try:
+            containers = _attached(hadoop_conf_dir, app_id).get_containers()
+        except ApplicationStateError:
+            pass  # not this user's, or it just ended: the report says enough
+    if as_json:
+        click.echo(json.dumps({"report": report.to_json(),
+                               "containers": [c.to_json() for c in containers]}, indent=2))
+        return
+    lines = [f"{app_id}  {report.name}  {report.state}"
+             + (f" ({report.final_status})" if report.state in DONE_STATES else ""),
+             f"user {report.user}, queue {report.queue}, tracking {report.tracking_url}"]
+    if report.waiting:
+        lines.append(f"waiting: {report.waiting}")
+    if report.diagnostics:
+        lines.append(f"diagnostics: {report.diagnostics}")
+    click.echo("\n".join(lines))
+    if containers:
+        click.echo(table([[c.id, c.role, c.state, c.outcome or "", c.node] for c in containers],
+                         ["CONTAINER", "ROLE", "STATE", "OUTCOME", "NODE"]))
+
+
+@click.command()
+@app_argument
+@click.option("--container", "container_id", help="One container's logs only.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what is written, until the "
+                                                   "application ends.")
+@conf_option
+def logs(app_id, container_id, follow, hadoop_conf_dir):
+    """An application's logs (stdout and stderr of each container)."""
+    handle = _by_id(hadoop_conf_dir, app_id)
+    ended = handle.status().state in DONE_STATES
+    if not follow or ended:
+        if not ended:  # live logs: the AM knows where each container runs
+            handle = _attached(hadoop_conf_dir, app_id)
+        for container, files in handle.logs(container_id).items():
+            for name in sorted(files):
+                click.echo(f"==> {container} {name} <==")
+                click.echo(files[name], nl=not files[name].endswith("\n"))
+        return
+    app = _attached(hadoop_conf_dir, app_id)
+    shown: dict[tuple[str, str], int] = {}
+    while True:
+        running = app.status().state not in DONE_STATES
+        try:
+            current = app.logs(container_id) if running else {}
+        except ApplicationStateError:
+            current, running = {}, False
+        for container, files in sorted(current.items()):
+            for name, text in sorted(files.items()):
+                if name == "unreadable":
+                    continue
+                new = text[shown.get((container, name), 0):]
+                if new:
+                    click.echo(f"==> {container} {name} <==")
+                    click.echo(new, nl=not new.endswith("\n"))
+                shown[(container, name)] = len(text)
+        if not running:
+            return
+        time.sleep(1)
+
+
+@click.command()
+@app_argument
+@click.argument("n", type=click.IntRange(min=0))
+@click.option("--role", help="Which kind of container (default: a Dask cluster's workers, "
+                             "else the application's own command).")
+@conf_option
+def scale(app_id, n, role, hadoop_conf_dir):
+    """Run N containers of a running application."""
+    app = _attached(hadoop_conf_dir, app_id)
+    role = role or (_DASK_WORKER_ROLE if _DASK_WORKER_ROLE in app.roles else MAIN_ROLE)
+    before, after = app.scale(n, role=role)
+    app.detach()
+    click.echo(f"{app_id}: {role} containers {before} -> {after}")
+
+
+@click.command()
+@app_argument
+@conf_option
+def kill(app_id, hadoop_conf_dir):
+    """End an application (its ApplicationMaster stops it: SUCCEEDED)."""
+    try:
+        app = _attached(hadoop_conf_dir, app_id)
+    except ApplicationStateError:
+        app = _by_id(hadoop_conf_dir, app_id)  # not attachable: YARN's kill
+        if app.status().state in DONE_STATES:
+            raise
+    app.kill()
+    report = app.status()
+    click.echo(f"{app_id}: {report.state} ({report.final_status})")
