@@ -124,6 +124,21 @@ def test_worker_runs_from_a_packed_env(field_cluster, dask_env):
             assert client.submit(lambda: 6 * 7).result() == 42
 
 
+def test_the_tracking_url_leads_to_the_applications_page(field_cluster):
+    """The AM's page (Hadoop's HttpServer2 of that line) through the ResourceManager's proxy."""
+    mc, version, feature = field_cluster
+    with Knit(mc.conf_dir) as k:
+        app_id = k.start("sleep 600", num_containers=1, memory=256)
+        wait_for(lambda: any(c.state == "RUNNING" for c in k.get_containers()), 60, "a container")
+        app = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/apps/{app_id}",
+                           timeout=10).json()["app"]
+        assert ":0/" not in app["trackingUrl"]
+        url = app["trackingUrl"]
+        page = wait_for(lambda: (lambda r: r if r.status_code == 200 and r.url == url else None)(
+            requests.get(url, timeout=10)), 30, "the AM's tracking page")
+        assert k.get_containers()[0].id in page.text
+
+
 def test_kill_leaves_nothing(field_cluster):
     mc, _, _ = field_cluster
     k = Knit(mc.conf_dir)

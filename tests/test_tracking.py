@@ -17,6 +17,13 @@ def rm_app(minicluster, app_id: str) -> dict:
                         timeout=10).json()["app"]
 
 
+def tracking_page(url: str) -> requests.Response:
+    """The page at the tracking URL, once the AM has one (it registers it with YARN just
+    after it starts: until then the proxy sends to the ResourceManager's own page)."""
+    return wait_for(lambda: (lambda r: r if r.status_code == 200 and r.url == url else None)(
+        requests.get(url, timeout=10)), 30, "the AM's tracking page")
+
+
 def test_a_plain_application_is_tagged_and_its_tracking_url_shows_its_containers(minicluster):
     with Knit(minicluster.conf_dir) as k:
         app_id = k.start("sleep 600", num_containers=2, memory=256, tags=["Nightly"])
@@ -26,8 +33,7 @@ def test_a_plain_application_is_tagged_and_its_tracking_url_shows_its_containers
         assert set(app["applicationTags"].split(",")) == {"knit", f"knit-{knit.__version__}", "nightly"}
         url = app["trackingUrl"]
         assert url.endswith(f"/proxy/{app_id}/") and not re.search(r":0/", url)
-        page = requests.get(url, timeout=10)
-        assert page.status_code == 200 and page.url == url  # the AM's page, not a redirect
+        page = tracking_page(url)
         for c in k.get_containers():
             assert c.id in page.text
         assert "2 live containers of 2" in page.text
@@ -41,8 +47,7 @@ def test_a_dask_clusters_tracking_page_links_to_its_dashboard(minicluster):
                      progress=False) as cluster:
         app = rm_app(minicluster, cluster.application_id)
         assert "dask" in app["applicationTags"].split(",")
-        page = requests.get(app["trackingUrl"], timeout=10)
-        assert page.status_code == 200
+        page = tracking_page(app["trackingUrl"])
         link = re.search(r'<a href="([^"]+)">Dask dashboard</a>', page.text)
         assert link and link.group(1) == cluster.dashboard_link
         dashboard = requests.get(link.group(1), timeout=30)

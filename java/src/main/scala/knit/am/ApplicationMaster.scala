@@ -107,16 +107,13 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
     nm.init(conf)
     nm.start()
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
-    // Jetty's start takes a moment: alongside the rest, like TLS.
-    val page = java.util.concurrent.CompletableFuture.supplyAsync(() => TrackingPage.start(conf, host, this))
     val clientsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val sockets = tls.get()
     val tlsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
       secret(AppFiles.GatewayTokenKey), sockets)
     try {
-      val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort,
-        page.get().map(_.url).getOrElse(""))
+      val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
         s"after the JVM started (YARN clients up at $clientsAt ms, TLS at $tlsAt ms); gateway on " +
         s"$host:${gateway.getListeningPort}; max container ${registration.getMaximumResourceCapability}")
@@ -126,6 +123,13 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       val nodeWatch = NodeManagerWatch.start(UserGroupInformation.getCurrentUser.getShortUserName,
         _ => sys.exit(2))
       tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
+      // The tracking page after registration: Jetty's start (some 200 ms of class loading)
+      // would delay it; the URL goes to YARN with the next heartbeat.
+      val page = java.util.concurrent.CompletableFuture.supplyAsync { () =>
+        val started = TrackingPage.start(conf, host, this)
+        started.foreach(p => amrm.updateTrackingUrl(p.url))
+        started
+      }
       // A later attempt (the previous AM died) takes over the containers YARN kept running
       // (those their NodeManager had reported; YARN stops the others) and asks only for
       // what is missing of the count the previous one recorded (else the initial one),
@@ -146,6 +150,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       }
       val leaseWatch = watchLease()
       done.await()
+      page.thenAccept(_.foreach(_.stop()))
       leaseWatch.shutdownNow()
       nodeWatch.foreach(_.shutdownNow())
       tokenRenewal.foreach(_.stop())
@@ -161,7 +166,6 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       stagingCleanup.remove("after unregistering")
       status
     } finally {
-      page.get().foreach(_.stop())
       gateway.shutdown()
       nm.stop()
       amrm.stop()
