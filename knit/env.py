@@ -22,6 +22,8 @@ from .exceptions import EnvironmentBuildError, InvalidArgumentError
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("venv", "conda")
+#: What create_env(hdfs=True) adds: a native HDFS client for fsspec (no JVM, no libhdfs).
+HDFS_CLIENT = "hdfs-native>=0.14"
 # "python", "python=3", "python=3.11", "python>=3.10": what conda users write for the
 # interpreter; the venv backend checks them against its interpreter instead of pip.
 _PYTHON_SPEC = re.compile(r"^python\s*(?:(==?|>=|<=|>|<)\s*([0-9][0-9.*]*))?$")
@@ -96,6 +98,7 @@ def create_env(
     channels: Sequence[str] | None = None,
     force: bool = False,
     env_name: str | None = None,
+    hdfs: bool = False,
 ) -> str:
     """Build a Python environment and pack it into an archive for ``Knit.start(env=...)``.
 
@@ -120,6 +123,9 @@ def create_env(
         Rebuild even if the cache holds this environment.
     env_name : str, optional
         Alias of `name` (the 2016 knit spelling).
+    hdfs : bool
+        Also install hdfs-native, the HDFS client that makes ``hdfs://`` paths work in
+        the containers (see docs/data.md).
 
     Returns
     -------
@@ -140,6 +146,8 @@ def create_env(
     if isinstance(packages, str):
         packages = [packages]
     packages = list(packages or [])
+    if hdfs:
+        packages.append(HDFS_CLIENT)
     for spec in packages:
         if not isinstance(spec, str) or not spec.strip():
             raise InvalidArgumentError(f"Package specs must be non-empty strings, got {spec!r}.")

@@ -10,7 +10,8 @@ from .exceptions import InvalidArgumentError, MissingFileError
 _SAFE_FILE_PUNCTUATION = "._+-=@%,"
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
 # Names knit itself puts in a container's working directory.
-_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.json", "knit_env", "knit.keytab"}
+_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.json", "knit_env", "knit.keytab",
+                   "knit-hadoop-conf", "knit-hadoop-conf.zip"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 

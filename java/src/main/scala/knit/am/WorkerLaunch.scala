@@ -36,7 +36,7 @@ object WorkerLaunch {
       LocalResourceVisibility.PRIVATE))
     val resources = Map(AppFiles.Command -> Localized.resource(fs, new Path(roleDir, AppFiles.Command),
       LocalResourceType.FILE)) ++ stagedFiles(fs, new Path(roleDir, AppFiles.FilesDir)) ++
-      envResource ++ tokenUpdates.map(t => AppFiles.Jar -> Localized.resource(fs, t.jar,
+      envResource ++ clientConf(fs, stagingDir) ++ tokenUpdates.map(t => AppFiles.Jar -> Localized.resource(fs, t.jar,
         LocalResourceType.FILE, LocalResourceVisibility.PRIVATE))
     val logDir = ApplicationConstants.LOG_DIR_EXPANSION_VAR
     // A script file, not `bash -c "<cmd>"`: the NodeManager pastes commands into its launch
@@ -66,6 +66,13 @@ object WorkerLaunch {
   def withCurrentTokens(template: ContainerLaunchContext): ContainerLaunchContext =
     ContainerLaunchContext.newInstance(template.getLocalResources, template.getEnvironment,
       template.getCommands, null, workerTokens(), null)
+
+  /** The client's Hadoop configuration, if the client staged it (knit.client.HadoopClientConf). */
+  private def clientConf(fs: FileSystem, stagingDir: Path): Map[String, LocalResource] = {
+    val archive = new Path(stagingDir, AppFiles.HadoopConfArchive)
+    if (fs.exists(archive)) Map(AppFiles.HadoopConfLink -> Localized.resource(fs, archive, LocalResourceType.ARCHIVE))
+    else Map.empty
+  }
 
   private def stagedFiles(fs: FileSystem, dir: Path): Map[String, LocalResource] =
     if (!fs.exists(dir)) Map.empty

@@ -51,7 +51,8 @@ class ClientEntryPoint {
     val (conf, yarn) = client(confDir, overrides)
     val req = Messages.fromJson(spec, classOf[AppSpec])
     val submitter = new Submitter(conf, yarn)
-    val (id, staging) = submitter.submit(req, Messages.fromJson(secrets, classOf[GatewaySecrets]))
+    val (id, staging) = submitter.submit(req, Messages.fromJson(secrets, classOf[GatewaySecrets]),
+      Option(confDir).filter(_.nonEmpty))
     if (!detached) killOnExit.put(id, yarn)
     Messages.toJson(Submitted(id.toString, staging.toString, submitter.uploadedBytes))
   }

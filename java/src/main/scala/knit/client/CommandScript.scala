@@ -16,7 +16,7 @@ object CommandScript {
       s"export $k=${quote(v)}\n"
     }
     "#!/bin/bash\n" + NodeManagerWatch + (if (withTokenUpdater) TokenUpdater else "") +
-      (if (withEnv) EnvSetup else "") + exports.mkString + command + "\n"
+      HadoopConfSetup + (if (withEnv) EnvSetup else "") + exports.mkString + command + "\n"
   }
 
   /** Ends the container's processes when its NodeManager is gone (killed: it leaves them
@@ -67,6 +67,15 @@ object CommandScript {
        |fi
        |""".stripMargin
   }
+
+  /** HDFS clients in the container (hdfs-native...) read the client's configuration, which
+    * the application shipped (knit.client.HadoopClientConf); the user's envvars, set after,
+    * can override it. */
+  val HadoopConfSetup: String =
+    s"""if [ -d "$$PWD/${knit.common.AppFiles.HadoopConfLink}" ]; then
+       |  export HADOOP_CONF_DIR="$$PWD/${knit.common.AppFiles.HadoopConfLink}"
+       |fi
+       |""".stripMargin
 
   /** Activates the packed environment YARN unpacked into `knit_env/`: a venv-pack archive
     * (pyvenv.cfg) or a conda-pack one (conda-meta, conda-unpack fixes its prefixes). */

@@ -42,7 +42,8 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
   /** Creates the application (one id), checks the request against YARN's maximum, uploads
     * jar, command, spec and files under `~/.knit/<appId>/` (mode 700) and submits. On any
     * failure the staging dir is removed before the exception propagates. */
-  def submit(req: AppSpec, secrets: GatewaySecrets): (ApplicationId, Path) = {
+  def submit(req: AppSpec, secrets: GatewaySecrets,
+      clientConfDir: Option[String] = None): (ApplicationId, Path) = {
     val app = yarn.createApplication()
     val response = app.getNewApplicationResponse
     val max = response.getMaximumResourceCapability
@@ -63,6 +64,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       write(fs, new Path(staging, AppFiles.Command), CommandScript(req.command, req.envvars,
         withEnv = env.isDefined, withTokenUpdater = renewsTokens).getBytes(UTF_8))
       PrivateFiles.uploadAll(fs, req.files, new Path(staging, AppFiles.FilesDir))
+      clientConfDir.foreach(d => HadoopClientConf.stage(fs, staging, new File(d)))
       // With a keytab the AM obtains new delegation tokens before the first ones reach
       // their maximum lifetime (knit.am.TokenRenewal); the keytab is readable by the user alone.
       val keytab = for (k <- req.keytab if renewsTokens)

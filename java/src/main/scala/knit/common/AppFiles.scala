@@ -48,6 +48,9 @@ object AppFiles {
   val NodeFailuresToExclude = 3
   /** The directory the environment archive is unpacked into, in each container. */
   val EnvLink = "knit_env"
+  /** The client's Hadoop configuration (knit.client.HadoopClientConf), unpacked as this dir. */
+  val HadoopConfArchive = "knit-hadoop-conf.zip"
+  val HadoopConfLink = "knit-hadoop-conf"
 
   /** Archives YARN unpacks (under their own name); anything else is a plain file. */
   def isArchive(name: String): Boolean = {

@@ -1,0 +1,95 @@
+"""Data on HDFS from Dask on YARN: hdfs:// paths on the client and in the workers, through
+hdfs-native (no JVM, no libhdfs), with the configuration knit ships to the containers."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest.importorskip("hdfs_native")
+pytest.importorskip("distributed")
+dd = pytest.importorskip("dask.dataframe")
+
+import dask.bag as db  # noqa: E402
+import fsspec  # noqa: E402
+import pandas as pd  # noqa: E402
+from distributed import Client, wait  # noqa: E402
+
+from knit import Knit  # noqa: E402
+from knit.dask import YarnCluster  # noqa: E402
+
+
+@pytest.fixture
+def hdfs_client_conf(minicluster, monkeypatch):
+    """The client's HADOOP_CONF_DIR, as a user on an edge node has it."""
+    monkeypatch.setenv("HADOOP_CONF_DIR", minicluster.conf_dir)
+    fs = fsspec.filesystem("hdfs", skip_instance_cache=True)
+    yield fs
+
+
+def frame(n: int = 20_000) -> pd.DataFrame:
+    return pd.DataFrame({"key": [i % 7 for i in range(n)], "value": range(n),
+                         "label": [f"row-{i}" for i in range(n)]})
+
+
+def test_the_client_reads_and_writes_hdfs_paths(hdfs_client_conf):
+    fs = hdfs_client_conf
+    assert type(fs).__module__.startswith("hdfs_native")
+    with fs.open("/user/data-test/hello.txt", "wb") as f:
+        f.write(b"hello hdfs\n")
+    with fsspec.open("hdfs:///user/data-test/hello.txt", "rb") as f:
+        assert f.read() == b"hello hdfs\n"
+    fs.rm("/user/data-test", recursive=True)
+
+
+def test_workers_read_and_write_parquet_csv_and_bags_on_hdfs(minicluster, hdfs_client_conf):
+    fs = hdfs_client_conf
+    base = f"{minicluster.default_fs}/user/{os.environ.get('USER', 'root')}/knit-data-test"
+    if fs.exists(base):
+        fs.rm(base, recursive=True)
+    expected = frame()
+    dd.from_pandas(expected, npartitions=4).to_parquet(f"{base}/table")  # from the client
+    with YarnCluster(n_workers=2, worker_memory="1 GiB", hadoop_conf_dir=minicluster.conf_dir,
+                     progress=False) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2, timeout=120)
+        table = dd.read_parquet(f"{base}/table")
+        sums = table.groupby("key")["value"].sum().compute()
+        pd.testing.assert_series_equal(sums.sort_index(), expected.groupby("key")["value"].sum(),
+                                       check_names=False)
+        # Both workers read: each holds some of the partitions it loaded.
+        loaded = client.persist(table)
+        wait(loaded)
+        holders = {w for ws in client.who_has(loaded).values() for w in ws}
+        assert len(holders) == 2
+        doubled = table.assign(value=table["value"] * 2)
+        doubled.to_parquet(f"{base}/doubled")
+        doubled.to_csv(f"{base}/csv/part-*.csv", index=False)
+        again = dd.read_parquet(f"{base}/doubled").compute().sort_values("value")
+        assert again["value"].tolist() == [2 * v for v in expected["value"]]
+        csv = dd.read_csv(f"{base}/csv/part-*.csv").compute()
+        assert len(csv) == len(expected) and csv["value"].sum() == 2 * expected["value"].sum()
+        lines = db.read_text(f"{base}/csv/part-*.csv").filter(lambda line: line.rstrip().endswith(",row-3"))
+        assert lines.count().compute() == 1
+
+        def listing(path):  # in a worker, with HADOOP_CONF_DIR as knit set it
+            import fsspec as worker_fsspec
+            import os as worker_os
+            return (worker_os.environ.get("HADOOP_CONF_DIR", ""),
+                    sorted(p.rsplit("/", 1)[-1] for p in worker_fsspec.filesystem("hdfs").ls(path, detail=False)))
+        conf_dir, names = client.submit(listing, base.replace(minicluster.default_fs, "")).result()
+        assert conf_dir.endswith("/knit-hadoop-conf")
+        assert names == ["csv", "doubled", "table"]
+    fs.rm(base, recursive=True)
+
+
+def test_a_plain_application_reads_hdfs_with_the_shipped_configuration(minicluster,
+                                                                        hdfs_client_conf):
+    hdfs_client_conf.pipe("/tmp/knit-plain-read.txt", b"42\n")
+    script = ("import fsspec; print('read', fsspec.open('hdfs:///tmp/knit-plain-read.txt', 'rt')"
+              ".open().read().strip())")
+    import sys
+    with Knit(minicluster.conf_dir) as k:
+        k.start(f"{sys.executable} -c \"{script}\"", num_containers=1, memory=512)
+        assert k.wait_for_completion(timeout=120) == "SUCCEEDED"
+        (files,) = [f for c, f in k.logs().items() if not c.endswith("_000001")]
+        assert "read 42" in files["stdout"], files["stderr"][-2000:]
