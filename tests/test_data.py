@@ -93,3 +93,4 @@ def test_a_plain_application_reads_hdfs_with_the_shipped_configuration(miniclust
         assert k.wait_for_completion(timeout=120) == "SUCCEEDED"
         (files,) = [f for c, f in k.logs().items() if not c.endswith("_000001")]
         assert "read 42" in files["stdout"], files["stderr"][-2000:]
+
