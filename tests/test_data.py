@@ -94,3 +94,45 @@ def test_a_plain_application_reads_hdfs_with_the_shipped_configuration(miniclust
         (files,) = [f for c, f in k.logs().items() if not c.endswith("_000001")]
         assert "read 42" in files["stdout"], files["stderr"][-2000:]
 
+
+
+
+@pytest.fixture(scope="module")
+def secure(tmp_path_factory):
+    """A Kerberized cluster whose tokens live an hour (test_kerberos's live 20 s)."""
+    from test_kerberos import kerberized
+    hour = str(3600 * 1000)
+    yield from kerberized(tmp_path_factory, config={
+        "dfs.namenode.delegation.token.max-lifetime": hour,
+        "dfs.namenode.delegation.token.renew-interval": hour})
+
+
+def test_on_a_kerberized_cluster_workers_use_delegation_tokens_alone(secure, monkeypatch):
+    """The client logged in from a ticket cache (kinit); the workers have no keytab and no
+    ticket, only the HDFS delegation token knit ships, which hdfs-native reads from
+    HADOOP_TOKEN_FILE_LOCATION (knit adds it under the NameNode's host:port as well as
+    Hadoop's ip:port, which is how hdfs-native looks it up)."""
+    monkeypatch.setenv("HADOOP_CONF_DIR", secure.conf_dir)
+    fs = fsspec.filesystem("hdfs", skip_instance_cache=True)
+    base = f"/user/{secure.principal.split('@')[0].split('/')[0]}/secure-data"
+    expected = frame(1000)
+    dd.from_pandas(expected, npartitions=2).to_parquet(f"hdfs://{base}")  # with the ticket
+
+    def worker_reads(path):
+        import os as worker_os
+        import dask.dataframe as worker_dd
+        cache = worker_os.environ.get("KRB5CCNAME", f"FILE:/tmp/krb5cc_{worker_os.getuid()}")
+        assert not worker_os.path.exists(cache.removeprefix("FILE:")), "a ticket in the worker"
+        assert "HADOOP_TOKEN_FILE_LOCATION" in worker_os.environ
+        table = worker_dd.read_parquet(f"hdfs://{path}")
+        table.assign(value=table["value"] + 1).to_parquet(f"hdfs://{path}-plus-one")
+        return int(table["value"].sum().compute(scheduler="sync"))
+
+    with YarnCluster(n_workers=1, worker_memory="1 GiB", hadoop_conf_dir=secure.conf_dir,
+                     progress=False) as cluster, Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        assert client.submit(worker_reads, base, pure=False).result() == expected["value"].sum()
+    again = dd.read_parquet(f"hdfs://{base}-plus-one").compute()  # the client, with its ticket
+    assert again["value"].sum() == expected["value"].sum() + len(expected)
+    fs.rm(base, recursive=True)
+    fs.rm(f"{base}-plus-one", recursive=True)

@@ -28,6 +28,7 @@ object DelegationTokens {
   def obtain(conf: Configuration, renewer: String, yarn: Option[YarnClient] = None): Credentials = {
     val creds = new Credentials()
     FileSystem.get(conf).addDelegationTokens(renewer, creds)
+    addHostAliases(creds, defaultFsAuthority(conf))
     yarn.foreach { y =>
       val rmToken = y.getRMDelegationToken(new Text(renewer))
       val service = ClientRMProxy.getRMDelegationTokenService(conf)
@@ -35,6 +36,25 @@ object DelegationTokens {
     }
     creds
   }
+
+  /** Each HDFS token also under the NameNode's `host:port` as fs.defaultFS names it
+    * (`authority`), beside Hadoop's `ip:port`: clients that look tokens up by the host of
+    * the URL, such as hdfs-native in containers, find it too. Hadoop's clients look up
+    * their own `ip:port` and never see the copy. */
+  def addHostAliases(creds: Credentials, authority: Option[String]): Unit =
+    for (a <- authority; port = a.substring(a.lastIndexOf(':') + 1);
+         token <- creds.getAllTokens.asScala.toList
+         if token.getKind.toString == "HDFS_DELEGATION_TOKEN" && token.getService.toString.endsWith(":" + port)
+           && token.getService.toString != a) {
+      val copy = new org.apache.hadoop.security.token.Token(token)
+      copy.setService(new Text(a))
+      creds.addToken(new Text(a), copy)
+    }
+
+  /** The default file system's `host:port`, if it is HDFS with a port. */
+  def defaultFsAuthority(conf: Configuration): Option[String] =
+    Option(FileSystem.getDefaultUri(conf)).filter(u => u.getScheme == "hdfs" && u.getPort > 0)
+      .map(u => s"${u.getHost}:${u.getPort}")
 
   /** The earliest maximum date (ms since the epoch) of the delegation tokens in `creds`:
     * past it no renewal helps, new tokens are needed. */
