@@ -136,3 +136,31 @@ def test_on_a_kerberized_cluster_workers_use_delegation_tokens_alone(secure, mon
     assert again["value"].sum() == expected["value"].sum() + len(expected)
     fs.rm(base, recursive=True)
     fs.rm(f"{base}-plus-one", recursive=True)
+
+
+def test_viewfs_paths_resolve_through_the_shipped_mount_table(minicluster, tmp_path, monkeypatch):
+    """A client configuration with a ViewFS mount table: viewfs:// paths work on the client
+    and in the workers, which get the same core-site.xml."""
+    import shutil
+    import xml.etree.ElementTree as ET
+    conf = tmp_path / "conf"
+    shutil.copytree(minicluster.conf_dir, conf)
+    tree = ET.parse(conf / "core-site.xml")
+    prop = ET.SubElement(tree.getroot(), "property")
+    ET.SubElement(prop, "name").text = "fs.viewfs.mounttable.knitview.link./data"
+    ET.SubElement(prop, "value").text = f"{minicluster.default_fs}/tmp/knit-viewfs"
+    fallback = ET.SubElement(tree.getroot(), "property")  # hdfs-native wants one
+    ET.SubElement(fallback, "name").text = "fs.viewfs.mounttable.knitview.linkFallback"
+    ET.SubElement(fallback, "value").text = f"{minicluster.default_fs}/"
+    tree.write(conf / "core-site.xml")
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(conf))
+    dd.from_pandas(frame(500), npartitions=2).to_parquet("viewfs://knitview/data/table")
+    with YarnCluster(n_workers=1, worker_memory="1 GiB", hadoop_conf_dir=str(conf),
+                     progress=False) as cluster, Client(cluster) as client:
+        client.wait_for_workers(1, timeout=120)
+        total = client.submit(lambda: int(__import__("dask.dataframe", fromlist=["x"]).read_parquet(
+            "viewfs://knitview/data/table")["value"].sum().compute(scheduler="sync")),
+            pure=False).result()
+    assert total == sum(range(500))
+    assert fsspec.filesystem("hdfs").exists("/tmp/knit-viewfs/table")  # where the link points
+    fsspec.filesystem("hdfs").rm("/tmp/knit-viewfs", recursive=True)
