@@ -23,6 +23,7 @@ from knit.dask import YarnCluster  # noqa: E402
 def hdfs_client_conf(minicluster, monkeypatch):
     """The client's HADOOP_CONF_DIR, as a user on an edge node has it."""
     monkeypatch.setenv("HADOOP_CONF_DIR", minicluster.conf_dir)
+    fsspec.get_filesystem_class("hdfs").clear_instance_cache()  # none made for another conf
     fs = fsspec.filesystem("hdfs", skip_instance_cache=True)
     yield fs
 
@@ -113,10 +114,14 @@ def test_on_a_kerberized_cluster_workers_use_delegation_tokens_alone(secure, mon
     HADOOP_TOKEN_FILE_LOCATION (knit adds it under the NameNode's host:port as well as
     Hadoop's ip:port, which is how hdfs-native looks it up)."""
     monkeypatch.setenv("HADOOP_CONF_DIR", secure.conf_dir)
+    # fsspec caches file systems by their options: one made for `hdfs:///` in an earlier
+    # test still points at the other cluster. Full URLs name this one.
+    fsspec.get_filesystem_class("hdfs").clear_instance_cache()
     fs = fsspec.filesystem("hdfs", skip_instance_cache=True)
-    base = f"/user/{secure.principal.split('@')[0].split('/')[0]}/secure-data"
+    user = secure.principal.split("@")[0].split("/")[0]
+    base = f"{secure.default_fs}/user/{user}/secure-data"
     expected = frame(1000)
-    dd.from_pandas(expected, npartitions=2).to_parquet(f"hdfs://{base}")  # with the ticket
+    dd.from_pandas(expected, npartitions=2).to_parquet(base)  # with the ticket
 
     def worker_reads(path):
         import os as worker_os
@@ -124,15 +129,15 @@ def test_on_a_kerberized_cluster_workers_use_delegation_tokens_alone(secure, mon
         cache = worker_os.environ.get("KRB5CCNAME", f"FILE:/tmp/krb5cc_{worker_os.getuid()}")
         assert not worker_os.path.exists(cache.removeprefix("FILE:")), "a ticket in the worker"
         assert "HADOOP_TOKEN_FILE_LOCATION" in worker_os.environ
-        table = worker_dd.read_parquet(f"hdfs://{path}")
-        table.assign(value=table["value"] + 1).to_parquet(f"hdfs://{path}-plus-one")
+        table = worker_dd.read_parquet(path)
+        table.assign(value=table["value"] + 1).to_parquet(f"{path}-plus-one")
         return int(table["value"].sum().compute(scheduler="sync"))
 
     with YarnCluster(n_workers=1, worker_memory="1 GiB", hadoop_conf_dir=secure.conf_dir,
                      progress=False) as cluster, Client(cluster) as client:
         client.wait_for_workers(1, timeout=120)
         assert client.submit(worker_reads, base, pure=False).result() == expected["value"].sum()
-    again = dd.read_parquet(f"hdfs://{base}-plus-one").compute()  # the client, with its ticket
+    again = dd.read_parquet(f"{base}-plus-one").compute()  # the client, with its ticket
     assert again["value"].sum() == expected["value"].sum() + len(expected)
     fs.rm(base, recursive=True)
     fs.rm(f"{base}-plus-one", recursive=True)
@@ -154,6 +159,7 @@ def test_viewfs_paths_resolve_through_the_shipped_mount_table(minicluster, tmp_p
     ET.SubElement(fallback, "value").text = f"{minicluster.default_fs}/"
     tree.write(conf / "core-site.xml")
     monkeypatch.setenv("HADOOP_CONF_DIR", str(conf))
+    fsspec.get_filesystem_class("hdfs").clear_instance_cache()
     dd.from_pandas(frame(500), npartitions=2).to_parquet("viewfs://knitview/data/table")
     with YarnCluster(n_workers=1, worker_memory="1 GiB", hadoop_conf_dir=str(conf),
                      progress=False) as cluster, Client(cluster) as client:
