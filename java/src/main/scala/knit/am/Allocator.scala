@@ -209,6 +209,13 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     }
   }
 
+  /** Adds `why` to a completed container's message: what the application knows of its
+    * failure that YARN's exit status does not say. */
+  def explain(id: String, why: String): Unit =
+    tracked.get(id).filter(_.state == COMPLETED).foreach { c =>
+      tracked(id) = c.copy(message = s"${c.message}; $why")
+    }
+
   /** Marks a container as released at the user's wish, so its end is not a failure.
     *
     * @return true if the container is ours and not completed; the caller then asks YARN

@@ -19,7 +19,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, Gateway, GatewayTls, Messages}
+import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls, Messages}
 import knit.common.Messages.StagedApp
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
@@ -58,6 +58,11 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
   /** Started with a keytab on a Kerberized cluster: renews delegation tokens (TokenRenewal). */
   private val keytabPrincipal: Option[String] = spec.principal
     .filter(_ => staged.renewsTokens && new java.io.File(AppFiles.Keytab).isFile)
+  /** When the tokens of an application without a keytab die (nothing renews them past
+    * their maximum lifetime); containers failing after it are told why (TokenExpiry). */
+  private val tokensExpireAt: Option[Long] =
+    if (keytabPrincipal.isDefined) None
+    else DelegationTokens.earliestMaxDate(UserGroupInformation.getCurrentUser.getCredentials)
   /** Guards the roles' launch templates alone: building one reads HDFS, which must not
     * hold up the rest of the AM (taken after `this`, never before it). */
   private val launchLock = new Object
@@ -66,7 +71,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       val updates = keytabPrincipal.map(_ => WorkerLaunch.TokenUpdates(new Path(staged.jarPath),
         TokenSchedule.pollMs(TokenRenewal.currentExpiry() - System.currentTimeMillis())))
       val ctx = WorkerLaunch.context(conf, stagingDir, role.dir,
-        staged.envArchive.map(new Path(_)), updates)
+        staged.envArchive.map(new Path(_)), updates, tokensExpireAt)
       role.launchTemplate = Some(ctx)
       ctx
     }
@@ -396,7 +401,9 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
 
   /** A failed container: replace it (max_restarts) and stop using a node that keeps failing. */
   private def onFailure(role: Role, c: ContainerInfo): Unit = {
-    val (replace, excluded) = restarts.onFailure(c.node, nodeIds + c.node)
+    val hopeless = TokenExpiry.replacementWouldFail(System.currentTimeMillis(), tokensExpireAt, renewed = false)
+    if (hopeless) log.warn(s"Not replacing ${c.id}: a new container would get the same expired delegation tokens")
+    val (replace, excluded) = restarts.onFailure(c.node, nodeIds + c.node, replaceable = !hopeless)
     excluded.foreach(n => log.warn(s"Excluding node $n: containers keep failing there"))
     if (replace) {
       log.info(s"Replacing ${c.id} (restart ${restarts.restartsUsed} of ${restarts.maxRestarts})")
@@ -451,6 +458,9 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       for (s <- statuses.asScala; role <- roleOf.get(s.getContainerId.toString)) {
         val id = s.getContainerId.toString
         role.allocator.onCompleted(Seq(Completion(id, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
+        if (role.allocator.containers.exists(c => c.id == id && c.outcome.exists(_.isFailure)))
+          TokenExpiry.explanation(System.currentTimeMillis(), tokensExpireAt, renewed = false)
+            .foreach(role.allocator.explain(id, _))
         role.allocator.containers.find(_.id == id).foreach { c =>
           if (c.outcome.exists(_.isFailure)) {
             log.warn(s"${c.id} (${role.name}) on ${c.node}: ${c.message}\nYARN diagnostics: ${s.getDiagnostics}")

@@ -19,8 +19,9 @@ final class Restarts(val maxRestarts: Int, failuresToExclude: Int) {
   private val excludedNodes = mutable.LinkedHashSet.empty[String]
 
   /** Records a failed container on `node` (one of `allNodes`): whether to replace it, and
-    * the node if this failure got it excluded. */
-  def onFailure(node: String, allNodes: Set[String]): (Boolean, Option[String]) = {
+    * the node if this failure got it excluded. `replaceable` false: a replacement would
+    * fail the same way (expired tokens), so none is made whatever restarts are left. */
+  def onFailure(node: String, allNodes: Set[String], replaceable: Boolean = true): (Boolean, Option[String]) = {
     failuresOn(node) += 1
     val newlyExcluded =
       if (failuresOn(node) >= failuresToExclude && !excludedNodes(node) &&
@@ -28,7 +29,7 @@ final class Restarts(val maxRestarts: Int, failuresToExclude: Int) {
         excludedNodes += node
         Some(node)
       } else None
-    val replace = used < maxRestarts
+    val replace = replaceable && used < maxRestarts
     if (replace) used += 1 else unreplaced += 1
     (replace, newlyExcluded)
   }

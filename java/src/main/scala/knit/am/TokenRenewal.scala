@@ -21,7 +21,16 @@ object TokenSchedule {
   val MinDelayMs = 1000L
   val RetryMs = 10000L
 
-  def delayMs(now: Long, expiry: Long): Long = math.max(MinDelayMs, ((expiry - now) * Fraction).toLong)
+  /** hdfs-native stops using a token a minute before it expires: renew before that, and
+    * before the containers' next look (at most a minute), when the lifetime allows it. */
+  val HdfsNativeMarginMs = 150000L
+
+  def delayMs(now: Long, expiry: Long): Long = {
+    val left = expiry - now
+    val byFraction = (left * Fraction).toLong
+    val byMargin = left - HdfsNativeMarginMs
+    math.max(MinDelayMs, if (byMargin >= left / 2) math.min(byFraction, byMargin) else byFraction)
+  }
 
   /** How often containers look for new tokens: a tenth of a token's life, 1 s to 60 s. */
   def pollMs(lifetimeMs: Long): Long = math.min(60000L, math.max(1000L, lifetimeMs / 10))
@@ -76,6 +85,9 @@ class TokenRenewal(conf: Configuration, principal: String, keytab: File, tokensD
             val creds = new Credentials()
             fs.addDelegationTokens(principal, creds)
             val expiry = creds.getAllTokens.asScala.map(_.renew(conf)).minOption
+            // Under the NameNode's host:port too, as the client's were: hdfs-native in the
+            // containers looks them up there, and would keep using the expired first ones.
+            DelegationTokens.addHostAliases(creds, DelegationTokens.defaultFsAuthority(conf))
             (creds, (expiry ++ DelegationTokens.earliestMaxDate(creds)).min)
           } finally fs.close()
         }

@@ -28,7 +28,7 @@ object WorkerLaunch {
   /** `roleDir` holds the role's command script and `files/` (the staging dir itself for
     * the main role). */
   def context(conf: Configuration, stagingDir: Path, roleDir: Path, env: Option[Path],
-      tokenUpdates: Option[TokenUpdates] = None): ContainerLaunchContext = {
+      tokenUpdates: Option[TokenUpdates] = None, tokensExpireAt: Option[Long] = None): ContainerLaunchContext = {
     val fs = stagingDir.getFileSystem(conf)
     // The environment is content-addressed and PRIVATE: NodeManagers unpack it once per
     // user and reuse it across applications.
@@ -50,7 +50,9 @@ object WorkerLaunch {
       "KNIT_CLASSPATH" -> Localized.jvmClasspath(conf),
       "KNIT_TOKENS_DIR" -> fs.makeQualified(new Path(stagingDir, AppFiles.TokensDir)).toString,
       "KNIT_TOKEN_POLL_MS" -> t.pollMs.toString)).getOrElse(Map.empty)
-    ctx.setEnvironment((tokenUpdaterEnv ++ ActingUser.environment()).asJava)
+    // Not a secret: the command script names it when a command fails after it.
+    val expiryEnv = tokensExpireAt.map(ms => "KNIT_TOKENS_EXPIRE_AT" -> (ms / 1000).toString)
+    ctx.setEnvironment((tokenUpdaterEnv ++ expiryEnv ++ ActingUser.environment()).asJava)
     ctx.setTokens(workerTokens())
     ctx
   }

@@ -16,7 +16,7 @@ object CommandScript {
       s"export $k=${quote(v)}\n"
     }
     "#!/bin/bash\n" + NodeManagerWatch + (if (withTokenUpdater) TokenUpdater else "") +
-      HadoopConfSetup + (if (withEnv) EnvSetup else "") + exports.mkString + command + "\n"
+      TokenExpiryNote + HadoopConfSetup + (if (withEnv) EnvSetup else "") + exports.mkString + command + "\n"
   }
 
   /** Ends the container's processes when its NodeManager is gone (killed: it leaves them
@@ -67,6 +67,18 @@ object CommandScript {
        |fi
        |""".stripMargin
   }
+
+  /** Applications started from a ticket cache: their tokens die at their maximum lifetime
+    * (the AM sets KNIT_TOKENS_EXPIRE_AT, in seconds since the epoch), and hdfs-native stops
+    * using them a minute before. A command failing after that says why in its stderr,
+    * which the HDFS client's own error does not. */
+  val TokenExpiryNote: String =
+    """if [ -n "${KNIT_TOKENS_EXPIRE_AT:-}" ]; then
+      |  trap 'knit_status=$?; if [ $knit_status -ne 0 ] && [ "$(date +%s)" -ge $((KNIT_TOKENS_EXPIRE_AT - 60)) ]; then
+      |    echo "$(date -u +%FT%TZ) knit: the command failed as this application'"'"'s delegation tokens expire, at $(date -u -d "@$KNIT_TOKENS_EXPIRE_AT" +%FT%TZ) (hdfs-native stops using them a minute before): an application started from a ticket cache cannot renew them past their maximum lifetime; start it with a principal and keytab" >&2
+      |  fi' EXIT
+      |fi
+      |""".stripMargin
 
   /** HDFS clients in the container (hdfs-native...) read the client's configuration, which
     * the application shipped (knit.client.HadoopClientConf); the user's envvars, set after,

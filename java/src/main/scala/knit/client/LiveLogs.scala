@@ -28,8 +28,14 @@ object LiveLogs {
       id -> files.map { file =>
         val url = new URL(s"$scheme://$nodeHttp/ws/v1/node/containerlogs/$id/$file?user.name=$user")
         val text =
-          try fetch(url).flatMap(body => AggregatedLogs.parse(body).get(id).flatMap(_.get(file))).getOrElse("")
-          catch {
+          try fetch(url) match {
+            case Right(body) => AggregatedLogs.parse(body).get(id).flatMap(_.get(file)).getOrElse("")
+            case Left(status) =>
+              // A secure NodeManager without Hadoop's native code answers 500 (SecureIOUtils).
+              log.warn(s"Cannot read $file of $id from $nodeHttp: HTTP $status")
+              unreadable += id -> s"its NodeManager at $nodeHttp answered HTTP $status (see its log)"
+              ""
+          } catch {
             case e: IOException =>
               log.warn(s"Cannot read $file of $id from $nodeHttp: $e")
               unreadable += id -> s"its NodeManager at $nodeHttp did not answer ($e)"
@@ -41,14 +47,18 @@ object LiveLogs {
     Read(logs, unreadable.result())
   }
 
-  /** The body of a 200 answer, None for any other status. */
-  private def fetch(url: URL): Option[Array[Byte]] = {
+  /** The body of a 200 answer; the status of any other (404: the container wrote no such
+    * file yet, which is no error). */
+  private def fetch(url: URL): Either[Int, Array[Byte]] = {
     val http = url.openConnection().asInstanceOf[HttpURLConnection]
     http.setConnectTimeout(ConnectTimeoutMs)
     http.setReadTimeout(ReadTimeoutMs)
     try {
-      if (http.getResponseCode != 200) None
-      else Some(readAll(http.getInputStream))
+      http.getResponseCode match {
+        case 200 => Right(readAll(http.getInputStream))
+        case 404 => Right(Array.emptyByteArray)
+        case other => Left(other)
+      }
     } finally http.disconnect()
   }
 

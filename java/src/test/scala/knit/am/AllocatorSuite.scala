@@ -154,6 +154,17 @@ class AllocatorSuite extends AnyFunSuite {
     assert(f.info("c1").launchedAt.isEmpty)
   }
 
+  test("explain adds to a completed container's message, and to no other") {
+    val f = new Fixture
+    f.alloc.request(2, small)
+    f.alloc.onAllocated(Seq(given("c1", small), given("c2", small)))
+    f.alloc.onCompleted(Seq(Completion("c1", 3, "")))
+    f.alloc.explain("c1", "tokens expired")
+    f.alloc.explain("c2", "tokens expired") // still running
+    assert(f.info("c1").message == "command exited with status 3 (see its stderr); tokens expired")
+    assert(f.info("c2").message == "")
+  }
+
   test("a failed launch completes the container as Failed with the reason") {
     val f = new Fixture
     f.alloc.request(1, small)

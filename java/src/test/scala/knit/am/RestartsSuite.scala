@@ -34,4 +34,10 @@ class RestartsSuite extends AnyFunSuite {
     assert(r.onFailure("b:1", nodes)._2.isEmpty)
     assert(r.excluded == Set("a:1"))
   }
+
+  test("a failure that cannot be replaced counts as unreplaced and keeps the restarts") {
+    val r = new Restarts(maxRestarts = 2, failuresToExclude = 3)
+    assert(r.onFailure("n1", Set("n1", "n2"), replaceable = false) == (false, None))
+    assert(r.unreplacedFailures == 1 && r.restartsUsed == 0)
+  }
 }

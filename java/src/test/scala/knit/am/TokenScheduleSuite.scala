@@ -7,6 +7,11 @@ class TokenScheduleSuite extends AnyFunSuite {
     assert(TokenSchedule.delayMs(now = 1000L, expiry = 21000L) == 15000L)
   }
 
+  test("renewal leaves hdfs-native's minute and the containers' next look when the lifetime allows") {
+    assert(TokenSchedule.delayMs(now = 0L, expiry = 400000L) == 250000L)  // not 300 s
+    assert(TokenSchedule.delayMs(now = 0L, expiry = 24L * 3600 * 1000) == 18L * 3600 * 1000)
+  }
+
   test("an expiry that is past or close still waits a moment, never a busy loop") {
     assert(TokenSchedule.delayMs(now = 5000L, expiry = 4000L) == TokenSchedule.MinDelayMs)
     assert(TokenSchedule.delayMs(now = 5000L, expiry = 5100L) == TokenSchedule.MinDelayMs)

@@ -32,6 +32,24 @@ class CommandScriptSuite extends AnyFunSuite {
     assert(script.contains("knit.container.TokenUpdater") && script.contains("$$"))
     assert(bash("bash -n <<'EOF'\n" + script + "EOF\n") == "") // valid bash
   }
+
+  test("a command failing after the tokens expired says so in its stderr, keeping its status") {
+    def run(expireAt: Long, command: String): (Int, String) = {
+      val err = new StringBuilder
+      val script = CommandScript(command, Map.empty)
+      val status = Process(Seq("bash", "-c", script), None, "KNIT_TOKENS_EXPIRE_AT" -> expireAt.toString)
+        .!(ProcessLogger(_ => (), line => err.append(line).append('\n')))
+      (status, err.toString)
+    }
+    val past = System.currentTimeMillis() / 1000 - 60
+    val (status, err) = run(past, "exit 3")
+    assert(status == 3)
+    assert(err.contains("knit: the command failed as this application's delegation tokens expire, at ") &&
+      err.contains("principal and keytab"), err)
+    assert(run(past, "true") == (0, ""))                  // succeeded: nothing to explain
+    assert(run(past + 3600, "exit 3") == (3, ""))         // failed before the expiry
+    assert(run(past + 90, "exit 3")._2.contains("knit:")) // within hdfs-native's minute
+  }
 }
 
 /** The NodeManager watch of `CommandScript`, against a stand-in for a NodeManager's REST API. */

@@ -1,0 +1,29 @@
+package knit.am
+
+import java.time.Instant
+
+/** Delegation tokens nobody renews (an application started from a ticket cache) die at
+  * their maximum lifetime, and hdfs-native stops using a token a minute before that (it
+  * skips tokens that expire within 60 s, then falls back to Kerberos and reports "No
+  * Kerberos credentials"). A container failing after that point most likely failed for
+  * that reason, which the HDFS client's own error does not say. Pure, for unit tests. */
+object TokenExpiry {
+
+  /** How long before its maximum date hdfs-native stops using a token. */
+  val UnusableBeforeMs = 60000L
+
+  /** Why a container that failed at `now` most likely failed, when the application's
+    * tokens reach their maximum lifetime at `maxDate` and are not `renewed`. */
+  def explanation(now: Long, maxDate: Option[Long], renewed: Boolean): Option[String] =
+    maxDate.filter(d => !renewed && d - UnusableBeforeMs <= now).map { d =>
+      s"the application's delegation tokens expire at ${Instant.ofEpochMilli(d)} (hdfs-native " +
+        "stops using them a minute before): an application started from a ticket cache " +
+        "cannot get new ones; start applications that outlive their tokens with a " +
+        "principal and keytab, which knit renews them from"
+    }
+
+  /** Whether replacing a failed container is pointless: a new one would get the same
+    * expired tokens. */
+  def replacementWouldFail(now: Long, maxDate: Option[Long], renewed: Boolean): Boolean =
+    explanation(now, maxDate, renewed).isDefined
+}
