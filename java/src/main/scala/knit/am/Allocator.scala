@@ -72,6 +72,11 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   // Insertion order is allocation order; updating an entry keeps its place.
   private val tracked = mutable.LinkedHashMap.empty[String, ContainerInfo]
   private val releasedByUs = mutable.Set.empty[String]
+  // Kept with every change of `tracked` (see `put`), so that a heartbeat's questions cost
+  // nothing per container: with thousands tracked they are asked several times a beat.
+  private var liveCount = 0
+  private var liveReleasedCount = 0
+  private val liveOn = mutable.Map.empty[String, Int].withDefaultValue(0)
   private var everRequested = false
   // Top-up containers that a late report of a previous attempt's container makes surplus.
   private var topUpSize = Resources(0, 0)
@@ -87,7 +92,7 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   }
 
   /** How many containers the application should have: live ones it keeps, plus asks. */
-  def desiredCount: Int = tracked.values.count(c => isLive(c) && !releasedByUs(c.id)) + wanted.values.sum
+  def desiredCount: Int = liveCount - liveReleasedCount + wanted.values.sum
 
   /** Containers asked for and not yet allocated, by size; sizes with none are left out. */
   def outstanding: Map[Resources, Int] = wanted.toMap
@@ -115,8 +120,8 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
       smallestFitting(c.resources) match {
         case Some(asked) =>
           setWanted(asked, wanted(asked) - 1)
-          tracked(c.id) = ContainerInfo(c.id, c.node, c.resources, ALLOCATED, None, None, "",
-            now, None, None)
+          put(ContainerInfo(c.id, c.node, c.resources, ALLOCATED, None, None, "",
+            now, None, None))
           launch += (c -> asked)
         case None =>
           release += c.id
@@ -130,8 +135,8 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   def adopt(running: Seq[Allocated]): Unit = {
     val now = clock()
     for (c <- running if !tracked.contains(c.id)) {
-      tracked(c.id) = ContainerInfo(c.id, c.node, c.resources, RUNNING, None, None,
-        "started by a previous attempt of the ApplicationMaster", now, Some(now), None)
+      put(ContainerInfo(c.id, c.node, c.resources, RUNNING, None, None,
+        "started by a previous attempt of the ApplicationMaster", now, Some(now), None))
       everRequested = true
     }
   }
@@ -169,7 +174,7 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
           fits(topUpSize, t.resources)).lastOption
         notRunning match {
           case Some(t) =>
-            releasedByUs += t.id
+            markReleased(t.id)
             LateAdoption.Release(t.id)
           case None => LateAdoption.Kept
         }
@@ -180,7 +185,7 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   /** Records that the container's launch succeeded: ALLOCATED becomes RUNNING. */
   def onLaunched(id: String): Unit =
     tracked.get(id).filter(_.state == ALLOCATED).foreach { c =>
-      tracked(id) = c.copy(state = RUNNING, launchedAt = Some(clock()))
+      put(c.copy(state = RUNNING, launchedAt = Some(clock())))
     }
 
   /** Records that the container could not be launched: it is completed with a Failed outcome
@@ -190,8 +195,8 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   def onLaunchFailed(id: String, reason: String): Unit =
     tracked.get(id).filter(_.state != COMPLETED).foreach { c =>
       val outcome = if (releasedByUs(id)) ExitStatuses.Released else ExitStatuses.Failed
-      tracked(id) = c.copy(state = COMPLETED, exitStatus = None, outcome = Some(outcome),
-        message = reason, finishedAt = Some(clock()))
+      put(c.copy(state = COMPLETED, exitStatus = None, outcome = Some(outcome),
+        message = reason, finishedAt = Some(clock())))
     }
 
   /** Records finished containers, classified by [[ExitStatuses.classify]].
@@ -204,8 +209,8 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     for (d <- done; c <- tracked.get(d.id) if c.state != COMPLETED) {
       val (outcome, message) = ExitStatuses.classify(d.exitStatus, d.diagnostics,
         releasedByUs(d.id), c.resources.memoryMb)
-      tracked(d.id) = c.copy(state = COMPLETED, exitStatus = Some(d.exitStatus),
-        outcome = Some(outcome), message = message, finishedAt = Some(now))
+      put(c.copy(state = COMPLETED, exitStatus = Some(d.exitStatus),
+        outcome = Some(outcome), message = message, finishedAt = Some(now)))
     }
   }
 
@@ -213,7 +218,7 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     * failure that YARN's exit status does not say. */
   def explain(id: String, why: String): Unit =
     tracked.get(id).filter(_.state == COMPLETED).foreach { c =>
-      tracked(id) = c.copy(message = s"${c.message}; $why")
+      put(c.copy(message = s"${c.message}; $why"))
     }
 
   /** Marks a container as released at the user's wish, so its end is not a failure.
@@ -222,7 +227,10 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     *         to release it
     */
   def release(id: String): Boolean =
-    tracked.get(id).exists(_.state != COMPLETED) && { releasedByUs += id; true }
+    tracked.get(id).exists(_.state != COMPLETED) && { markReleased(id); true }
+
+  /** One tracked container, by id. */
+  def info(id: String): Option[ContainerInfo] = tracked.get(id)
 
   /** Every container ever tracked, in allocation order. */
   def containers: Seq[ContainerInfo] = tracked.values.toSeq
@@ -240,7 +248,7 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   def hasRequested: Boolean = everRequested
 
   /** Nothing outstanding and no live container. */
-  def isIdle: Boolean = wanted.isEmpty && !tracked.values.exists(isLive)
+  def isIdle: Boolean = wanted.isEmpty && liveCount == 0
 
   /** Preferred nodes for `n` new requests, spread out: each pick is the node with the fewest
     * live containers plus picks so far, ties going to the earlier node in `nodes`.
@@ -249,16 +257,32 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     require(n >= 0, s"cannot place a negative number of containers: $n")
     if (nodes.isEmpty) Seq.empty
     else {
-      val load = mutable.Map.empty[String, Int].withDefaultValue(0)
-      tracked.values.filter(isLive).foreach(c => load(c.node) += 1)
+      // The least loaded node first, the earlier one on ties: (load, position) in a heap.
+      val byLoad = mutable.PriorityQueue.empty[(Int, Int)](Ordering[(Int, Int)].reverse)
+      nodes.iterator.zipWithIndex.foreach { case (node, i) => byLoad.enqueue((liveOn(node), i)) }
       Seq.fill(n) {
-        // minBy returns the first minimum, which is the tie-break we want.
-        val node = nodes.minBy(load)
-        load(node) += 1
-        node
+        val (load, i) = byLoad.dequeue()
+        byLoad.enqueue((load + 1, i))
+        nodes(i)
       }
     }
   }
+
+  /** Every change to `tracked` goes through here: it keeps the live counts. */
+  private def put(c: ContainerInfo): Unit = {
+    val wasLive = tracked.get(c.id).exists(isLive)
+    tracked(c.id) = c
+    if (wasLive != isLive(c)) {
+      val step = if (isLive(c)) 1 else -1
+      liveCount += step
+      liveOn(c.node) += step
+      if (liveOn(c.node) == 0) liveOn.remove(c.node)
+      if (releasedByUs(c.id)) liveReleasedCount += step
+    }
+  }
+
+  private def markReleased(id: String): Unit =
+    if (releasedByUs.add(id) && tracked.get(id).exists(isLive)) liveReleasedCount += 1
 
   private def isLive(c: ContainerInfo): Boolean = c.state == ALLOCATED || c.state == RUNNING
 

@@ -458,10 +458,10 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
       for (s <- statuses.asScala; role <- roleOf.get(s.getContainerId.toString)) {
         val id = s.getContainerId.toString
         role.allocator.onCompleted(Seq(Completion(id, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
-        if (role.allocator.containers.exists(c => c.id == id && c.outcome.exists(_.isFailure)))
+        if (role.allocator.info(id).exists(_.outcome.exists(_.isFailure)))
           TokenExpiry.explanation(System.currentTimeMillis(), tokensExpireAt, renewed = false)
             .foreach(role.allocator.explain(id, _))
-        role.allocator.containers.find(_.id == id).foreach { c =>
+        role.allocator.info(id).foreach { c =>
           if (c.outcome.exists(_.isFailure)) {
             log.warn(s"${c.id} (${role.name}) on ${c.node}: ${c.message}\nYARN diagnostics: ${s.getDiagnostics}")
             onFailure(role, c)

@@ -439,4 +439,34 @@ class AllocatorSuite extends AnyFunSuite {
     f.alloc.onCompleted(Seq(Completion("c1", 0, "")))
     assert(f.alloc.desiredCount == 0)
   }
+
+  test("the live counts kept for speed agree with a recount, through random churn") {
+    val random = new scala.util.Random(3)
+    val a = new Allocator()
+    val nodes = (0 until 7).map(i => s"n$i")
+    var next = 0
+    val released = scala.collection.mutable.Set.empty[String]
+    def live = a.containers.filter(c => c.state == ALLOCATED || c.state == RUNNING)
+    for (step <- 0 until 2000) {
+      random.nextInt(6) match {
+        case 0 => a.request(random.nextInt(3), small)
+        case 1 =>
+          val given = Seq.fill(random.nextInt(3)) { next += 1; given_(s"c$next", nodes(random.nextInt(7))) }
+          a.onAllocated(given).launch.foreach { case (g, _) => if (random.nextBoolean()) a.onLaunched(g.id) }
+        case 2 => live.headOption.foreach(c => a.onCompleted(Seq(Completion(c.id, random.nextInt(2), ""))))
+        case 3 => live.lastOption.foreach(c => if (a.release(c.id)) released += c.id)
+        case 4 => live.headOption.foreach(c => a.onLaunchFailed(c.id, "no"))
+        case _ => a.cancel(1, small)
+      }
+      val recount = a.containers.count(c => (c.state == ALLOCATED || c.state == RUNNING) &&
+        !released(c.id)) + a.outstanding.values.sum
+      assert(a.desiredCount == recount, s"step $step")
+      assert(a.isIdle == (a.outstanding.isEmpty && live.isEmpty), s"step $step")
+      val load = live.groupBy(_.node).map { case (n, cs) => n -> cs.size }.withDefaultValue(0)
+      assert(a.placements(1, nodes) == Seq(nodes.minBy(load)), s"step $step")
+    }
+  }
+
+  private def given_(id: String, node: String) = Allocated(id, node, small)
+
 }
