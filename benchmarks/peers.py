@@ -154,7 +154,7 @@ def wait_sleepers(mc: MiniCluster, app_id: str, n: int, boot: float,
     seen: dict[int, float] = {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        procs.command_starts(mc.work_dir, app_id, "sleep", boot, seen)
+        procs.command_starts(mc.work_dir, app_id, ["sleep", "60"], boot, seen)
         if len(seen) >= n:
             return sorted(seen.values())[:n]
         state = rm_get(mc, f"/apps/{app_id}")["app"]["state"]

@@ -68,12 +68,22 @@ def app_processes(work_dir: str, app_id: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def command_starts(work_dir: str, app_id: str, comm: str, boot: float,
+def argv(pid: int) -> list[str]:
+    """A process's arguments (empty once it has exited)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
+    except OSError:
+        return []
+
+
+def command_starts(work_dir: str, app_id: str, command: list[str], boot: float,
                    seen: dict[int, float]) -> dict[int, float]:
-    """Add to ``seen`` {pid: kernel start epoch} the processes named ``comm`` in the
-    app's worker containers (not the AM's); returns ``seen``."""
+    """Add to ``seen`` {pid: kernel start epoch} the processes running exactly ``command``
+    (its argv) in the app's worker containers (not the AM's); returns ``seen``. The whole
+    argv, not the name: knit's containers also run `sleep 5` (their NodeManager watch),
+    which must not count as the user's `sleep 60`."""
     for pid, number, name in app_processes(work_dir, app_id):
-        if number > 1 and name == comm and pid not in seen:
+        if number > 1 and name == command[0] and pid not in seen and argv(pid) == command:
             try:
                 seen[pid] = start_epoch(pid, boot)
             except OSError:
