@@ -34,3 +34,18 @@ def test_peers_quick(tmp_path: Path) -> None:
     assert knit_n1[0]["seconds"] > 0
     assert results["summary"]["modes"]["async"]["A"]["knit"]["1"]["median"] > 0
     assert results["modes"]["async"]["leftovers"] == []
+    # C stops at the first answered ResourceManager call, after the client's own "ready".
+    (c,) = [r for r in results["C"] if r["tool"] == "knit"]
+    assert "error" not in c, c
+    assert 0 < c["ready_s"] < c["first_rm_s"] == c["seconds"]
+
+
+def test_run_order_rotates_round_by_round() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from peers import rotated
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    tools = ["knit", "distributedshell", "skein"]
+    assert [rotated(tools, run)[0] for run in (1, 2, 3, 4)] == ["knit", "distributedshell", "skein", "knit"]
+    assert sorted(rotated(tools, 2)) == sorted(tools)

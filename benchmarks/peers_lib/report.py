@@ -14,9 +14,10 @@ TIMING_NOTES = {
     "B_end": "timestamp of the N-th 'add-worker' event in the Dask scheduler's own event log "
              "(client.get_events('all')); client-side polling only where the log lacks it "
              "(labelled in the record's 'source')",
-    "C": "inside a fresh Python process: from before the import to the client ready "
-         "(knit: client JVM gateway up; skein: Java driver up); interpreter start excluded "
-         "(process wall time recorded too)",
+    "C": "inside a fresh Python process: from before the import to the first answer of "
+         "the ResourceManager (a list of applications; knit through its client JVM, skein "
+         "through its Java driver); interpreter start excluded (process wall time and "
+         "each client's own 'ready' recorded too)",
     "D": "VmHWM (/proc/<pid>/status) of the java process in the application's container "
          "..._000001, 3 s after the N-th container's `sleep` started, in A's N = 20 runs "
          "(the largest N when 20 is not measured)",
@@ -27,7 +28,7 @@ TIMING_NOTES = {
 MEASUREMENTS = {
     "A": ("call to N containers running `sleep 60`", "s", ("knit", "distributedshell", "skein")),
     "B": ("call to N Dask workers connected", "s", ("knit", "dask-yarn", "skein-dask")),
-    "C": ("client start-up: import + client ready", "s", ("knit", "skein")),
+    "C": ("client start-up: import to the first answered ResourceManager call", "s", ("knit", "skein")),
     "D": ("ApplicationMaster JVM peak RSS", "MiB", ("knit", "distributedshell", "skein")),
 }
 TOOL_TEXT = {"knit": "knit", "distributedshell": "DistributedShell 3.4.2",
