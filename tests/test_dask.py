@@ -43,6 +43,8 @@ def test_computation_across_three_workers_named_by_container(cluster):
         assert int((x * 2).sum().compute()) == 999_999_000_000
         ran_on = client.run(lambda: os.environ["CONTAINER_ID"])
         assert len(set(ran_on.values())) == 3
+        # No worker dashboard: bokeh, a second of each worker's start-up, is not loaded.
+        assert not any(client.run(lambda: "bokeh" in __import__("sys").modules).values())
 
 
 def test_scale_up_and_down_leaves_exactly_that_many(cluster):
