@@ -9,8 +9,9 @@ TIMING_NOTES = {
              "benchmark; DistributedShell: just before its client JVM is spawned; skein, "
              "dask-yarn, skein-dask: their child process, which reports it)",
     "A_end": "the kernel's start time (/proc/<pid>/stat starttime, 10 ms ticks) of the N-th "
-             "earliest `sleep` process in the application's containers; /proc is polled "
-             "every 0.2 s only to know when N exist",
+             "earliest `sleep 60` process (matched by its whole argv: knit's containers also "
+             "run `sleep 5`, their NodeManager watch) in the application's containers; /proc "
+             "is polled every 0.2 s only to know when N exist",
     "B_end": "timestamp of the N-th 'add-worker' event in the Dask scheduler's own event log "
              "(client.get_events('all')); client-side polling only where the log lacks it "
              "(labelled in the record's 'source')",
