@@ -68,9 +68,9 @@ LIB = HERE / "peers_lib"
 RESULTS = HERE / "results"
 
 TOOLS_A = ("knit", "distributedshell", "skein")
-TOOLS_B = ("knit", "dask-yarn", "skein-dask")
+TOOLS_B = ("knit", "dask-yarn", "dask-yarn-worker", "skein-dask")
 TOOLS_C = ("knit", "skein")
-ALL_TOOLS = ("knit", "distributedshell", "skein", "dask-yarn", "skein-dask")
+ALL_TOOLS = ("knit", "distributedshell", "skein", "dask-yarn", "dask-yarn-worker", "skein-dask")
 MODES = {"async": None,
          "sync": {"yarn.scheduler.capacity.schedule-asynchronously.enable": "false"}}
 MODE_TEXT = {"async": "asynchronous scheduling (Hadoop 3.5.0 default)",
@@ -276,6 +276,13 @@ def b_dask_yarn(ctx: "Context", n: int) -> dict:
                   memory=WORKER_MEMORY)
 
 
+def b_dask_yarn_worker(ctx: "Context", n: int) -> dict:
+    """dask-yarn with ``worker_class="dask.distributed.Worker"``: no Nanny, as knit's workers
+    (still its CLI and dask_spec processes per container)."""
+    return b_peer(ctx, n, cmd="dask_yarn", environment=ctx.setup["dask_yarn"]["environment"],
+                  memory=WORKER_MEMORY, worker_class="dask.distributed.Worker")
+
+
 def b_skein_dask(ctx: "Context", n: int) -> dict:
     return b_peer(ctx, n, cmd="skein_dask", python=ctx.setup["dask_yarn"]["python"],
                   memory=WORKER_MB)
@@ -378,9 +385,10 @@ class Context:
 
 
 A_RUNNERS = {"knit": a_knit, "distributedshell": a_distributedshell, "skein": a_skein}
-B_RUNNERS = {"knit": b_knit, "dask-yarn": b_dask_yarn, "skein-dask": b_skein_dask}
+B_RUNNERS = {"knit": b_knit, "dask-yarn": b_dask_yarn, "dask-yarn-worker": b_dask_yarn_worker,
+             "skein-dask": b_skein_dask}
 C_RUNNERS = {"knit": c_knit, "skein": c_skein}
-CHILD_OF = {"skein": "skein", "dask-yarn": "dask", "skein-dask": "dask"}
+CHILD_OF = {"skein": "skein", "dask-yarn": "dask", "dask-yarn-worker": "dask", "skein-dask": "dask"}
 
 
 def guarded(ctx: Context, measurement: str, tool: str, n: int | None, run: int,
@@ -514,7 +522,7 @@ def setup_peer_venvs(tools: list[str], logs: Path) -> tuple[dict, dict]:
     from peers_lib import setup_peers
     setup: dict = {"root": str(setup_peers.ROOT)}
     unavailable: dict = {}
-    needs = {"skein": ["skein"], "dask_yarn": ["dask-yarn", "skein-dask"]}
+    needs = {"skein": ["skein"], "dask_yarn": ["dask-yarn", "dask-yarn-worker", "skein-dask"]}
     wanted = [k for k, ts in needs.items() if any(t in tools for t in ts)]
     if not wanted:
         return setup, unavailable

@@ -5,13 +5,14 @@ One JSON object a line on stdin, one a line on stdout. A warm ``skein.Client()``
 driver) is started once, as knit's client JVM is in the measuring process.
 
     {"cmd": "dask_yarn", "n": N, "environment": "python://...", "memory": "512 MiB",
-     "timeout": S}
+     "timeout": S[, "worker_class": "dask.distributed.Worker"]}
         dask_yarn.YarnCluster(deploy_mode="local", n_workers=N, ...), the scheduler in this
         process; waits for N workers, reads the scheduler's event log, shuts down.
     {"cmd": "skein_dask", "n": N, "python": PY, "memory": MB, "timeout": S}
-        a `dask scheduler` process started here, then a skein application with one service
-        of N instances running `PY -m distributed.cli.dask_worker <address>`; waits, reads
-        the event log, kills the application, stops the scheduler.
+        a `dask scheduler` process started here (before the clock: a user of this way
+        starts it once), then a skein application with one service of N instances running
+        `PY -m distributed.cli.dask_worker <address> --no-nanny --no-dashboard` (as knit's
+        workers); waits, reads the event log, kills the application, stops the scheduler.
     {"cmd": "quit"}
 
 Answers: {"event": "app", "app_id": ...} as soon as the application exists, then
@@ -57,6 +58,7 @@ def run_dask_yarn(skein_client, cmd):
     cluster = dask_yarn.YarnCluster(
         environment=cmd["environment"], deploy_mode="local", n_workers=cmd["n"],
         worker_vcores=1, worker_memory=cmd["memory"], name="bench-dask-yarn",
+        **({"worker_class": cmd["worker_class"]} if cmd.get("worker_class") else {}),
         host="127.0.0.1", dashboard_address="127.0.0.1:0", skein_client=skein_client)
     returned = time.time()
     emit("app", app_id=cluster.app_id)
@@ -100,12 +102,14 @@ def run_skein_dask(skein_client, cmd):
     import skein
     n = cmd["n"]
     with tempfile.TemporaryDirectory(prefix="bench-skein-dask-") as tmp:
-        t0 = time.time()
+        begun = time.time()
         sched, address = start_scheduler(tmp)
+        scheduler_s = time.time() - begun
+        t0 = time.time()
         app_id = None
         try:
             script = (f"exec {cmd['python']} -m distributed.cli.dask_worker {address} "
-                      f"--nthreads 1 --memory-limit {cmd['memory']}MiB --no-nanny")
+                      f"--nthreads 1 --memory-limit {cmd['memory']}MiB --no-nanny --no-dashboard")
             spec = skein.ApplicationSpec(name="bench-skein-dask", services={
                 "dask.worker": skein.Service(
                     instances=n, resources=skein.Resources(memory=cmd["memory"], vcores=1),
@@ -122,7 +126,8 @@ def run_skein_dask(skein_client, cmd):
             except subprocess.TimeoutExpired:
                 sched.kill()
                 sched.wait()
-    emit("result", t0=t0, polled=polled, add_worker=adds, app_id=app_id, scheduler=address)
+    emit("result", t0=t0, polled=polled, add_worker=adds, app_id=app_id, scheduler=address,
+         scheduler_start_s=scheduler_s)
 
 
 def main():
