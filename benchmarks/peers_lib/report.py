@@ -226,7 +226,7 @@ def write_docs(results: dict, docs: Path) -> None:
     for g in results["goals"]:
         mark = {True: "PASS", False: "FAIL", None: "n/a"}[g["pass"]]
         value = "" if g["value"] is None else (
-            f" ({g['value']:.2f})" if "RSS" not in g["goal"] else f" ({g['value']:.0f} MiB)")
+            f" ({g['value']:.0f} MiB)" if "RSS <= 3" in g["goal"] else f" ({g['value']:.2f}x)")
         mode = f" [{g['mode']}]" if g["mode"] else ""
         md.append(f"- **{mark}** {g['goal']}{mode}{value}{'' if g['pass'] is not None else ' - ' + g['why']}")
     md.append("")
