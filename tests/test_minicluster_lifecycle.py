@@ -120,12 +120,15 @@ def test_addresses_before_start_raise(java_ready):
 
 def test_command_line_runs_until_ctrl_c(java_ready, tmp_path):
     conf_dir = tmp_path / "conf"
+    # stderr to a file, not an unread pipe: a full pipe would block the command's exit.
+    err = open(tmp_path / "stderr", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "knit", "minicluster", "--nodemanagers", "1",
-         "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=err, text=True)
+    err.close()
     try:
         lines = [proc.stdout.readline() for _ in range(4)]
-        assert lines[0].strip() == f"HADOOP_CONF_DIR={conf_dir}", (lines, proc.stderr.read())
+        assert lines[0].strip() == f"HADOOP_CONF_DIR={conf_dir}", (lines, (tmp_path / "stderr").read_text())
         web = lines[1].split(": ", 1)[1].strip()
         nodes = requests.get(web + "/ws/v1/cluster/nodes", timeout=10).json()["nodes"]["node"]
         assert len(nodes) == 1
@@ -133,7 +136,11 @@ def test_command_line_runs_until_ctrl_c(java_ready, tmp_path):
         jvms = pids_with_arg(f"MiniClusterMain --conf-dir {conf_dir}")
         assert len(jvms) == 1
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=90) == 0
+        try:
+            assert proc.wait(timeout=90) == 0
+        except subprocess.TimeoutExpired:
+            raise AssertionError("knit minicluster did not end on SIGINT; its stderr: " +
+                                 (tmp_path / "stderr").read_text()[-3000:]) from None
         assert not pid_alive(jvms[0])
         assert (conf_dir / "core-site.xml").is_file()  # a conf dir the user named is kept
     finally:
