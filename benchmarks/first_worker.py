@@ -5,7 +5,8 @@ warm-up, then --runs runs. Each run's time line, in seconds after the call:
 
   submitted       the ResourceManager's start time of the application
   am_jvm          the AM container's JVM process started (kernel start time, /proc)
-  am_registered   the AM's log line "Registered attempt 1 ..." (its log's timestamp)
+  am_registered   the AM's log line "Registered attempt 1 ..." (its stderr in the
+                  NodeManager's log dir; the log's timestamp)
   allocated       the worker container granted (the AM's record of it)
   launched        the AM's NodeManager call to start it returned
   script          the container's first process started (localization done; kernel time)
@@ -58,6 +59,13 @@ def first_line(text: str, needle: str, pattern: re.Pattern) -> float | None:
     return next((log_time(ln, pattern) for ln in text.splitlines() if needle in ln), None)
 
 
+def am_stderr(mc: MiniCluster, app_id: str) -> str:
+    """The AM's stderr, read from its NodeManager's log dir (``logs()`` lists the workers
+    alone); empty if it is not found."""
+    found = sorted(Path(mc.work_dir).rglob(f"{app_id}/container_*_000001/stderr"))
+    return found[0].read_text(errors="replace") if found else ""
+
+
 def one_run(mc: MiniCluster, boot: float) -> dict:
     t0 = time.time()
     cluster = YarnCluster(n_workers=1, worker_memory="512 MiB", hadoop_conf_dir=mc.conf_dir,
@@ -81,12 +89,11 @@ def one_run(mc: MiniCluster, boot: float) -> dict:
             adds = sorted(ts for ts, msg in client.get_events("all")
                           if isinstance(msg, dict) and msg.get("action") == "add-worker")
             logs = app.logs()
+            am_log = am_stderr(mc, app.app_id)  # before the end: aggregation removes it
             containers = app.get_containers()
         report = app.status()
     finally:
         cluster.close()
-    # The AM's own log is not among the containers it reports: its time is left out then.
-    am_log = next((f["stderr"] for c, f in logs.items() if c.endswith("_000001")), "")
     (worker,) = [c for c in containers if not c.id.endswith("_000001")]
     worker_number = int(worker.id.rsplit("_", 1)[1])
     at = {

@@ -38,6 +38,7 @@ Run: /path/to/knit/.venv/bin/python benchmarks/peers.py [--quick] [--runs 3]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -82,6 +83,7 @@ CONTAINER_MB = 256
 WORKER_MEMORY = "512 MiB"
 WORKER_MB = 512
 D_CONTAINERS = 20
+COLD = (("A", 20), ("A", 50), ("B", 5))  # (measurement, N) of the cold runs
 AM_SETTLE_S = 3.0  # containers running this long before reading the AM's VmHWM
 RUN_TIMEOUT = 300.0
 DS_JAR_NOTE = ("Hadoop DistributedShell 3.5.0 is not published on Maven Central; the client "
@@ -373,6 +375,11 @@ class Context:
                                     self.logs / f"{kind}-child.log", tempfile.gettempdir())
         return self.children[kind]
 
+    def prepare(self, tool: str) -> None:
+        """Starts the tool's child (and its skein.Client) now, not in a timed run."""
+        if tool in CHILD_OF:
+            self.child(CHILD_OF[tool])
+
     def drop_child(self, kind: str) -> None:
         """After a failed command its state is unknown: end it; the next run starts anew."""
         child = self.children.pop(kind, None)
@@ -439,11 +446,10 @@ def rotated(tools: list[str], run: int) -> list[str]:
     return tools[k:] + tools[:k]
 
 
-def run_mode(mode: str, args, setup: dict, unavailable: dict, logs: Path,
-             results: dict) -> None:
-    """One MiniCluster with this scheduling mode: A (with D), B, and C if still to do."""
-    log(f"mode {mode}: starting a MiniCluster ({MODE_TEXT[mode]})")
-    out = results["modes"].setdefault(mode, {"A": [], "B": []})
+@contextlib.contextmanager
+def mode_cluster(mode: str, setup: dict, logs: Path, out: dict, results: dict):
+    """A fresh MiniCluster with this scheduling mode and a Context on it; at the end every
+    app and peer process of it is killed and what is left is recorded in ``out``."""
     t = time.monotonic()
     mc = MiniCluster(nodemanagers=NODEMANAGERS, nodemanager_memory_mb=NODEMANAGER_MB,
                      config=MODES[mode])
@@ -457,37 +463,7 @@ def run_mode(mode: str, args, setup: dict, unavailable: dict, logs: Path,
         results["versions"]["hadoop_cluster"] = info.get("hadoopVersion")
         ctx = Context(mc, setup, logs)
         get_client()  # knit's client JVM: started once per process, as in a user's session
-        warm_up(ctx, args, unavailable, out)
-        d_n = D_CONTAINERS if D_CONTAINERS in args.sizes_a else max(args.sizes_a, default=0)
-        if "A" in args.measure or "D" in args.measure:
-            tools = [t for t in TOOLS_A if t in args.tools]
-            for n in args.sizes_a:
-                for run in range(1, args.runs + 1):
-                    for tool in rotated(tools, run):
-                        wait_idle(mc)
-                        measure_am = "D" in args.measure and n == d_n
-                        rec = guarded(ctx, "A", tool, n, run,
-                                      lambda: A_RUNNERS[tool](ctx, n, measure_am), unavailable)
-                        rec["am_wanted"] = measure_am
-                        out["A"].append(rec)
-        if "B" in args.measure:
-            tools = [t for t in TOOLS_B if t in args.tools]
-            for n in args.sizes_b:
-                for run in range(1, args.runs + 1):
-                    for tool in rotated(tools, run):
-                        wait_idle(mc)
-                        out["B"].append(guarded(ctx, "B", tool, n, run,
-                                                lambda: B_RUNNERS[tool](ctx, n), unavailable))
-        if "C" in args.measure and not results["C"]:
-            tools = [t for t in TOOLS_C if t in args.tools]
-            for run in range(1, args.runs_c + 1):
-                for tool in rotated(tools, run):
-                    results["C"].append(guarded(ctx, "C", tool, None, run,
-                                                lambda: C_RUNNERS[tool](ctx), unavailable))
-    except Exception as e:  # noqa: BLE001 - e.g. the cluster did not start: recorded
-        out["error"] = f"{type(e).__name__}: {e}"
-        out["traceback"] = traceback.format_exc()[-3000:]
-        log(f"mode {mode} failed: {out['error']}")
+        yield ctx
     finally:
         if ctx is not None:
             ctx.close()
@@ -498,6 +474,77 @@ def run_mode(mode: str, args, setup: dict, unavailable: dict, logs: Path,
         mc.stop()
         out["leftovers"] = leftover_processes([str(LIB), str(setup.get("root", ""))]
                                               + ([work_dir] if work_dir else []))
+
+
+def run_mode(mode: str, args, setup: dict, unavailable: dict, logs: Path,
+             results: dict) -> None:
+    """One MiniCluster with this scheduling mode: A (with D), B, and C if still to do."""
+    log(f"mode {mode}: starting a MiniCluster ({MODE_TEXT[mode]})")
+    out = results["modes"].setdefault(mode, {"A": [], "B": []})
+    try:
+        with mode_cluster(mode, setup, logs, out, results) as ctx:
+            run_on(ctx, args, unavailable, out, results)
+    except Exception as e:  # noqa: BLE001 - e.g. the cluster did not start: recorded
+        out["error"] = f"{type(e).__name__}: {e}"
+        out["traceback"] = traceback.format_exc()[-3000:]
+        log(f"mode {mode} failed: {out['error']}")
+
+
+def run_on(ctx: Context, args, unavailable: dict, out: dict, results: dict) -> None:
+    mc = ctx.mc
+    warm_up(ctx, args, unavailable, out)
+    d_n = D_CONTAINERS if D_CONTAINERS in args.sizes_a else max(args.sizes_a, default=0)
+    if "A" in args.measure or "D" in args.measure:
+        tools = [t for t in TOOLS_A if t in args.tools]
+        for n in args.sizes_a:
+            for run in range(1, args.runs + 1):
+                for tool in rotated(tools, run):
+                    wait_idle(mc)
+                    measure_am = "D" in args.measure and n == d_n
+                    rec = guarded(ctx, "A", tool, n, run,
+                                  lambda: A_RUNNERS[tool](ctx, n, measure_am), unavailable)
+                    rec["am_wanted"] = measure_am
+                    out["A"].append(rec)
+    if "B" in args.measure:
+        tools = [t for t in TOOLS_B if t in args.tools]
+        for n in args.sizes_b:
+            for run in range(1, args.runs + 1):
+                for tool in rotated(tools, run):
+                    wait_idle(mc)
+                    out["B"].append(guarded(ctx, "B", tool, n, run,
+                                            lambda: B_RUNNERS[tool](ctx, n), unavailable))
+    if "C" in args.measure and not results["C"]:
+        tools = [t for t in TOOLS_C if t in args.tools]
+        for run in range(1, args.runs_c + 1):
+            for tool in rotated(tools, run):
+                results["C"].append(guarded(ctx, "C", tool, None, run,
+                                            lambda: C_RUNNERS[tool](ctx), unavailable))
+
+
+def run_cold(args, setup: dict, unavailable: dict, logs: Path, results: dict) -> None:
+    """Each tool's first application on a cluster of its own, nothing cached there (no jar
+    or env in HDFS, empty NodeManager caches, cold daemon JVMs): one run per tool and size
+    of COLD, in the first scheduling mode. The clients are up before the clock (as in the
+    warm runs); their own start is C."""
+    mode = args.modes[0]
+    runners = {"A": lambda ctx, tool, n: A_RUNNERS[tool](ctx, n, False),
+               "B": lambda ctx, tool, n: B_RUNNERS[tool](ctx, n)}
+    tools_of = {"A": TOOLS_A, "B": TOOLS_B}
+    for measurement, n in COLD:
+        if measurement not in args.measure:
+            continue
+        for tool in (t for t in tools_of[measurement] if t in args.tools):
+            out: dict = {"mode": mode}
+            try:
+                with mode_cluster(mode, setup, logs, out, results) as ctx:
+                    ctx.prepare(tool)
+                    rec = guarded(ctx, f"{measurement}-cold", tool, n, 1,
+                                  lambda: runners[measurement](ctx, tool, n), unavailable)
+            except Exception as e:  # noqa: BLE001 - recorded; the benchmark goes on
+                rec = {"tool": tool, "n": n, "run": 1,
+                       "error": f"cluster: {type(e).__name__}: {e}"[-3000:]}
+            rec.update(measurement=measurement, cluster=out)
+            results["cold"].append(rec)
 
 
 def leftover_processes(markers: list[str]) -> list[str]:
@@ -602,6 +649,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1,
                    help="untimed N=1 runs per tool on each new cluster, before A and B "
                         "(recorded, not counted; default 1, 0 with --quick)")
+    p.add_argument("--no-cold", dest="cold", action="store_false",
+                   help="skip the cold runs (a fresh cluster per tool and size of COLD)")
     p.add_argument("--sizes-a", type=int, nargs="+", default=[1, 5, 20, 50])
     p.add_argument("--sizes-b", type=int, nargs="+", default=[1, 5, 20])
     p.add_argument("--tools", nargs="+", choices=ALL_TOOLS, default=list(ALL_TOOLS))
@@ -619,7 +668,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.runs, args.runs_c, args.sizes_a, args.sizes_b = 1, 1, [1], [1]
-        args.tools, args.modes, args.warmup = ["knit"], ["async"], 0
+        args.tools, args.modes, args.warmup, args.cold = ["knit"], ["async"], 0, False
     args.out = args.out or RESULTS / ("peers_quick.json" if args.quick else "peers.json")
     if args.docs is None and not args.quick:
         args.docs = REPO / "docs"
@@ -652,19 +701,21 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "config": {"runs": args.runs, "runs_c": args.runs_c, "warmup": args.warmup, "sizes_a": args.sizes_a,
                    "sizes_b": args.sizes_b, "tools": args.tools, "modes": args.modes,
-                   "measure": args.measure, "nodemanagers": NODEMANAGERS,
+                   "measure": args.measure, "cold": args.cold and list(COLD), "nodemanagers": NODEMANAGERS,
                    "nodemanager_memory_mb": NODEMANAGER_MB, "container_memory_mb": CONTAINER_MB,
                    "worker_memory": WORKER_MEMORY, "d_containers": D_CONTAINERS,
                    "am_settle_s": AM_SETTLE_S},
         "machine": machine_facts(), "versions": versions(setup),
         "timing": report.TIMING_NOTES, "unavailable": unavailable,
         "clock": {"boot_epoch": procs.boot_epoch(), "proc_stat_btime": procs.btime()},
-        "logs": str(logs), "out": _relative(args.out), "modes": {}, "C": [],
+        "logs": str(logs), "out": _relative(args.out), "modes": {}, "C": [], "cold": [],
     }
     try:
         for mode in args.modes:
             run_mode(mode, args, setup, unavailable, logs, results)
             save(results, args.out)
+        if args.cold:
+            run_cold(args, setup, unavailable, logs, results)
     finally:
         results["wall_s"] = time.monotonic() - begun
         results["summary"] = report.summarize(results)

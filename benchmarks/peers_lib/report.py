@@ -25,6 +25,9 @@ TIMING_NOTES = {
     "clients": "knit's client JVM and the skein/dask-yarn children's skein.Client() are "
                "started once per cluster, before any run (their start-up is C); "
                "DistributedShell has no long-lived client: its client JVM starts per run",
+    "cold": "one run per tool and N on a MiniCluster started for that run alone (nothing "
+            "of the tool in HDFS or the NodeManagers' caches, cold daemon JVMs); clients "
+            "up before the clock as in the warm runs",
 }
 MEASUREMENTS = {
     "A": ("call to N containers running `sleep 60`", "s", ("knit", "distributedshell", "skein")),
@@ -85,6 +88,9 @@ def summarize(results: dict) -> dict:
                         lambda r: r["am"]["vm_hwm_bytes"] / 2**20 if "am" in r else None),
         }
     s["C"] = _group(results.get("C", []), lambda r: r["seconds"])
+    cold = results.get("cold", [])
+    s["cold"] = {k: _group([r for r in cold if r.get("measurement") == k], lambda r: r["seconds"])
+                 for k in ("A", "B") if any(r.get("measurement") == k for r in cold)}
     return s
 
 
@@ -129,6 +135,13 @@ def goals(results: dict) -> list[dict]:
         n = "20" if "20" in d else (sorted(d, key=int)[-1] if d else "20")
         out.append(_goal(f"D: knit's AM peak RSS <= DistributedShell's (N = {n})", mode,
                          _median(m["D"], "knit", n), _median(m["D"], "distributedshell", n), 1.0))
+    cold = s.get("cold", {}).get("A", {})
+    cold_mode = next((r["cluster"].get("mode") for r in results.get("cold", []) if "cluster" in r), None)
+    for n in ("20", "50"):
+        best, who = _best(cold, ("distributedshell", "skein"), n)
+        out.append(_goal(f"A cold: knit <= 0.5 x the best peer ({TOOL_TEXT.get(who, '-')}) at "
+                         f"N = {n}, each tool's first application on a fresh cluster", cold_mode,
+                         _median(cold, "knit", n), best, 0.5))
     out.append(_goal("C: knit <= 0.5 x skein (to the first answered ResourceManager call)", None,
                      _median(s["C"], "knit", "-"), _median(s["C"], "skein", "-"), 0.5))
     return out
@@ -248,6 +261,16 @@ def write_docs(results: dict, docs: Path) -> None:
             name = f"peers_{key}_{mode}.png"
             if key != "D" and plot(m[key], tools, f"{key}: {title} ({mode})", unit, img / name):
                 md += [f"![{key} {mode}](img/{name})", ""]
+    if s.get("cold"):
+        mode = next((r["cluster"].get("mode") for r in results["cold"] if "cluster" in r), "-")
+        md += [f"## Cold runs ({mode})", "",
+               "One run per tool and N, each on a MiniCluster of its own started for it: "
+               "nothing of the tool is in HDFS or in the NodeManagers' caches yet and the "
+               "daemons' JVMs are cold. The clients are up before the clock, as in the warm "
+               "runs (their start-up is C).", ""]
+        for key, stats in s["cold"].items():
+            title, unit, tools = MEASUREMENTS[key]
+            md += [f"### {key} cold: {title}", ""] + _table(stats, unit, tools, unavailable) + [""]
     if s["C"]:
         title, unit, tools = MEASUREMENTS["C"]
         md += [f"## C: {title}", ""] + _table(s["C"], unit, tools, unavailable) + [""]

@@ -19,7 +19,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls, Messages}
+import knit.common.{AppFiles, DelegationTokens, Gateway, Messages}
 import knit.common.Messages.StagedApp
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
@@ -28,7 +28,8 @@ import knit.common.Messages.StagedApp
   * Threads: YARN's callback threads and the gateway's threads all go through methods
   * synchronized on `this`; the main thread waits for `done`.
   */
-class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
+class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
+    gatewaySockets: java.util.concurrent.Future[javax.net.ssl.SSLServerSocketFactory]) {
   private val spec = staged.spec
   private val log = LoggerFactory.getLogger(getClass)
   private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
@@ -99,9 +100,6 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
   def run(): FinalApplicationStatus = {
     val creds = UserGroupInformation.getCurrentUser.getCredentials
     def secret(key: String) = new String(creds.getSecretKey(new Text(key)), UTF_8)
-    // Setting up TLS (JSSE's first use) takes a few hundred ms: alongside the clients' start.
-    val tls = java.util.concurrent.CompletableFuture.supplyAsync(() =>
-      GatewayTls.serverSocketFactory(secret(AppFiles.GatewayCertKey), secret(AppFiles.GatewayKeyKey)))
     // The workers' launch context needs HDFS (the client's first use costs a few hundred
     // ms): ready by the time YARN grants the first container. With a keytab it waits for
     // the renewal's first check instead (a later attempt may need new tokens first).
@@ -113,7 +111,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp) {
     nm.start()
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
     val clientsAt = ManagementFactory.getRuntimeMXBean.getUptime
-    val sockets = tls.get()
+    val sockets = gatewaySockets.get() // set up alongside (ApplicationMasterMain)
     val tlsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
       secret(AppFiles.GatewayTokenKey), sockets)

@@ -1,10 +1,16 @@
 package knit.am
 
+import java.nio.charset.StandardCharsets.UTF_8
+import java.util.concurrent.CompletableFuture
+
+import org.apache.hadoop.fs.FileSystem
+import org.apache.hadoop.io.Text
+import org.apache.hadoop.security.UserGroupInformation
 import org.apache.hadoop.yarn.api.records.FinalApplicationStatus
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, Messages}
+import knit.common.{AppFiles, GatewayTls, Messages}
 
 /** Entry point of the AM container: reads the localized application spec and runs. */
 object ApplicationMasterMain {
@@ -17,8 +23,21 @@ object ApplicationMasterMain {
       s"${java.lang.management.ManagementFactory.getRuntimeMXBean.getUptime} ms after the JVM started")
     val status =
       try {
-        val spec = new String(java.nio.file.Files.readAllBytes(new java.io.File(AppFiles.Spec).toPath), "UTF-8")
-        new ApplicationMaster(new YarnConfiguration(), Messages.fromJson(spec, classOf[Messages.StagedApp])).run()
+        // A cold JVM spends most of its first seconds loading classes: reading the spec
+        // (Jackson), YARN's configuration, TLS (JSSE) and the HDFS client each take a few
+        // hundred ms of it, so they load side by side rather than one after the other.
+        val staged = CompletableFuture.supplyAsync(() => Messages.fromJson(
+          new String(java.nio.file.Files.readAllBytes(new java.io.File(AppFiles.Spec).toPath), UTF_8),
+          classOf[Messages.StagedApp]))
+        val conf = new YarnConfiguration()
+        val creds = UserGroupInformation.getCurrentUser.getCredentials
+        def secret(key: String) = new String(creds.getSecretKey(new Text(key)), UTF_8)
+        val tls = CompletableFuture.supplyAsync(() =>
+          GatewayTls.serverSocketFactory(secret(AppFiles.GatewayCertKey), secret(AppFiles.GatewayKeyKey)))
+        // The workers' launch context reads HDFS: its client is cached for that first use.
+        CompletableFuture.runAsync(() =>
+          try FileSystem.get(conf) catch { case e: Exception => log.warn("Cannot open HDFS yet", e) })
+        new ApplicationMaster(conf, staged.get(), tls).run()
       }
       catch {
         case t: Throwable =>

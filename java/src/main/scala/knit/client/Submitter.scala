@@ -27,10 +27,13 @@ class CapacityException(message: String) extends RuntimeException(message)
 
 /** Stages an application in HDFS and submits its ApplicationMaster. */
 object Submitter {
-  /** The AM coordinates rather than computes, so its JVM is set to start fast: C1 only and
-    * the serial collector (measured: registration 0.4-0.5 s sooner; peak RSS with 20
-    * containers 204 MiB against 166 MiB before, under the 300 MiB goal). */
-  val AmJvmOptions = Seq("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+  /** The AM coordinates rather than computes, so its JVM is set to start fast and stay
+    * small: C1 only and the serial collector (registration 0.4-0.5 s sooner), and a heap
+    * that starts at 32 MB and grows only as needed. Without -Xms the JVM starts with 1/64 of
+    * the node's memory and fills its young generation before the first collection (peak
+    * RSS with 20 containers: 236 MiB, against 147 MiB with -Xms32m; the heap-free ratios,
+    * MALLOC_ARENA_MAX=2, -Xss256k and a smaller young generation each saved 1-2 MiB at most). */
+  val AmJvmOptions = Seq("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms32m")
 }
 
 class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
