@@ -19,9 +19,10 @@ from knit import (ConfigurationError, InvalidArgumentError, KerberosError, Knit,
                   MiniCluster, MissingFileError, java)
 from knit.kerberos import Identity
 
-# Delegation tokens die 20 s after they are issued, whatever renews them: long enough for
-# short applications, short enough to outlive in a test.
-TOKEN_LIFETIME_MS = 20000
+# Delegation tokens die 30 s after they are issued, whatever renews them: long enough for
+# short applications (20 s was not, on a loaded 2-core machine: a container running four
+# Hadoop client JVMs one after the other outlived it), short enough to outlive in a test.
+TOKEN_LIFETIME_MS = 30000
 
 
 def kerberized(tmp_path_factory, config: dict[str, str] | None = None, **cluster_options):
@@ -126,10 +127,10 @@ def test_with_a_ticket_cache_containers_read_and_write_hdfs(secure_cluster, tmp_
     shell, envvars = fs_shell(secure_cluster)
     with Knit(secure_cluster.conf_dir) as k:  # start() checks the cluster over SPNEGO REST
         dtutil = shell.replace("org.apache.hadoop.fs.FsShell", "org.apache.hadoop.security.token.DtUtilShell")
-        k.start(f"{shell} -cat /user/{user}/hello.txt > copy && "
-                f"{shell} -put -f copy /user/{user}/copy-$CONTAINER_ID.txt && "
-                f'{dtutil} print "$HADOOP_TOKEN_FILE_LOCATION" > tokens && '
-                f"{shell} -put -f tokens /user/{user}/tokens-$CONTAINER_ID.txt",
+        # Two JVMs at a time, not four in a row: each takes seconds to start here.
+        k.start(f"{shell} -cat /user/{user}/hello.txt | {shell} -put -f - /user/{user}/copy-$CONTAINER_ID.txt && "
+                f'{dtutil} print "$HADOOP_TOKEN_FILE_LOCATION" | '
+                f"{shell} -put -f - /user/{user}/tokens-$CONTAINER_ID.txt",
                 num_containers=2, memory=512, envvars=envvars)
         assert k.wait_for_completion(timeout=120) == "SUCCEEDED", k.status()["diagnostics"]
         containers = [c["id"] for c in k.get_containers()]
