@@ -7,7 +7,7 @@ from py4j.protocol import Py4JError, Py4JNetworkError
 
 from ._errors import translate
 from ._py4j import connect, from_json
-from .messages import Container, ContainerList
+from .messages import ContainerList
 from ._tls import pinned_context
 from .exceptions import ApplicationMasterLostError, KnitException
 
@@ -71,11 +71,11 @@ class AMGateway:
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))
 
-    def containers(self) -> tuple[bool, list[Container]]:
-        """(whether the list is final, the containers)."""
+    def containers(self) -> ContainerList:
+        """The containers, whether the list is final, and where the AM itself runs."""
         answer = ContainerList.from_json(from_json(self._call("list containers", self._am.containers)))
         self.attempt = answer.attempt
-        return answer.finished, answer.containers
+        return answer
 
     def pending(self) -> dict[str, dict[str, int]]:
         """Requests not granted yet: {role: {"<memory>x<vcores>": count}}."""

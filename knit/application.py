@@ -62,6 +62,8 @@ class Application:
         self._reconnecting = threading.Lock()
         # The last container list the AM gave; it outlives the AM (see get_containers).
         self._containers: list[Container] = []
+        # Where the AM itself runs, {container id: NodeManager http address}, as it last said.
+        self._am_container: dict[str, str] = {}
 
     @property
     def config(self):
@@ -319,10 +321,14 @@ class Application:
 
     def _refresh_containers(self) -> bool:
         """Fetch the AM's container list if it is reachable; True if the list is final."""
-        if self._am is None:
+        # While the lease thread follows the AM to its next attempt, `_am` is None: wait for
+        # it rather than answer with the lost attempt's list.
+        with self._reconnecting:
+            am = self._am
+        if am is None:
             return False
         try:
-            finished, self._containers = self._am.containers()
+            answer = am.containers()
         except KnitException as lost:
             report = self._report()
             if report.state in DONE_STATES:
@@ -330,10 +336,17 @@ class Application:
                 return False
             if not isinstance(lost, ApplicationMasterLostError):
                 raise
-            finished, self._containers = self._reconnect_am(self._am).containers()
-        if finished and self._superseded(self._am):
+            am = self._reconnect_am(am)
+            answer = am.containers()
+        # `am`, not `self._am`: another thread (a kill, a YarnCluster's watch) may have
+        # closed it since.
+        if answer.finished and self._superseded(am):
             # A superseded attempt's answer is never final: the application goes on.
-            finished, self._containers = self._reconnect_am(self._am).containers()
+            am = self._reconnect_am(am)
+            answer = am.containers()
+        self._containers = answer.containers
+        self._am_container = {answer.am_container: answer.am_node_http} if answer.am_node_http else {}
+        finished = answer.finished
         if finished:
             self._close_am()  # its list is final; it is about to exit
         return finished
@@ -412,7 +425,9 @@ class Application:
             time.sleep(0.25)
 
     def logs(self, container_id: str | None = None, timeout: float = 60) -> dict:
-        """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``.
+        """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``, the
+        ApplicationMaster's own (its current attempt's container, ``..._000001`` for the
+        first) among them.
 
         While the application runs, they are read from the NodeManagers; once it has
         ended, from the aggregated logs in HDFS (waiting up to `timeout` seconds for
@@ -462,6 +477,7 @@ class Application:
     def _live_logs(self) -> dict:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
                  if c["node_http"] and c["state"] != "ALLOCATED"}
+        where.update(self._am_container)  # the AM's own log, as the aggregated logs have it
         answer = self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where))
         logs = answer["logs"]
         for container, why in answer["unreadable"].items():

@@ -150,7 +150,7 @@ def _jvm_compat_options(jar: str) -> tuple[str, ...]:
 
 
 def knit_jar() -> Path:
-    """Path of the built knit jar (scala-library, py4j and jackson inside, relocated)."""
+    """Path of the built knit jar (scala-library, py4j and upickle inside, relocated)."""
     jar = JAVA_LIBS / "knit.jar"
     if not jar.is_file():
         raise JavaNotFoundError(

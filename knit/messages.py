@@ -113,16 +113,20 @@ class Container(_Record):
 @dataclass(frozen=True)
 class ContainerList(_Record):
     """The AM's answer about its containers; `finished` is final only while `attempt` is
-    YARN's current attempt."""
+    YARN's current attempt. `am_container` and `am_node_http` say where the AM itself runs
+    ("" outside YARN)."""
 
     finished: bool
     attempt: int
     containers: list[Container]
+    am_container: str
+    am_node_http: str
 
     @classmethod
     def from_json(cls, data: dict) -> "ContainerList":
         return cls(finished=data["finished"], attempt=data["attempt"],
-                   containers=[Container.from_json(c) for c in data["containers"]])
+                   containers=[Container.from_json(c) for c in data["containers"]],
+                   am_container=data["am_container"], am_node_http=data["am_node_http"])
 
 
 @dataclass(frozen=True)

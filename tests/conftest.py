@@ -36,3 +36,39 @@ def minicluster():
         (pytest.fail if ON_CI else pytest.skip)(f"the embedded cluster did not start: {e}")
     yield cluster
     cluster.stop()
+
+
+# ---------------------------------------------------------------- diagnostics
+_AM_LOG_TAIL_LINES = 120
+
+
+def _am_logs_since(work_dir: str, since: float) -> str:
+    """The tails of the ApplicationMaster logs (container ..._000001 of every attempt) that
+    changed since `since`, under a MiniCluster's work dir: what a failed test's AM did."""
+    from pathlib import Path
+    parts = []
+    for am_dir in sorted(Path(work_dir).glob("**/application_*/container_*_000001")):
+        for f in sorted(am_dir.iterdir()):
+            try:
+                if not f.is_file() or f.stat().st_mtime < since:
+                    continue
+                lines = f.read_text(errors="replace").splitlines()[-_AM_LOG_TAIL_LINES:]
+            except OSError:
+                continue
+            parts.append(f"==> {am_dir.name}/{f.name} <==\n" + "\n".join(lines))
+    return "\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test on an embedded cluster reports its AMs' logs (the cluster, and with it
+    the logs, is gone when a CI run ends)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, MiniCluster) and value.work_dir:
+            logs = _am_logs_since(value.work_dir, call.start)
+            if logs:
+                report.sections.append(("ApplicationMaster logs", logs))

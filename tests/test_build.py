@@ -44,8 +44,8 @@ def test_what_runs_on_the_cluster_is_java_8_bytecode():
 
 
 def test_knits_own_dependencies_are_relocated():
-    """scala-library, py4j and jackson live under knit/shaded/, so a cluster's own versions
-    (Hadoop 3.3 and 3.4 ship jackson 2.12) cannot clash with them."""
+    """scala-library, py4j and upickle (with ujson, upack and geny) live under knit/shaded/,
+    so a cluster's own versions cannot clash with them."""
     import zipfile
     from conftest import require_java
     from knit import java
@@ -54,5 +54,5 @@ def test_knits_own_dependencies_are_relocated():
         tops = {n.split("/")[0] for n in z.namelist() if n.endswith(".class")}
         names = z.namelist()
     assert tops == {"knit"}
-    for lib in ("scala", "py4j", "jackson"):  # (and paranamer, jackson-module-scala's)
+    for lib in ("scala", "py4j", "upickle", "ujson", "upack", "geny"):
         assert any(n.startswith(f"knit/shaded/{lib}/") for n in names), lib

@@ -8,6 +8,7 @@ needs Java 17.
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -127,6 +128,7 @@ def test_worker_runs_from_a_packed_env(field_cluster, dask_env):
 def test_the_tracking_url_leads_to_the_applications_page(field_cluster):
     """The AM's page (Hadoop's HttpServer2 of that line) through the ResourceManager's proxy."""
     mc, version, feature = field_cluster
+    jetty_dirs_before = set(glob.glob("/tmp/jetty-*knit_jar*"))
     with Knit(mc.conf_dir) as k:
         app_id = k.start("sleep 600", num_containers=1, memory=256)
         wait_for(lambda: any(c.state == "RUNNING" for c in k.get_containers()), 60, "a container")
@@ -137,6 +139,8 @@ def test_the_tracking_url_leads_to_the_applications_page(field_cluster):
         page = wait_for(lambda: (lambda r: r if r.status_code == 200 and r.url == url else None)(
             requests.get(url, timeout=10)), 30, "the AM's tracking page")
         assert k.get_containers()[0].id in page.text
+        # Jetty's work dir is in the container's tmp dir (removed with it), not the node's /tmp.
+        assert set(glob.glob("/tmp/jetty-*knit_jar*")) == jetty_dirs_before
 
 
 def test_kill_leaves_nothing(field_cluster):

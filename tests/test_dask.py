@@ -99,13 +99,23 @@ def test_workers_stay_when_the_am_dies(cluster, minicluster):
         pids = container_pids(minicluster, workers)
         app_id = cluster.application_id
         os.kill(am_jvm_pid(minicluster.work_dir, app_id, 1), signal.SIGKILL)
-        wait_for(lambda: len(app_attempts(minicluster.resourcemanager_web, app_id)) == 2 and
-                 set(live_containers(cluster)) == workers, 120, "the second attempt")
+        answers = []
+
+        def second_attempt_lists_them() -> bool:
+            answers.append(set(live_containers(cluster)))
+            return len(app_attempts(minicluster.resourcemanager_web, app_id)) == 2 and \
+                answers[-1] == workers
+        wait_for(second_attempt_lists_them, 120, "the second attempt")
+        # Every answer lists the workers, also while the client follows the AM to its next
+        # attempt: that one answers once it has adopted them (else the cluster, told none
+        # run, would ask for them again), and no lost attempt's list stands in for it.
+        assert all(a == workers for a in answers), answers
         assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
         assert worker_names(client) == workers and container_pids(minicluster, workers) == pids
         cluster.scale(3)
         wait_for(lambda: len(worker_names(client)) == 3, 120, "a third worker")
         assert workers < worker_names(client)
+        assert len(live_containers(cluster)) == 3
 
 
 def test_adapt_grows_under_load_and_shrinks_when_idle(cluster):

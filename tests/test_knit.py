@@ -115,6 +115,8 @@ def test_add_and_remove_containers(knit):
     assert knit.status()["state"] == "RUNNING"  # a removal is not a failure or an end
     logs = knit.logs()  # from the NodeManagers while running
     assert all(logs[c["id"]]["stdout"] == "up\n" for c in running(knit))
+    (am,) = [c for c in logs if c.endswith("_01_000001")]  # the AM's own, as aggregated
+    assert "Registered attempt 1" in logs[am]["stderr"]
     with pytest.raises(Exception, match="Not running containers"):
         knit.remove_containers("container_1_0001_01_999999")
 

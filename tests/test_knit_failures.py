@@ -152,7 +152,15 @@ def _fill_the_cluster(mc, blocker: Knit) -> None:
     releasing some of its containers decides where YARN places the next ones."""
     free = _free_slots(mc)
     blocker.add_containers(free)
-    wait_for(lambda: len(containers(blocker, "RUNNING")) == free, 60, f"{free} blocker containers")
+    try:
+        wait_for(lambda: len(containers(blocker, "RUNNING")) == free, 90, f"{free} blocker containers")
+    except AssertionError as e:  # say why: which containers, and what the nodes have left
+        nodes = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/nodes", timeout=10).json()
+        raise AssertionError(
+            f"{e}; the blocker's containers: "
+            f"{[(c['id'], c['state'], c['outcome'], c['node'], c['diagnostics']) for c in blocker.get_containers()]}"
+            f", {blocker.pending_containers()} pending; nodes: "
+            f"{[(n['id'], n['state'], n['availMemoryMB']) for n in nodes['nodes']['node']]}") from None
     assert _free_slots(mc) == 0
 
 

@@ -3,40 +3,43 @@ package knit.am
 import knit.common.{Json, Messages}
 
 /** What Python calls on the ApplicationMaster over its authenticated Py4J gateway.
-  * Strings and ints in; structured answers are JSON text (see `knit.common.Json`). */
+  * Strings and ints in; structured answers are JSON text (see `knit.common.Json`). Every
+  * call waits until the AM has taken over from its previous attempt (`awaitTakeOver`). */
 class AmEntryPoint(am: ApplicationMaster) {
+  private def afterTakeOver[T](call: => T): T = { am.awaitTakeOver(); call }
 
   /** Asks YARN for `n` more containers of a role ("main", or one the client staged) of the
     * given size (<= 0: the role's default). */
   def addContainers(role: String, n: Int, memoryMb: Int, vcores: Int): Unit =
-    am.addContainers(role, n, memoryMb, vcores)
+    afterTakeOver(am.addContainers(role, n, memoryMb, vcores))
 
   /** Withdraws up to `n` requests of a role not yet granted; returns how many. */
-  def cancelContainers(role: String, n: Int): Int = am.cancelContainers(role, n)
+  def cancelContainers(role: String, n: Int): Int = afterTakeOver(am.cancelContainers(role, n))
 
   /** Stops and gives back one container; false if it is not a live container of ours. */
-  def removeContainer(containerId: String): Boolean = am.removeContainer(containerId)
+  def removeContainer(containerId: String): Boolean = afterTakeOver(am.removeContainer(containerId))
 
   /** Every container the application has had: JSON {"finished": bool, "attempt": int,
     * "containers": [...]}; `finished` is final only while `attempt` is YARN's current one. */
-  def containers(): String = Messages.toJson(am.containerList())
+  def containers(): String = afterTakeOver(Messages.toJson(am.containerList()))
 
   /** The file `name` from the log dir of one of the application's running containers, read
     * from its NodeManager ("" if there is none yet): how a container reports a small
     * result, such as the address a Dask scheduler listens on. */
-  def readLogFile(containerId: String, name: String): String = am.readLogFile(containerId, name)
+  def readLogFile(containerId: String, name: String): String =
+    afterTakeOver(am.readLogFile(containerId, name))
 
   /** The application's owner ends it: every container is stopped, and the AM finishes
     * with SUCCEEDED (after handing its final list to a watching client). */
-  def stopApplication(): Unit = am.stopApplication()
+  def stopApplication(): Unit = afterTakeOver(am.stopApplication())
 
   /** The client is alive: renews its lease on the application (see `Lease`). Returns
     * which attempt of the AM this is: the client follows a newer one YARN started. */
-  def renewLease(): Int = am.renewLease()
+  def renewLease(): Int = afterTakeOver(am.renewLease())
 
   /** A link for the application's tracking page (YARN's UI), e.g. the Dask dashboard. */
-  def setLink(name: String, url: String): Unit = am.setLink(name, url)
+  def setLink(name: String, url: String): Unit = afterTakeOver(am.setLink(name, url))
 
   /** Containers asked for and not yet given: JSON {role: {"<memory>x<vcores>": count}}. */
-  def pending(): String = Json.write(am.pending())
+  def pending(): String = afterTakeOver(Json.write(am.pending()))
 }

@@ -2,7 +2,6 @@ package knit.am
 
 import java.lang.management.ManagementFactory
 import java.net.InetAddress
-import java.nio.charset.StandardCharsets.UTF_8
 import java.util.concurrent.{CountDownLatch, TimeUnit}
 
 import scala.collection.mutable
@@ -10,7 +9,6 @@ import scala.jdk.CollectionConverters._
 
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.Path
-import org.apache.hadoop.io.Text
 import org.apache.hadoop.security.UserGroupInformation
 import org.apache.hadoop.yarn.api.ApplicationConstants.Environment
 import org.apache.hadoop.yarn.api.records._
@@ -47,6 +45,10 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   private val done = new CountDownLatch(1)
   /** Counted down when Python reads the containers after the end (see `run`). */
   private val finalReportRead = new CountDownLatch(1)
+  // Open once this attempt holds what the previous one left (see `run`): a client that
+  // reconnects to a later attempt must not see it without its adopted containers, or it
+  // would ask again for what runs.
+  private val tookOver = new CountDownLatch(1)
   @volatile private var pythonConnected = false
   @volatile private var fatal: Option[String] = None
   @volatile private var stoppedByClient = false
@@ -98,8 +100,6 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
 
   /** Runs the application to its end; returns the final status it unregistered with. */
   def run(): FinalApplicationStatus = {
-    val creds = UserGroupInformation.getCurrentUser.getCredentials
-    def secret(key: String) = new String(creds.getSecretKey(new Text(key)), UTF_8)
     // The workers' launch context needs HDFS (the client's first use costs a few hundred
     // ms): ready by the time YARN grants the first container. With a keytab it waits for
     // the renewal's first check instead (a later attempt may need new tokens first).
@@ -114,7 +114,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     val sockets = gatewaySockets.get() // set up alongside (ApplicationMasterMain)
     val tlsAt = ManagementFactory.getRuntimeMXBean.getUptime
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
-      secret(AppFiles.GatewayTokenKey), sockets)
+      AmSecrets.read(AppFiles.GatewayTokenKey), sockets)
     try {
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
@@ -151,6 +151,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
           addRequests(role, role.allocator.topUp(target, role.defaultSize), role.defaultSize)
         }
       }
+      tookOver.countDown()
       val leaseWatch = watchLease()
       done.await()
       page.thenAccept(_.foreach(_.stop()))
@@ -169,11 +170,23 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       stagingCleanup.remove("after unregistering")
       status
     } finally {
+      tookOver.countDown() // no client call waits for a take-over that failed
       gateway.shutdown()
       nm.stop()
       amrm.stop()
     }
   }
+
+  // Where this AM runs, as its NodeManager set it in the environment.
+  private val ownContainer = sys.env.getOrElse(Environment.CONTAINER_ID.name, "")
+  private val ownNodeHttp = (sys.env.get(Environment.NM_HOST.name), sys.env.get(Environment.NM_HTTP_PORT.name)) match {
+    case (Some(host), Some(port)) => s"$host:$port"
+    case _ => ""
+  }
+
+  /** Client calls wait for this: until then the gateway answers, but a later attempt has not
+    * yet adopted the previous one's containers nor restored its counts. */
+  def awaitTakeOver(): Unit = tookOver.await()
 
   private def allocated(c: Container) = Allocated(c.getId.toString, c.getNodeId.toString,
     Resources(c.getResource.getMemorySize.toInt, c.getResource.getVirtualCores))
@@ -351,7 +364,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     pythonConnected = true
     val finished = done.getCount == 0
     if (finished) finalReportRead.countDown()
-    Messages.ContainerList(finished, attempt, containerRecords)
+    Messages.ContainerList(finished, attempt, containerRecords, ownContainer, ownNodeHttp)
   }
 
   /** Every container the application has had, oldest first. */
@@ -399,7 +412,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
 
   /** A failed container: replace it (max_restarts) and stop using a node that keeps failing. */
   private def onFailure(role: Role, c: ContainerInfo): Unit = {
-    val hopeless = TokenExpiry.replacementWouldFail(System.currentTimeMillis(), tokensExpireAt, renewed = false)
+    val hopeless = TokenExpiry.replacementWouldFail(System.currentTimeMillis(), tokensExpireAt)
     if (hopeless) log.warn(s"Not replacing ${c.id}: a new container would get the same expired delegation tokens")
     val (replace, excluded) = restarts.onFailure(c.node, nodeIds + c.node, replaceable = !hopeless)
     excluded.foreach(n => log.warn(s"Excluding node $n: containers keep failing there"))
@@ -457,7 +470,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
         val id = s.getContainerId.toString
         role.allocator.onCompleted(Seq(Completion(id, s.getExitStatus, Option(s.getDiagnostics).getOrElse(""))))
         if (role.allocator.info(id).exists(_.outcome.exists(_.isFailure)))
-          TokenExpiry.explanation(System.currentTimeMillis(), tokensExpireAt, renewed = false)
+          TokenExpiry.explanation(System.currentTimeMillis(), tokensExpireAt)
             .foreach(role.allocator.explain(id, _))
         role.allocator.info(id).foreach { c =>
           if (c.outcome.exists(_.isFailure)) {

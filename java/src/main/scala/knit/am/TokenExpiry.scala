@@ -13,9 +13,10 @@ object TokenExpiry {
   val UnusableBeforeMs = 60000L
 
   /** Why a container that failed at `now` most likely failed, when the application's
-    * tokens reach their maximum lifetime at `maxDate` and are not `renewed`. */
-  def explanation(now: Long, maxDate: Option[Long], renewed: Boolean): Option[String] =
-    maxDate.filter(d => !renewed && d - UnusableBeforeMs <= now).map { d =>
+    * tokens reach their maximum lifetime at `maxDate` (None: they are renewed, or have no
+    * maximum). */
+  def explanation(now: Long, maxDate: Option[Long]): Option[String] =
+    maxDate.filter(d => d - UnusableBeforeMs <= now).map { d =>
       s"the application's delegation tokens expire at ${Instant.ofEpochMilli(d)} (hdfs-native " +
         "stops using them a minute before): an application started from a ticket cache " +
         "cannot get new ones; start applications that outlive their tokens with a " +
@@ -24,6 +25,6 @@ object TokenExpiry {
 
   /** Whether replacing a failed container is pointless: a new one would get the same
     * expired tokens. */
-  def replacementWouldFail(now: Long, maxDate: Option[Long], renewed: Boolean): Boolean =
-    explanation(now, maxDate, renewed).isDefined
+  def replacementWouldFail(now: Long, maxDate: Option[Long]): Boolean =
+    explanation(now, maxDate).isDefined
 }

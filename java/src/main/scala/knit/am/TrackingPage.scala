@@ -15,49 +15,61 @@ import knit.common.Messages
 /** The application's tracking URL, which YARN's UI links to (through the ResourceManager's
   * proxy): a page of its containers and the links its client registered (the Dask
   * dashboard). Read-only, and answers the proxy alone (`ProxyOnly`). */
-final class TrackingPage private (server: HttpServer2, val url: String) {
-  def stop(): Unit = server.stop()
+final class TrackingPage private (val url: String, stopServer: () => Unit) {
+  def stop(): Unit = stopServer()
 }
 
 object TrackingPage {
   private val log = LoggerFactory.getLogger(getClass)
-  private val AmKey = "knit.am"
-  private val ProxyKey = "knit.proxy-only"
+  private val AnswerKey = "knit.answer"
+  private[am] val Forbidden = "Open this page through the ResourceManager's web UI (its proxy)."
+
+  /** Whether this JVM has the JDK's HTTP server: jlinked runtimes may leave out its module
+    * (jdk.httpserver), and then the page runs on Hadoop's HttpServer2. */
+  private[am] lazy val jdkServer: Boolean =
+    scala.util.Try(Class.forName("com.sun.net.httpserver.HttpServer")).isSuccess
+
+  /** What the page answers a GET from `peer` (an IP address): HTTP status and body. */
+  private[am] def answer(peer: String, proxies: ProxyOnly, page: () => String): (Int, String) =
+    if (proxies.allows(peer)) (200, page()) else (403, Forbidden)
 
   /** Starts on a free port of `host`; None when it cannot (the application runs anyway). */
   def start(conf: Configuration, host: String, am: ApplicationMaster): Option[TrackingPage] =
     try {
-      val own = new Configuration(conf)
-      // No SPNEGO filter of the cluster's: the proxy in front authenticates users.
-      own.set("hadoop.http.filter.initializers", "")
-      val server = new HttpServer2.Builder().setName("knit").setConf(own)
-        .addEndpoint(URI.create("http://0.0.0.0:0")).setFindPort(true).build()
-      server.setAttribute(AmKey, am)
-      server.setAttribute(ProxyKey, new ProxyOnly(
-        WebAppUtils.getProxyHostsAndPortsForAmFilter(conf).asScala.toSeq, ProxyOnly.resolveAll))
-      server.addServlet("knit-status", "/", classOf[StatusServlet])
-      server.start()
-      val url = s"http://$host:${server.getConnectorAddress(0).getPort}/"
+      val proxies = new ProxyOnly(WebAppUtils.getProxyHostsAndPortsForAmFilter(conf).asScala.toSeq,
+        ProxyOnly.resolveAll)
+      val serve = (peer: String) => answer(peer, proxies, () => html(am.appId, am.containerRecords, am.pageLinks))
+      val (port, stop) = if (jdkServer) JdkPageServer.start(serve) else startHttpServer2(conf, serve)
+      val url = s"http://$host:$port/"
       log.info(s"Tracking page at $url (answers the ResourceManager's proxy alone)")
-      Some(new TrackingPage(server, url))
+      Some(new TrackingPage(url, stop))
     } catch {
       case e: Exception =>
         log.warn("No tracking page: it could not start", e)
         None
     }
 
+  private def startHttpServer2(conf: Configuration, serve: String => (Int, String)): (Int, () => Unit) = {
+    val own = new Configuration(conf)
+    // No SPNEGO filter of the cluster's: the proxy in front authenticates users.
+    own.set("hadoop.http.filter.initializers", "")
+    val server = new HttpServer2.Builder().setName("knit").setConf(own)
+      .addEndpoint(URI.create("http://0.0.0.0:0")).setFindPort(true).build()
+    server.setAttribute(AnswerKey, serve)
+    server.addServlet("knit-status", "/", classOf[StatusServlet])
+    server.start()
+    (server.getConnectorAddress(0).getPort, () => server.stop())
+  }
+
   final class StatusServlet extends HttpServlet {
     override def doGet(req: HttpServletRequest, resp: HttpServletResponse): Unit = {
-      val ctx = getServletContext
-      val proxies = ctx.getAttribute(ProxyKey).asInstanceOf[ProxyOnly]
-      if (!proxies.allows(req.getRemoteAddr)) {
-        resp.sendError(HttpServletResponse.SC_FORBIDDEN,
-          "Open this page through the ResourceManager's web UI (its proxy).")
-        return
+      val serve = getServletContext.getAttribute(AnswerKey).asInstanceOf[String => (Int, String)]
+      serve(req.getRemoteAddr) match {
+        case (200, body) =>
+          resp.setContentType("text/html; charset=utf-8")
+          resp.getWriter.write(body)
+        case (status, message) => resp.sendError(status, message)
       }
-      val am = ctx.getAttribute(AmKey).asInstanceOf[ApplicationMaster]
-      resp.setContentType("text/html; charset=utf-8")
-      resp.getWriter.write(html(am.appId, am.containerRecords, am.pageLinks))
     }
   }
 

@@ -26,8 +26,8 @@ object Attaching {
 
   def read(fs: FileSystem, staging: Path): Attachment = {
     def text(name: String): String = Attaching.text(fs, staging, name)
-    val secrets = Messages.fromJson(text(AppFiles.ClientSecrets), classOf[GatewaySecrets])
-    val staged = Messages.fromJson(text(AppFiles.Spec), classOf[StagedApp])
+    val secrets = Messages.fromJson[GatewaySecrets](text(AppFiles.ClientSecrets))
+    val staged = Messages.fromJson[StagedApp](text(AppFiles.Spec))
     val roles = AppFiles.MainRole +: knit.am.Role.stagedNames(fs.getConf, staging)
     Attachment(staging.getName, staging.toString, secrets.token, secrets.tlsCert,
       staged.envArchive.isDefined, staged.renewsTokens, roles)

@@ -49,9 +49,9 @@ class ClientEntryPoint {
   def submit(confDir: String, overrides: String, spec: String, secrets: String,
       detached: Boolean): String = {
     val (conf, yarn) = client(confDir, overrides)
-    val req = Messages.fromJson(spec, classOf[AppSpec])
+    val req = Messages.fromJson[AppSpec](spec)
     val submitter = new Submitter(conf, yarn)
-    val (id, staging) = submitter.submit(req, Messages.fromJson(secrets, classOf[GatewaySecrets]),
+    val (id, staging) = submitter.submit(req, Messages.fromJson[GatewaySecrets](secrets),
       Option(confDir).filter(_.nonEmpty))
     if (!detached) killOnExit.put(id, yarn)
     Messages.toJson(Submitted(id.toString, staging.toString, submitter.uploadedBytes))
@@ -60,7 +60,7 @@ class ClientEntryPoint {
   /** Stages another role of a running application (see `RoleStaging`); `role` is a RoleSpec. */
   def addRole(confDir: String, overrides: String, stagingDir: String, role: String): Unit = {
     val (conf, _) = client(confDir, overrides)
-    val r = Messages.fromJson(role, classOf[RoleSpec])
+    val r = Messages.fromJson[RoleSpec](role)
     val staging = new Path(stagingDir)
     RoleStaging.stage(staging.getFileSystem(conf), staging, r)
   }

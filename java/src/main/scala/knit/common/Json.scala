@@ -1,28 +1,34 @@
 package knit.common
 
-import scala.jdk.CollectionConverters._
-
-import com.fasterxml.jackson.databind.{JsonNode, ObjectMapper}
-
 /** Structured values cross the Py4J gateways as JSON text: Python gets plain dicts and
   * lists, and no proxy objects are left on either side to be garbage-collected across
-  * the wire. Jackson is part of every Hadoop classpath. */
+  * the wire. Messages with a fixed shape are `Messages`; this is for the loose ones. */
 object Json {
-  private val mapper = new ObjectMapper()
 
-  def write(value: Any): String = mapper.writeValueAsString(toJava(value))
-
-  def read(text: String): JsonNode = mapper.readTree(text)
+  /** Scala maps (string keys), sequences, options, strings, whole numbers and booleans as
+    * JSON (no doubles: ujson's writer of those is left out of knit.jar, see java/pom.xml). */
+  def write(value: Any): String = ujson.write(toValue(value))
 
   /** A JSON object of strings as a Scala map (null or "" -> empty). */
   def stringMap(text: String): Map[String, String] =
     if (text == null || text.isEmpty) Map.empty
-    else read(text).properties().asScala.map(e => e.getKey -> e.getValue.asText).toMap
+    else
+      try ujson.read(text).obj.map { case (k, v) => k -> v.str }.toMap
+      catch {
+        case e @ (_: ujson.ParsingFailedException | _: ujson.Value.InvalidData) =>
+          throw new IllegalArgumentException(s"Not a JSON object of strings: ${e.getMessage}", e)
+      }
 
-  private def toJava(v: Any): Any = v match {
-    case m: Map[_, _] => m.map { case (k, x) => k.toString -> toJava(x) }.asJava
-    case s: Iterable[_] => s.map(toJava).toSeq.asJava
-    case o: Option[_] => o.map(toJava).orNull
-    case x => x
+  private def toValue(v: Any): ujson.Value = v match {
+    case null | None => ujson.Null
+    case Some(x) => toValue(x)
+    case s: String => ujson.Str(s)
+    case b: Boolean => ujson.Bool(b)
+    case n: Int => ujson.Num(n.toDouble)
+    case n: Long => ujson.Num(n.toDouble) // exact below 2^53: sizes, epoch milliseconds
+    case m: scala.collection.Map[_, _] =>
+      ujson.Obj.from(m.map { case (k, x) => k.toString -> toValue(x) })
+    case s: Iterable[_] => ujson.Arr.from(s.map(toValue))
+    case other => throw new IllegalArgumentException(s"Not a JSON value: ${other.getClass.getName}")
   }
 }

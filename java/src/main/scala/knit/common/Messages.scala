@@ -2,11 +2,8 @@ package knit.common
 
 import java.lang.reflect.{ParameterizedType, Type}
 
-import com.fasterxml.jackson.databind.{DeserializationFeature, ObjectMapper, PropertyNamingStrategies}
-import com.fasterxml.jackson.module.scala.DefaultScalaModule
-
 /** The messages between knit's JVMs and Python, defined once on this side: each case class
-  * is the message, bound to and from JSON by Jackson, with field names in snake_case
+  * is the message, bound to and from JSON by upickle, with field names in snake_case
   * (`maxRestarts` is `max_restarts`). Python defines the same messages once on its side
   * (knit/messages.py); tests/test_contract.py compares the two through `describe`.
   */
@@ -35,8 +32,7 @@ object Messages {
       keytab: Option[String],
       /** YARN application tags, beside knit's own. */
       tags: Seq[String],
-      /** Resource types beyond memory and vcores per container (Int: Jackson binds a
-        * Map's numbers boxed as they come, and small ones come as Integer). */
+      /** Resource types beyond memory and vcores per container. */
       resources: Map[String, Int])
 
   /** Another kind of container of a running application (`Knit.add_role`). */
@@ -68,8 +64,10 @@ object Messages {
       finishedAt: Option[Long])
 
   /** The AM's answer about its containers: `finished` is final only while `attempt` is
-    * YARN's current attempt. */
-  final case class ContainerList(finished: Boolean, attempt: Int, containers: Seq[Container])
+    * YARN's current attempt. `amContainer` and `amNodeHttp` say where the AM itself runs
+    * (its logs are read like the containers'; "" outside YARN). */
+  final case class ContainerList(finished: Boolean, attempt: Int, containers: Seq[Container],
+      amContainer: String, amNodeHttp: String)
 
   /** The ResourceManager's report of an application. */
   final case class ApplicationReport(
@@ -119,16 +117,53 @@ object Messages {
       /** Whether the AM renews delegation tokens from the shipped keytab. */
       renewsTokens: Boolean)
 
-  private val mapper = new ObjectMapper()
-    .registerModule(DefaultScalaModule)
-    .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-    // A field Python sends that this side does not know is a contract break, not noise.
-    .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
-    .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
+  /** upickle as the contract wants it: snake_case keys, None as null, and a key this
+    * side does not know refused (a field Python sends that the JVM lacks is a contract
+    * break, not noise). Every field must be present: none has a default. */
+  object Wire extends upickle.AttributeTagged {
+    override def objectAttributeKeyReadMap(s: CharSequence): CharSequence = camel(s.toString)
+    override def objectAttributeKeyWriteMap(s: CharSequence): CharSequence = snake(s.toString)
+    override def allowUnknownKeys: Boolean = false
+    override def optionsAsNulls: Boolean = true
 
-  def toJson(message: AnyRef): String = mapper.writeValueAsString(message)
+    // upickle reads null as 0, false or a null String, and "7" as the number 7; only an
+    // Option may be null here, and a number must be one.
+    private def strict[T](reader: upickle.core.Visitor[Any, T], number: Boolean = false): Reader[T] =
+      new Reader.Delegate[Any, T](reader) {
+        override def visitNull(index: Int): T = throw new upickle.core.Abort("expected a value, got null")
+        override def visitString(s: CharSequence, index: Int): T =
+          if (number) throw new upickle.core.Abort("expected a number, got a string")
+          else super.visitString(s, index)
+      }
+    override implicit val IntReader: Reader[Int] = strict(upickle.default.IntReader, number = true)
+    override implicit val LongReader: Reader[Long] = strict(upickle.default.LongReader, number = true)
+    override implicit val BooleanReader: Reader[Boolean] = strict(upickle.default.BooleanReader)
+    override implicit val StringReader: Reader[String] = strict(upickle.default.StringReader)
+  }
 
-  def fromJson[T](json: String, cls: Class[T]): T = mapper.readValue(json, cls)
+  // Readers and writers, made by upickle's macros at compile time (inner messages first).
+  implicit val appSpecRw: Wire.ReadWriter[AppSpec] = Wire.macroRW
+  implicit val roleSpecRw: Wire.ReadWriter[RoleSpec] = Wire.macroRW
+  implicit val containerRw: Wire.ReadWriter[Container] = Wire.macroRW
+  implicit val containerListRw: Wire.ReadWriter[ContainerList] = Wire.macroRW
+  implicit val applicationReportRw: Wire.ReadWriter[ApplicationReport] = Wire.macroRW
+  implicit val gatewaySecretsRw: Wire.ReadWriter[GatewaySecrets] = Wire.macroRW
+  implicit val submittedRw: Wire.ReadWriter[Submitted] = Wire.macroRW
+  implicit val attachmentRw: Wire.ReadWriter[Attachment] = Wire.macroRW
+  implicit val stagedAppRw: Wire.ReadWriter[StagedApp] = Wire.macroRW
+
+  def toJson[T: Wire.Writer](message: T): String = Wire.write(message)
+
+  /** The message of type `T` in `json`; a missing, unknown or mistyped field throws an
+    * IllegalArgumentException that names it. */
+  def fromJson[T: Wire.Reader](json: String): T =
+    try Wire.read[T](json)
+    catch {
+      case e: upickle.core.AbortException =>
+        throw new IllegalArgumentException(s"Not a valid message: ${e.getMessage}", e)
+      case e: ujson.ParsingFailedException =>
+        throw new IllegalArgumentException(s"Not JSON: ${e.getMessage}", e)
+    }
 
   /** {message: {field (snake_case): coarse type}}, the same shape as knit/messages.py's
     * `field_types`: str, int, bool, list, dict or optional[...]. */
@@ -138,6 +173,8 @@ object Messages {
       .map(f => snake(f.getName) -> coarse(f.getGenericType)).toMap).toMap
 
   private def snake(name: String): String = name.replaceAll("([A-Z])", "_$1").toLowerCase
+
+  private def camel(name: String): String = "_([a-z])".r.replaceAllIn(name, m => m.group(1).toUpperCase)
 
   private def coarse(t: Type): String = t match {
     case p: ParameterizedType if p.getRawType == classOf[Option[_]] =>

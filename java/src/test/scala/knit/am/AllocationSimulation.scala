@@ -52,7 +52,7 @@ object AllocationSimulation {
       for (d <- completed) {
         allocator.onCompleted(Seq(d))
         allocator.info(d.id).filter(_.outcome.exists(_.isFailure)).foreach { c =>
-          TokenExpiry.explanation(0L, None, renewed = false).foreach(allocator.explain(d.id, _))
+          TokenExpiry.explanation(0L, None).foreach(allocator.explain(d.id, _))
           val (replace, _) = restarts.onFailure(c.node, nodeIds + c.node)
           if (replace) ask(1)
         }

@@ -33,4 +33,23 @@ class TrackingPageSuite extends AnyFunSuite {
     assert(page.contains("container_1_0001_01_000002") && page.contains("1 live containers of 1"))
     assert(page.contains("&lt;b&gt;x&lt;/b&gt;") && !page.contains("<b>x</b>"))
   }
+
+  test("on the JDK's server: the proxy gets the page, anyone else 403, and only GET is served") {
+    assert(TrackingPage.jdkServer)
+    def proxiesAt(ip: String) = new ProxyOnly(Seq("rm.example:8088"), _ => Seq(at(ip)))
+    for ((proxy, expected) <- Seq("127.0.0.1" -> 200, "10.9.9.9" -> 403)) {
+      val (port, stop) = JdkPageServer.start(peer => TrackingPage.answer(peer, proxiesAt(proxy), () => "<p>page</p>"))
+      try {
+        val get = new java.net.URL(s"http://127.0.0.1:$port/any/path").openConnection().asInstanceOf[java.net.HttpURLConnection]
+        assert(get.getResponseCode == expected)
+        assert(get.getHeaderField("X-Frame-Options") == "SAMEORIGIN")
+        val body = scala.io.Source.fromInputStream(
+          if (expected == 200) get.getInputStream else get.getErrorStream, "UTF-8").mkString
+        assert(body == (if (expected == 200) "<p>page</p>" else TrackingPage.Forbidden))
+        val post = new java.net.URL(s"http://127.0.0.1:$port/").openConnection().asInstanceOf[java.net.HttpURLConnection]
+        post.setRequestMethod("POST")
+        assert(post.getResponseCode == 405)
+      } finally stop()
+    }
+  }
 }

@@ -1,0 +1,74 @@
+package knit.common
+
+import org.scalatest.funsuite.AnyFunSuite
+
+import knit.common.Messages._
+
+class MessagesSuite extends AnyFunSuite {
+  private val container = Container(id = "container_1_0001_01_000002", role = "main",
+    node = "n1:8041", nodeHttp = "n1:8042", state = "COMPLETE", memoryMb = 512, vcores = 1,
+    allocatedAt = 1796175868810L, exitStatus = Some(-105), outcome = None, diagnostics = "",
+    launchedAt = Some(1796175868900L), finishedAt = None)
+
+  test("fields are snake_case, None is null, and a message reads back as it was written") {
+    val list = ContainerList(finished = true, attempt = 2, containers = Seq(container),
+      amContainer = "container_1_0001_02_000001", amNodeHttp = "n2:8042")
+    val json = Messages.toJson(list)
+    val obj = ujson.read(json).obj
+    assert(obj.keySet == Set("finished", "attempt", "containers", "am_container", "am_node_http"))
+    val c = obj("containers").arr.head.obj
+    assert(c("node_http").str == "n1:8042" && c("allocated_at").num == 1796175868810.0)
+    assert(c("exit_status").num == -105 && c("outcome").isNull && c("finished_at").isNull)
+    assert(Messages.fromJson[ContainerList](json) == list)
+  }
+
+  private def gatewaySecrets(fields: (String, ujson.Value)*) = ujson.write(ujson.Obj.from(fields))
+
+  test("a field this side does not know is refused and named") {
+    val json = gatewaySecrets("token" -> "t", "tls_cert" -> "c", "tls_key" -> "k", "extra" -> 1)
+    val e = intercept[IllegalArgumentException](Messages.fromJson[GatewaySecrets](json))
+    assert(e.getMessage.contains("extra"), e.getMessage)
+  }
+
+  test("a missing field is refused and named (as the case class names it)") {
+    val e = intercept[IllegalArgumentException](
+      Messages.fromJson[GatewaySecrets](gatewaySecrets("token" -> "t", "tls_cert" -> "c")))
+    assert(e.getMessage.contains("tlsKey"), e.getMessage)
+  }
+
+  test("null where no Option is, or a string where a number belongs, is refused") {
+    intercept[IllegalArgumentException](Messages.fromJson[GatewaySecrets](
+      gatewaySecrets("token" -> ujson.Null, "tls_cert" -> "c", "tls_key" -> "k")))
+    def submitted(bytes: ujson.Value) =
+      gatewaySecrets("app_id" -> "a", "staging_dir" -> "/s", "uploaded_bytes" -> bytes)
+    assert(Messages.fromJson[Submitted](submitted(7)).uploadedBytes == 7L)
+    intercept[IllegalArgumentException](Messages.fromJson[Submitted](submitted(ujson.Null)))
+    intercept[IllegalArgumentException](Messages.fromJson[Submitted](submitted("7")))
+    intercept[IllegalArgumentException](Messages.fromJson[Submitted]("{not json"))
+  }
+
+  test("maps are JSON objects, and a staged app nests its spec") {
+    val spec = AppSpec(name = "a", queue = "default", command = "sleep 1", numContainers = 2,
+      memory = 256, vcores = 1, amMemory = 512, amVcores = 1, knitJar = "", files = Seq("f"),
+      envvars = Map("A" -> "1"), nodeLabel = None, env = Some("e"), keepAlive = false,
+      leaseMs = 60000L, maxRestarts = 0, amAttempts = 1, principal = None, keytab = None,
+      tags = Nil, resources = Map("yarn.io/gpu" -> 1))
+    val staged = StagedApp(spec, "/staging", "/jar", None, Seq("n1"), Seq("n1:8041"), renewsTokens = false)
+    val json = Messages.toJson(staged)
+    val read = ujson.read(json)
+    assert(read("spec")("envvars")("A").str == "1" && read("spec")("resources")("yarn.io/gpu").num == 1)
+    assert(read("spec")("num_containers").num == 2 && read("renews_tokens").bool == false)
+    assert(Messages.fromJson[StagedApp](json) == staged)
+  }
+
+  test("loose values: maps, sequences, options and numbers") {
+    val json = Json.write(Map("a" -> Seq(1, 2L, "x"), "b" -> None, "c" -> Some(true), "d" -> 1796175868810L))
+    assert(ujson.read(json) == ujson.Obj("a" -> ujson.Arr(1, 2, "x"), "b" -> ujson.Null,
+      "c" -> true, "d" -> 1796175868810.0))
+    assert(Json.stringMap("""{"k": "v"}""") == Map("k" -> "v"))
+    assert(Json.stringMap("") == Map.empty)
+    intercept[IllegalArgumentException](Json.stringMap("""{"k": 1}"""))
+    intercept[IllegalArgumentException](Json.write(Map("k" -> new Object)))
+    intercept[IllegalArgumentException](Json.write(Seq(0.5)))
+  }
+}
