@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import random
 import re
 import shutil
 import signal
@@ -70,11 +71,43 @@ STOCK_CAPACITY_SCHEDULER = {
 }
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands out by itself (to connect() and bind(0))."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on now (the daemon binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nothing listens on now, for a daemon that binds it seconds later.
+
+    It is taken below the kernel's ephemeral range: a port from bind(0) is free now but
+    can be given to any outgoing connection before the daemon binds it (a NameNode's RPC
+    port once went to one during the format, and its start failed with "Address already
+    in use"). Ports above the floor are only used where the kernel has no such range.
+    """
+    floor = _ephemeral_floor()
+    for _ in range(200):
+        if floor > 12000:
+            port = random.randrange(10000, floor)
+        else:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise MiniClusterError("Found no free TCP port for the cluster's daemons")
 
 
 def write_site(path: Path, properties: dict[str, str]) -> None:

@@ -92,3 +92,14 @@ def test_distributedshell_runs_in_two_containers_with_aggregated_logs(minicluste
     # Aggregation finishes a few seconds after the application does.
     containers = wait_for(containers_with_marker, 60, "the marker in 2 containers' logs")
     assert all(c.startswith("container_" + app_id[len("application_"):]) for c in containers)
+
+
+def test_daemon_ports_are_outside_the_kernels_ephemeral_range_and_never_repeat():
+    """A port the kernel can give an outgoing connection before the daemon binds it made a
+    NameNode fail with "Address already in use" in CI: daemon ports come from below."""
+    from knit._daemons import _ephemeral_floor, free_port
+    floor = _ephemeral_floor()
+    assert floor > 12000, "this Linux has an ephemeral port range (ip_local_port_range)"
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == len(ports)
+    assert all(10000 <= p < floor for p in ports)
