@@ -5,8 +5,8 @@ warm-up, then --runs runs. Each run's time line, in seconds after the call:
 
   submitted       the ResourceManager's start time of the application
   am_jvm          the AM container's JVM process started (kernel start time, /proc)
-  am_registered   the AM's log line "Registered attempt 1 ..." (its stderr in the
-                  NodeManager's log dir; the log's timestamp)
+  am_registered   the AM's log line "Registered attempt 1 ..." (its stderr, from
+                  ``logs()``; the log's timestamp)
   allocated       the worker container granted (the AM's record of it)
   launched        the AM's NodeManager call to start it returned
   script          the container's first process started (localization done; kernel time)
@@ -32,10 +32,11 @@ from pathlib import Path
 
 from distributed import Client
 
+import knit
 from knit import MiniCluster
 from knit.client_jvm import get_client
 from knit.dask import YarnCluster
-from peers_lib import procs
+from peers_lib import procs, source
 
 RESULTS = Path(__file__).resolve().parent / "results" / "first_worker.json"
 GOAL_S = 2.0
@@ -57,13 +58,6 @@ def log_time(line: str, pattern: re.Pattern) -> float | None:
 
 def first_line(text: str, needle: str, pattern: re.Pattern) -> float | None:
     return next((log_time(ln, pattern) for ln in text.splitlines() if needle in ln), None)
-
-
-def am_stderr(mc: MiniCluster, app_id: str) -> str:
-    """The AM's stderr, read from its NodeManager's log dir (``logs()`` lists the workers
-    alone); empty if it is not found."""
-    found = sorted(Path(mc.work_dir).rglob(f"{app_id}/container_*_000001/stderr"))
-    return found[0].read_text(errors="replace") if found else ""
 
 
 def one_run(mc: MiniCluster, boot: float) -> dict:
@@ -89,7 +83,6 @@ def one_run(mc: MiniCluster, boot: float) -> dict:
             adds = sorted(ts for ts, msg in client.get_events("all")
                           if isinstance(msg, dict) and msg.get("action") == "add-worker")
             logs = app.logs()
-            am_log = am_stderr(mc, app.app_id)  # before the end: aggregation removes it
             containers = app.get_containers()
         report = app.status()
     finally:
@@ -99,7 +92,9 @@ def one_run(mc: MiniCluster, boot: float) -> dict:
     at = {
         "submitted": report.start_time / 1000,
         "am_jvm": min((s for n, s in starts.values() if n == 1), default=None),
-        "am_registered": first_line(am_log, "Registered attempt", AM_LOG_TIME),
+        "am_registered": first_line(next((f["stderr"] for c, f in logs.items()
+                                          if c.endswith("_000001")), ""),
+                                    "Registered attempt", AM_LOG_TIME),
         "allocated": worker.allocated_at / 1000,
         "launched": (worker.launched_at or 0) / 1000 or None,
         "script": min((s for n, s in starts.values() if n == worker_number), default=None),
@@ -128,8 +123,11 @@ def main() -> None:
     medians = {k: statistics.median(r[k] for r in runs if r[k] is not None)
                for k in STEPS if any(r[k] is not None for r in runs)}
     passed = medians.get("registered", float("inf")) <= GOAL_S
-    RESULTS.write_text(json.dumps({"runs": runs, "median_s": medians,
-                                   "goal": {"first_worker_at_most_2_s": passed}}, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "knit_source": source.git_commit(Path(knit.__file__).resolve().parent),
+        "runs": runs, "median_s": medians,
+        "goal": {"first_worker_at_most_2_s": passed}}, indent=2) + "\n")
     previous = 0.0
     for k in STEPS:
         if k in medians:

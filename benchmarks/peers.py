@@ -55,7 +55,7 @@ from pathlib import Path
 
 import requests
 
-from peers_lib import procs, report
+from peers_lib import procs, report, source
 from peers_lib.children import Child, PeerError, kill_pid, pid_alive
 
 import knit
@@ -602,11 +602,7 @@ def _relative(path: Path) -> str:
 
 
 def git_sha(path: Path) -> dict:
-    def git(*a):
-        return subprocess.run(["git", "-C", str(path), *a], capture_output=True,
-                              text=True).stdout.strip()
-    return {"path": _relative(path), "sha": git("rev-parse", "HEAD") or None,
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+    return {"path": _relative(path), **source.git_commit(path)}
 
 
 def machine_facts() -> dict:
@@ -688,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
         report.require_matplotlib()
     if args.docs_only:
         results = json.loads(args.out.read_text())
+        results["goals"] = report.goals(results)  # the current goals' text and form
         report.write_docs(results, args.docs)
         log(f"wrote {args.docs / 'benchmarks.md'}")
         return 0
