@@ -671,9 +671,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def machine_neutral(text: str) -> str:
+    """`text` without this machine's paths: the checkout's are repo-relative, Python's
+    standard library is `<stdlib>`, the temporary dir `<tmp>` (results are committed)."""
+    for path, name in ((f"{REPO}/", ""), (f"{os.path.dirname(os.__file__)}/", "<stdlib>/"),
+                       (f"{tempfile.gettempdir()}/", "<tmp>/")):
+        text = text.replace(path, name)
+    return text
+
+
 def save(results: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    path.write_text(machine_neutral(json.dumps(results, indent=2, default=str)) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,10 @@ minute.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,24 @@ def test_peers_quick(tmp_path: Path) -> None:
     (c,) = [r for r in results["C"] if r["tool"] == "knit"]
     assert "error" not in c, c
     assert 0 < c["ready_s"] < c["first_rm_s"] == c["seconds"]
+    # Committed results name no path of this machine (its log dir is `<tmp>/...`).
+    text = out.read_text()
+    assert str(SCRIPT.parent.parent) not in text and f"{tempfile.gettempdir()}/" not in text
+    assert results["logs"].startswith("<tmp>/knit-peers-logs-")
+
+
+def test_results_name_no_path_of_this_machine() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        from peers import REPO, machine_neutral
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    trace = (f'File "{REPO}/knit/application.py", line 3\n'
+             f'File "{os.path.dirname(os.__file__)}/concurrent/futures/thread.py"\n'
+             f'logs in {tempfile.gettempdir()}/knit-peers-logs-x; java /usr/lib/jvm/j17')
+    assert machine_neutral(trace) == ('File "knit/application.py", line 3\n'
+                                      'File "<stdlib>/concurrent/futures/thread.py"\n'
+                                      'logs in <tmp>/knit-peers-logs-x; java /usr/lib/jvm/j17')
 
 
 def test_run_order_rotates_round_by_round() -> None:
