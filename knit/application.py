@@ -14,7 +14,7 @@ from ._py4j import to_json
 from .am_gateway import AMGateway
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          InvalidArgumentError, KnitException, KnitTimeoutError)
-from .messages import ApplicationReport, Container, RoleSpec
+from .messages import ApplicationReport, Container, LiveLogsRead, RoleSpec
 from .validation import ROLE_NAME, validated_containers, validated_resources
 
 logger = logging.getLogger(__name__)
@@ -478,9 +478,10 @@ class Application:
         where = {c["id"]: c["node_http"] for c in self.get_containers()
                  if c["node_http"] and c["state"] != "ALLOCATED"}
         where.update(self._am_container)  # the AM's own log, as the aggregated logs have it
-        answer = self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where))
-        logs = answer["logs"]
-        for container, why in answer["unreadable"].items():
+        answer = LiveLogsRead.from_json(
+            self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where)))
+        logs = answer.logs
+        for container, why in answer.unreadable.items():
             # Say so rather than return empty logs as if the container wrote nothing.
             logger.warning("The logs of %s could not be read: %s", container, why)
             logs[container]["unreadable"] = why

@@ -19,7 +19,7 @@ from .env import create_env
 from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgumentError,
                          KerberosError, KnitException, UnknownQueueError)
 from .kerberos import Identity, uses_kerberos
-from .messages import AppSpec, Attachment, GatewaySecrets, Submitted
+from .messages import AppSpec, Attachment, GatewaySecrets, StoredEnv, Submitted
 from .validation import (queue_names, validated_containers, validated_env, validated_resources,
                          validated_tags)
 
@@ -356,7 +356,8 @@ class ClusterClient:
     def list_envs(self) -> list[dict]:
         """Environments stored in HDFS: dicts with ``name``, ``sha256``, ``size`` (bytes)
         and ``modified`` (ms since the epoch)."""
-        return self._jvm_call("listEnvs", "list the environments in HDFS")
+        answer = self._jvm_call("listEnvs", "list the environments in HDFS")
+        return [StoredEnv.from_json(e).to_json() for e in answer]
 
     def remove_env(self, name_or_hash: str) -> int:
         """Delete stored environments by name or sha256 (or its first 8+ characters);

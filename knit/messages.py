@@ -187,10 +187,30 @@ class Attachment(_Record):
     roles: list[str]
 
 
+@dataclass(frozen=True)
+class StoredEnv(_Record):
+    """A packed environment stored in HDFS: sha256, file name, size in bytes, and
+    modification time in ms since the epoch."""
+
+    sha256: str
+    name: str
+    size: int
+    modified: int
+
+
+@dataclass(frozen=True)
+class LiveLogsRead(_Record):
+    """Running containers' logs from their NodeManagers: ``{container id: {file:
+    contents}}``, and why the others could not be read ``{container id: reason}``."""
+
+    logs: dict[str, dict[str, str]]
+    unreadable: dict[str, str]
+
+
 #: Every message, by the name its Scala case class has.
 MESSAGES = {cls.__name__: cls for cls in (AppSpec, RoleSpec, Container, ContainerList,
                                           ApplicationReport, GatewaySecrets, Submitted,
-                                          Attachment)}
+                                          Attachment, StoredEnv, LiveLogsRead)}
 
 
 def field_types(cls: type) -> dict[str, str]:

@@ -11,16 +11,44 @@ import requests
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Poll until predicate() is truthy; return its value, or fail naming `what`."""
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5,
+             explain: Callable[[], str] | None = None) -> T:
+    """Poll until predicate() is truthy; return its value, or fail naming `what` and, if
+    given, what `explain()` says of the state then (an embedded cluster is gone by the
+    time anyone reads a CI report)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            message = f"timed out after {timeout} s waiting for {what}"
+            if explain is not None:
+                try:
+                    message += f"; {explain()}"
+                except Exception as e:  # the explanation must not hide the timeout
+                    message += f"; (no explanation: {e!r})"
+            raise AssertionError(message)
         time.sleep(interval)
+
+
+def yarn_state(rm_web: str, app=None) -> str:
+    """What YARN has: each node's state and free memory, the applications it runs or
+    holds (with what they hold and what they ask), and if `app` (a Knit or an Application)
+    is given its containers (state, outcome, node, diagnostics) and pending asks as knit
+    knows them. For `wait_for(explain=...)`."""
+    nodes = requests.get(f"{rm_web}/ws/v1/cluster/nodes", timeout=10).json()["nodes"]["node"]
+    apps = (requests.get(f"{rm_web}/ws/v1/cluster/apps", params={"states": "ACCEPTED,RUNNING"},
+                         timeout=10).json().get("apps") or {}).get("app", [])
+    parts = [f"nodes: {[(n['id'], n['state'], n['availMemoryMB']) for n in nodes]}",
+             "applications: " + str([(a["id"], a["state"], a.get("allocatedMB"), a.get("runningContainers"),
+                                      [(r.get("numContainers"), r.get("resourceName"), r.get("capability"))
+                                       for r in a.get("resourceRequests") or []], a.get("diagnostics"))
+                                     for a in apps])]
+    if app is not None:
+        parts.append(f"containers: {[(c.id, c.state, c.outcome, c.node, c.diagnostics) for c in app.get_containers()]}")
+        parts.append(f"pending: {app.pending_containers()}")
+    return "; ".join(parts)
 
 
 def pid_alive(pid: int) -> bool:

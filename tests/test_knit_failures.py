@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import requests
 
-from helpers import (app_attempts, container_pids, log_rm_container_states, wait_for,
+from helpers import (app_attempts, container_pids, log_rm_container_states, wait_for, yarn_state,
                      wait_until_the_rm_sees_them_running)
 from knit import Knit, KnitException, MiniCluster
 from knit._procfs import am_jvm_pid
@@ -152,15 +152,8 @@ def _fill_the_cluster(mc, blocker: Knit) -> None:
     releasing some of its containers decides where YARN places the next ones."""
     free = _free_slots(mc)
     blocker.add_containers(free)
-    try:
-        wait_for(lambda: len(containers(blocker, "RUNNING")) == free, 90, f"{free} blocker containers")
-    except AssertionError as e:  # say why: which containers, and what the nodes have left
-        nodes = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/nodes", timeout=10).json()
-        raise AssertionError(
-            f"{e}; the blocker's containers: "
-            f"{[(c['id'], c['state'], c['outcome'], c['node'], c['diagnostics']) for c in blocker.get_containers()]}"
-            f", {blocker.pending_containers()} pending; nodes: "
-            f"{[(n['id'], n['state'], n['availMemoryMB']) for n in nodes['nodes']['node']]}") from None
+    wait_for(lambda: len(containers(blocker, "RUNNING")) == free, 90, f"{free} blocker containers",
+             explain=lambda: yarn_state(mc.resourcemanager_web, blocker))
     assert _free_slots(mc) == 0
 
 
@@ -184,7 +177,8 @@ def test_node_where_containers_keep_failing_is_excluded(nodes3):
         blocker.remove_containers(next(c["id"] for c in containers(blocker, "RUNNING")
                                        if c["node"] == bad))
         k.add_containers(1)
-        wait_for(lambda: len(containers(k, outcome="FAILED")) >= 3, 60, "3 failures")
+        wait_for(lambda: len(containers(k, outcome="FAILED")) >= 3, 60, "3 failures",
+                 explain=lambda: yarn_state(mc.resourcemanager_web, k))
         # YARN keeps offering that slot: knit gives it back unused.
         time.sleep(3)
         failed = containers(k, outcome="FAILED")
@@ -193,7 +187,8 @@ def test_node_where_containers_keep_failing_is_excluded(nodes3):
         # Now one free slot on a good node.
         blocker.remove_containers(next(c["id"] for c in containers(blocker, "RUNNING")
                                        if c["node"] == good))
-        wait_for(lambda: containers(k, "RUNNING"), 60, "a container on the good node")
+        wait_for(lambda: containers(k, "RUNNING"), 60, "a container on the good node",
+                 explain=lambda: yarn_state(mc.resourcemanager_web, k))
         assert [c["node"] for c in containers(k, "RUNNING")] == [good]
         assert containers(k, outcome="FAILED") == failed
 
@@ -222,7 +217,8 @@ def test_stopped_nodemanager_containers_and_dask_workers_come_back_elsewhere(nod
         wait_for(lambda: _free_slots(mc) >= 4, 30, "room for 4 on the victim")
         k.add_containers(2)
         cluster.scale(2)
-        wait_for(lambda: len(containers(k, "RUNNING")) == 2, 60, "2 containers")
+        wait_for(lambda: len(containers(k, "RUNNING")) == 2, 60, "2 containers",
+                 explain=lambda: yarn_state(mc.resourcemanager_web, k))
         client.wait_for_workers(2, timeout=60)
         lost = {c["id"] for c in containers(k, "RUNNING")}
         assert {c["node"] for c in containers(k, "RUNNING") + containers(cluster.knit, "RUNNING")} \
@@ -247,7 +243,8 @@ def test_when_the_am_node_stops_a_new_attempt_takes_over_elsewhere(nodes3):
     log_rm_container_states(mc)
     with Knit(mc.conf_dir) as k:
         app_id = k.start("sleep 600", num_containers=2, memory=256)
-        wait_for(lambda: len(containers(k, "RUNNING")) == 2, 60, "2 running containers")
+        wait_for(lambda: len(containers(k, "RUNNING")) == 2, 60, "2 running containers",
+                 explain=lambda: yarn_state(mc.resourcemanager_web, k))
         wait_until_the_rm_sees_them_running(mc, {c["id"] for c in containers(k)})
         victim = _am_node(mc, app_id)
         elsewhere = {c["id"] for c in containers(k) if c["node"] != victim}
@@ -255,7 +252,8 @@ def test_when_the_am_node_stops_a_new_attempt_takes_over_elsewhere(nodes3):
         wait_for(lambda: len(app_attempts(mc.resourcemanager_web, app_id)) == 2 and
                  len(containers(k, "RUNNING")) == 2 and
                  all(c["node"] != victim for c in containers(k, "RUNNING")), 60,
-                 "the second attempt with 2 containers off the lost node")
+                 "the second attempt with 2 containers off the lost node",
+                 explain=lambda: yarn_state(mc.resourcemanager_web, k))
         assert _am_node(mc, app_id) != victim
         assert elsewhere <= {c["id"] for c in containers(k, "RUNNING")}
         assert k.pending_containers() == 0 and len(k.get_containers()) == 2

@@ -1,6 +1,6 @@
 package knit.am
 
-import knit.common.{Json, Messages}
+import knit.common.Messages
 
 /** What Python calls on the ApplicationMaster over its authenticated Py4J gateway.
   * Strings and ints in; structured answers are JSON text (see `knit.common.Json`). Every
@@ -41,5 +41,5 @@ class AmEntryPoint(am: ApplicationMaster) {
   def setLink(name: String, url: String): Unit = afterTakeOver(am.setLink(name, url))
 
   /** Containers asked for and not yet given: JSON {role: {"<memory>x<vcores>": count}}. */
-  def pending(): String = afterTakeOver(Json.write(am.pending()))
+  def pending(): String = afterTakeOver(Messages.toJson(am.pending()))
 }

@@ -28,7 +28,7 @@ class ClientEntryPoint {
   def login(confDir: String, overrides: String, principal: String, keytab: String): String = {
     val conf = HadoopConf.load(confDir, Json.stringMap(overrides))
     val user = ClientLogin.login(conf, Option(principal).filter(_.nonEmpty), Option(keytab).filter(_.nonEmpty))
-    Json.write(Map("user" -> user))
+    Messages.toJson(Map("user" -> user))
   }
 
   private def client(confDir: String, overrides: String) = {
@@ -78,11 +78,11 @@ class ClientEntryPoint {
   def readStagedFile(confDir: String, overrides: String, appId: String, name: String): String = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    Json.write(Attaching.text(fs, new Path(Localized.root(fs), appId), name))
+    Messages.toJson(Attaching.text(fs, new Path(Localized.root(fs), appId), name))
   }
 
   /** The messages this side defines, for the contract test: {message: {field: type}}. */
-  def contract(): String = Json.write(Messages.describe())
+  def contract(): String = Messages.toJson(Messages.describe())
 
   def report(confDir: String, overrides: String, appId: String): String = {
     val (_, yarn) = client(confDir, overrides)
@@ -115,33 +115,29 @@ class ClientEntryPoint {
     val (conf, yarn) = client(confDir, overrides)
     val id = ApplicationId.fromString(appId)
     val owner = yarn.getApplicationReport(id).getUser
-    Json.write(AggregatedLogs.read(conf, id, owner))
+    Messages.toJson(AggregatedLogs.read(conf, id, owner))
   }
 
   /** stdout and stderr of running containers, read from their NodeManagers. `containers`
-    * is a JSON object {container id: NodeManager http address}; the answer is {"logs": like
-    * `aggregatedLogs`, "unreadable": {container id: why}}. */
+    * is a JSON object {container id: NodeManager http address}; the answer is a LiveLogsRead. */
   def liveLogs(confDir: String, overrides: String, containers: String): String = {
     val (conf, _) = client(confDir, overrides)
-    val read = LiveLogs.read(conf, Json.stringMap(containers).toSeq)
-    Json.write(Map("logs" -> read.logs, "unreadable" -> read.unreadable))
+    Messages.toJson(LiveLogs.read(conf, Json.stringMap(containers).toSeq))
   }
 
-  /** Packed environments stored in HDFS: a JSON list of {sha256, name, size, modified}. */
+  /** Packed environments stored in HDFS: a JSON list of StoredEnv. */
   def listEnvs(confDir: String, overrides: String): String = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    Json.write(SharedFiles.list(fs, Localized.root(fs), "envs")
-      .map { case (sha, name, size, modified) =>
-        Map("sha256" -> sha, "name" -> name, "size" -> size, "modified" -> modified) })
+    Messages.toJson(SharedFiles.list(fs, Localized.root(fs), "envs")
+      .map { case (sha, name, size, modified) => Messages.StoredEnv(sha, name, size, modified) })
   }
 
   /** Deletes stored environments by name or sha256 (prefix); returns how many (as JSON). */
   def removeEnv(confDir: String, overrides: String, nameOrHash: String): String = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    Json.write(SharedFiles.remove(fs, Localized.root(fs), "envs",
-      nameOrHash))
+    Messages.toJson(SharedFiles.remove(fs, Localized.root(fs), "envs", nameOrHash))
   }
 
   /** Called when Python goes away: kill what it did not detach, then close clients. An

@@ -7,6 +7,8 @@ import org.apache.hadoop.security.UserGroupInformation
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
+import knit.common.Messages
+
 /** Reads running containers' logs from their NodeManagers' REST API, which answers in the
   * same dump format as aggregated logs (parsed by `AggregatedLogs.parse`). */
 object LiveLogs {
@@ -14,13 +16,9 @@ object LiveLogs {
   private val ConnectTimeoutMs = 5000
   private val ReadTimeoutMs = 30000
 
-  /** What could be read: {container id -> {file -> contents}}, and why the rest could not
-    * (container id -> reason: its NodeManager did not answer). */
-  final case class Read(logs: Map[String, Map[String, String]], unreadable: Map[String, String])
-
   /** `files` of each (container id, NM http address). */
   def read(conf: YarnConfiguration, containers: Seq[(String, String)],
-      files: Seq[String] = Seq("stdout", "stderr")): Read = {
+      files: Seq[String] = Seq("stdout", "stderr")): Messages.LiveLogsRead = {
     val scheme = if (YarnConfiguration.useHttps(conf)) "https" else "http"
     val user = UserGroupInformation.getCurrentUser.getShortUserName
     val unreadable = Map.newBuilder[String, String]
@@ -44,7 +42,7 @@ object LiveLogs {
         file -> text
       }.toMap
     }.toMap
-    Read(logs, unreadable.result())
+    Messages.LiveLogsRead(logs, unreadable.result())
   }
 
   /** The body of a 200 answer; the status of any other (404: the container wrote no such

@@ -99,10 +99,18 @@ object Messages {
   final case class Attachment(appId: String, stagingDir: String, token: String, tlsCert: String,
       withEnv: Boolean, renewsTokens: Boolean, roles: Seq[String])
 
+  /** A packed environment stored in HDFS (`list_envs`): its sha256, file name, size in
+    * bytes and modification time in ms since the epoch. */
+  final case class StoredEnv(sha256: String, name: String, size: Long, modified: Long)
+
+  /** Running containers' logs read from their NodeManagers: {container id: {file:
+    * contents}}, and why the others could not be read {container id: reason}. */
+  final case class LiveLogsRead(logs: Map[String, Map[String, String]], unreadable: Map[String, String])
+
   /** Every message Python shares, by name (what `describe` reports). */
   val All: Seq[Class[_]] = Seq(classOf[AppSpec], classOf[RoleSpec], classOf[Container],
     classOf[ContainerList], classOf[ApplicationReport], classOf[GatewaySecrets],
-    classOf[Submitted], classOf[Attachment])
+    classOf[Submitted], classOf[Attachment], classOf[StoredEnv], classOf[LiveLogsRead])
 
   /** What the client stages for the ApplicationMaster (`knit-app.json`): the request, and
     * what staging it produced. Between the JVMs only. */
@@ -151,7 +159,11 @@ object Messages {
   implicit val submittedRw: Wire.ReadWriter[Submitted] = Wire.macroRW
   implicit val attachmentRw: Wire.ReadWriter[Attachment] = Wire.macroRW
   implicit val stagedAppRw: Wire.ReadWriter[StagedApp] = Wire.macroRW
+  implicit val storedEnvRw: Wire.ReadWriter[StoredEnv] = Wire.macroRW
+  implicit val liveLogsReadRw: Wire.ReadWriter[LiveLogsRead] = Wire.macroRW
 
+  /** A message, or a plain value of strings, whole numbers, booleans, options, sequences
+    * and string-keyed maps (upickle's writers, chosen at compile time), as JSON. */
   def toJson[T: Wire.Writer](message: T): String = Wire.write(message)
 
   /** The message of type `T` in `json`; a missing, unknown or mistyped field throws an

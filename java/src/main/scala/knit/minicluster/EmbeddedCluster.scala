@@ -128,9 +128,22 @@ class EmbeddedCluster(
     fs.setPermission(new Path("/tmp"), new FsPermission("1777"))
   }
 
-  /** `n` distinct ports free now (all held open at once, then released). */
+  /** `n` distinct ports free now (all held open at once, then released), below the
+    * kernel's ephemeral range where it has one: a port from bind(0) can go to an outgoing
+    * connection (HDFS starts meanwhile) before the ResourceManager binds it. */
   private def freePorts(n: Int): Seq[Int] = {
-    val sockets = Seq.fill(n)(new java.net.ServerSocket(0))
+    val floor =
+      try new String(java.nio.file.Files.readAllBytes(
+        java.nio.file.Paths.get("/proc/sys/net/ipv4/ip_local_port_range"))).trim.split("\\s+")(0).toInt
+      catch { case _: Exception => 0 }
+    val random = new java.util.Random()
+    def open(): java.net.ServerSocket =
+      if (floor <= 12000) new java.net.ServerSocket(0)
+      else Iterator.continually(10000 + random.nextInt(floor - 10000)).map { port =>
+        try Some(new java.net.ServerSocket(port))
+        catch { case _: java.io.IOException => None }
+      }.collectFirst { case Some(s) => s }.get
+    val sockets = Seq.fill(n)(open())
     try sockets.map(_.getLocalPort) finally sockets.foreach(_.close())
   }
 
