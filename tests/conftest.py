@@ -40,17 +40,20 @@ def minicluster():
 
 # ---------------------------------------------------------------- diagnostics
 _AM_LOG_TAIL_LINES = 120
+_AM_LOG_FILES = ("stderr", "stdout", "prelaunch.err")
 
 
 def _am_logs_since(work_dir: str, since: float) -> str:
     """The tails of the ApplicationMaster logs (container ..._000001 of every attempt) that
-    changed since `since`, under a MiniCluster's work dir: what a failed test's AM did."""
+    changed since `since`, under a MiniCluster's work dir: what a failed test's AM did.
+    (Its log files alone: the same container's dir under the NodeManager's local dirs
+    holds its jar and launch script.)"""
     from pathlib import Path
     parts = []
     for am_dir in sorted(Path(work_dir).glob("**/application_*/container_*_000001")):
         for f in sorted(am_dir.iterdir()):
             try:
-                if not f.is_file() or f.stat().st_mtime < since:
+                if f.name not in _AM_LOG_FILES or not f.is_file() or f.stat().st_mtime < since:
                     continue
                 lines = f.read_text(errors="replace").splitlines()[-_AM_LOG_TAIL_LINES:]
             except OSError:

@@ -41,8 +41,10 @@ def yarn_state(rm_web: str, app=None) -> str:
     apps = (requests.get(f"{rm_web}/ws/v1/cluster/apps", params={"states": "ACCEPTED,RUNNING"},
                          timeout=10).json().get("apps") or {}).get("app", [])
     parts = [f"nodes: {[(n['id'], n['state'], n['availMemoryMB']) for n in nodes]}",
-             "applications: " + str([(a["id"], a["state"], a.get("allocatedMB"), a.get("runningContainers"),
-                                      [(r.get("numContainers"), r.get("resourceName"), r.get("capability"))
+             "applications (id, state, allocated MB, reserved MB, containers, asks, diagnostics): " +
+             str([(a["id"], a["state"], a.get("allocatedMB"), a.get("reservedMB"), a.get("runningContainers"),
+                                      [(r.get("numContainers"), r.get("resourceName"),
+                                        (r.get("capability") or {}).get("memory"))
                                        for r in a.get("resourceRequests") or []], a.get("diagnostics"))
                                      for a in apps])]
     if app is not None:

@@ -90,7 +90,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
   private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
   // By default the NodeManager client's stop stops every container it started, one RPC at
-  // a time, while this AM, unregistered, still runs (1,000 containers: some 90 s before
+  // a time, while this AM, unregistered, still runs (1,000 containers: over 30 s before
   // the application could end). YARN ends them itself, on every node at once, when the
   // application ends; and a failed attempt's containers are the next attempt's to adopt.
   nm.getClient.cleanupRunningContainersOnStop(false)

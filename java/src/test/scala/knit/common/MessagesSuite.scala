@@ -70,7 +70,7 @@ class MessagesSuite extends AnyFunSuite {
     assert(Messages.toJson(Map("a" -> Option.empty[String], "b" -> Some("x"))) == """{"a":null,"b":"x"}""")
     assert(Messages.toJson("a \"staged\" file") == "\"a \\\"staged\\\" file\"")
     assert(Messages.toJson(LiveLogsRead(Map("c1" -> Map("stdout" -> "up\n")), Map("c2" -> "HTTP 500"))) ==
-      """{"logs":{"c1":{"stdout":"up\\n"}},"unreadable":{"c2":"HTTP 500"}}""")
+      """{"logs":{"c1":{"stdout":"up\n"}},"unreadable":{"c2":"HTTP 500"}}""")
     assert(Json.stringMap("""{"k": "v"}""") == Map("k" -> "v"))
     assert(Json.stringMap("") == Map.empty)
     intercept[IllegalArgumentException](Json.stringMap("""{"k": 1}"""))
