@@ -25,6 +25,9 @@ object CommandScript {
     * or no answer twice in a row, ends the container's process group. Only armed when the
     * first answer is 200, so a NodeManager it cannot ask (HTTPS only, SPNEGO) changes
     * nothing; and only when the group is the container's own (YARN runs it under setsid).
+    * Everything but reading this process's group runs in the background: the first
+    * question, asked before the command, held every container's start on a round trip
+    * to its NodeManager (busiest when it is launching many containers at once).
     */
   val NodeManagerWatch: String =
     """knit_nm_says() {  # 0: 200, 1: 404, 2: no answer, 3: anything else
@@ -36,10 +39,10 @@ object CommandScript {
       |  exec 9>&-
       |  case "$status" in 200) return 0 ;; 404) return 1 ;; *) return 3 ;; esac
       |}
-      |knit_stat=$(cat /proc/$$/stat 2>/dev/null); set -- ${knit_stat##*") "}; knit_group=${3:-}
-      |if [ -n "${NM_HTTP_PORT:-}" ] && [ -n "$knit_group" ] &&
-      |   [ "$(readlink /proc/$knit_group/cwd 2>/dev/null)" = "$PWD" ] && knit_nm_says 2>/dev/null; then
+      |knit_stat=; read -r knit_stat 2>/dev/null </proc/$$/stat; set -- ${knit_stat##*") "}; knit_group=${3:-}
+      |if [ -n "${NM_HTTP_PORT:-}" ] && [ -n "$knit_group" ]; then
       |  (
+      |    [ "$(readlink /proc/$knit_group/cwd 2>/dev/null)" = "$PWD" ] && knit_nm_says 2>/dev/null || exit 0
       |    silent=0
       |    while sleep 5 && kill -0 $$ 2>/dev/null; do
       |      knit_nm_says 2>/dev/null; answer=$?

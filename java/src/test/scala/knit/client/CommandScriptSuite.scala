@@ -61,8 +61,10 @@ class NodeManagerWatchSuite extends AnyFunSuite {
   /** A NodeManager that knows the container until `knows` is false (then answers 404). */
   private class FakeNodeManager {
     @volatile var knows = true
+    @volatile var answerAfterMs = 0L
     val server: HttpServer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0)
     server.createContext("/ws/v1/node/containers/", exchange => {
+      Thread.sleep(answerAfterMs)
       val code = if (knows) 200 else 404
       exchange.sendResponseHeaders(code, -1)
       exchange.close()
@@ -107,6 +109,21 @@ class NodeManagerWatchSuite extends AnyFunSuite {
     Thread.sleep(2000)
     nm.stop() // killed: its port answers no more
     assert(exited(orphan, 40), "the orphaned container kept running")
+  }
+
+  test("the command starts without waiting for the NodeManager's first answer") {
+    val nm = new FakeNodeManager
+    nm.answerAfterMs = 4000
+    val marks = Files.createTempDirectory("knit-marks")
+    val started = marks.resolve("started")
+    try {
+      val p = launch(CommandScript(s"touch '$started'; sleep 6; echo done", Map.empty), nm)
+      val deadline = System.nanoTime + 2000L * 1000 * 1000
+      while (!Files.exists(started) && System.nanoTime < deadline) Thread.sleep(50)
+      assert(Files.exists(started), "the command waited for the NodeManager")
+      nm.answerAfterMs = 0
+      assert(exited(p, 30) && p.exitValue == 0)
+    } finally { nm.stop(); Files.deleteIfExists(started); Files.deleteIfExists(marks) }
   }
 
   test("without a NodeManager to ask at the start, the watch stays off") {
