@@ -157,6 +157,19 @@ def test_kill_leaves_nothing(field_cluster):
     assert not staging_exists(mc, app_id)
 
 
+def test_later_ams_start_from_a_class_data_archive(field_cluster):
+    """The earlier tests' AMs ended cleanly: the first wrote the node's class-data archive
+    (knit-am.sh), which the next AM maps, on Java 11 and 17 and each Hadoop."""
+    mc, _, _ = field_cluster
+    archives = wait_for(lambda: glob.glob(f"{mc.work_dir}/**/usercache/*/knit-cds/am-*.jsa",
+                                          recursive=True), 120, "the node's class-data archive")
+    with Knit(mc.conf_dir) as k:
+        k.start("echo archived", num_containers=1, memory=256)
+        assert k.wait_for_completion(timeout=180) == "SUCCEEDED"
+        am = next(f["stderr"] for c, f in k.logs().items() if c.endswith("_000001"))
+    assert f"Classes from the class-data archive {archives[0]}" in am, am[-3000:]
+
+
 @pytest.mark.parametrize("field_cluster", [("3.3.6", 11)], indirect=True,
                          ids=["hadoop3.3.6-java11"])
 def test_java11_client_on_the_edge_nodes_hadoop_336(field_cluster, tmp_path):

@@ -157,6 +157,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
         }
       }
       tookOver.countDown()
+      ClassArchive.checkInBackground() // after the first asks: it is not on their way
       val leaseWatch = watchLease()
       done.await()
       page.thenAccept(_.foreach(_.stop()))

@@ -84,6 +84,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       val staged = StagedApp(req, staging.toString, jar.path.toString, env.map(_.path.toString),
         running.map(_.getHost).distinct, running.map(_.toString), renewsTokens)
       val spec = write(fs, new Path(staging, AppFiles.Spec), Messages.toJson(staged).getBytes(UTF_8))
+      val amLaunch = write(fs, new Path(staging, AppFiles.AmLaunch), AppFiles.AmLaunchScript.getBytes(UTF_8))
       // What `knit.connect` needs to attach from another process of this user; the dir is
       // the user's alone (mode 700), the file too (600). Never the AM's TLS key.
       write(fs, new Path(staging, AppFiles.ClientSecrets), Messages.toJson(
@@ -101,7 +102,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
       ctx.setResource(Resource.newInstance(req.amMemory, req.amVcores))
       // knit's jar is PRIVATE: NodeManagers keep it in the user's cache across applications.
       ctx.setAMContainerSpec(amLaunchContext(fs, Localized.resource(fs, jar.path, LocalResourceType.FILE,
-        LocalResourceVisibility.PRIVATE), spec, keytab.map(AppFiles.Keytab -> _) ++
+        LocalResourceVisibility.PRIVATE), spec, amLaunch, keytab.map(AppFiles.Keytab -> _) ++
         krb5Conf.map(AppFiles.Krb5Conf -> _), req, secrets))
       yarn.submitApplication(ctx)
       log.info(s"Submitted $appId, staged in $staging")
@@ -120,7 +121,7 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     PrivateFiles.write(fs, dst, bytes)
 
   private def amLaunchContext(fs: FileSystem, jar: LocalResource, spec: LocalResource,
-      kerberosFiles: Iterable[(String, LocalResource)], req: AppSpec,
+      amLaunch: LocalResource, kerberosFiles: Iterable[(String, LocalResource)], req: AppSpec,
       secrets: GatewaySecrets): ContainerLaunchContext = {
     val classpath = Localized.jvmClasspath(conf)
     val heapMb = math.max(128, (req.amMemory * 0.7).toInt)
@@ -130,13 +131,15 @@ class Submitter(conf: YarnConfiguration, yarn: YarnClient) {
     // container's own tmp dir, which the NodeManager creates and removes, not the node's
     // /tmp, where a killed AM left them.
     val tmpDir = s"-Djava.io.tmpdir=${new Path(Environment.PWD.$$(), YarnConfiguration.DEFAULT_CONTAINER_TEMP_DIR)}"
-    val command = (Seq(Environment.JAVA_HOME.$$() + "/bin/java", s"-Xmx${heapMb}m", tmpDir) ++ AmJvmOptions ++ krb5 ++
+    // knit-am.sh adds the class-data archive's options and then the main class.
+    val command = (Seq("/bin/bash", AppFiles.AmLaunch, "knit.am.ApplicationMasterMain",
+      Environment.JAVA_HOME.$$() + "/bin/java", s"-Xmx${heapMb}m", tmpDir) ++ AmJvmOptions ++ krb5 ++
       AppFiles.JvmCompatOptions ++
-      Seq("-Dlog4j.configuration=knit-am-log4j.properties", "knit.am.ApplicationMasterMain",
-        s"1>$logDir/stdout", s"2>$logDir/stderr")).mkString(" ")
+      Seq("-Dlog4j.configuration=knit-am-log4j.properties", s"1>$logDir/stdout", s"2>$logDir/stderr")).mkString(" ")
 
     val ctx = Records.newRecord(classOf[ContainerLaunchContext])
-    ctx.setLocalResources((Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec) ++ kerberosFiles).asJava)
+    ctx.setLocalResources((Map(AppFiles.Jar -> jar, AppFiles.Spec -> spec, AppFiles.AmLaunch -> amLaunch) ++
+      kerberosFiles).asJava)
     ctx.setEnvironment((Map("CLASSPATH" -> classpath) ++ ActingUser.environment()).asJava)
     ctx.setCommands(java.util.Collections.singletonList(command))
     // The gateway token travels in the AM's credentials: never on a command line or in

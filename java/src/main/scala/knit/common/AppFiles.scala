@@ -10,6 +10,9 @@ object AppFiles {
   val Spec = "knit-app.json"
   /** The gateway's token and certificate, for `knit.connect` (mode 600; never the key). */
   val ClientSecrets = "knit-client.json"
+  /** Starts the AM's JVM, with a class-data archive where the node has one (the resource
+    * `knit/am-launch.sh`; knit.am.ClassArchive). */
+  val AmLaunch = "knit-am.sh"
   /** The user's command, run by bash in every container. */
   val Command = "knit-command.sh"
   /** The user's keytab (Knit(keytab=...)), localized for the AM alone. */
@@ -56,6 +59,12 @@ object AppFiles {
   def isArchive(name: String): Boolean = {
     val n = name.toLowerCase
     n.endsWith(".zip") || n.endsWith(".tar.gz") || n.endsWith(".tgz") || n.endsWith(".tar")
+  }
+
+  /** The AM's launch script (`AmLaunch`), from knit.jar. */
+  lazy val AmLaunchScript: String = {
+    val in = getClass.getResourceAsStream("/knit/am-launch.sh")
+    try scala.io.Source.fromInputStream(in, "UTF-8").mkString finally in.close()
   }
 
   /** JVM options every JVM knit starts gets, whatever Java (8 to 21) and NodeManager
