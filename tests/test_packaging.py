@@ -6,6 +6,7 @@ Under CI=true these fail, never skip, when `unshare` or the build is unavailable
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -68,6 +69,18 @@ def test_the_wheel_carries_knits_jar_and_locks_not_jars_or_paths(dists):
         lock = json.loads(text)["jars"]
         assert lock and all(len(j["sha256"]) == 64 and not j["path"].startswith("/") for j in lock)
         assert str(Path.home()) not in text and str(ROOT) not in text
+
+
+def test_the_wheels_jar_carries_every_resource_of_the_source_tree(dists):
+    """The sdist is built from MANIFEST.in, so a resource it forgets (knit-am.sh was one)
+    is missing from the wheel's knit.jar, and only the AM's launch says so."""
+    _, wheel = dists
+    resources = ROOT / "java" / "src" / "main" / "resources"
+    wanted = sorted(str(p.relative_to(resources)) for p in resources.rglob("*") if p.is_file())
+    with zipfile.ZipFile(wheel) as z:
+        jar = zipfile.ZipFile(io.BytesIO(z.read("knit/java_libs/knit.jar")))
+        carried = set(jar.namelist())
+    assert wanted and [r for r in wanted if r not in carried] == []
 
 
 def test_the_wheel_runs_without_maven_or_the_checkout(dists, tmp_path):

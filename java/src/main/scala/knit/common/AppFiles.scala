@@ -63,14 +63,19 @@ object AppFiles {
 
   /** The AM's launch script (`AmLaunch`), from knit.jar. */
   lazy val AmLaunchScript: String = {
-    val in = getClass.getResourceAsStream("/knit/am-launch.sh")
+    val in = resource("/knit/am-launch.sh")
     try scala.io.Source.fromInputStream(in, "UTF-8").mkString finally in.close()
   }
+
+  /** A resource of knit.jar; one missing means a broken build, said so rather than an NPE. */
+  private def resource(name: String): java.io.InputStream =
+    Option(getClass.getResourceAsStream(name)).getOrElse(throw new IllegalStateException(
+      s"knit.jar lacks its resource $name: this knit was built incompletely; reinstall knit"))
 
   /** JVM options every JVM knit starts gets, whatever Java (8 to 21) and NodeManager
     * version: the resource `knit/jvm-compat-options.txt` (also read by knit/java.py). */
   lazy val JvmCompatOptions: Seq[String] = {
-    val in = getClass.getResourceAsStream("/knit/jvm-compat-options.txt")
+    val in = resource("/knit/jvm-compat-options.txt")
     try scala.io.Source.fromInputStream(in, "UTF-8").getLines()
       .map(_.trim).filter(l => l.nonEmpty && !l.startsWith("#")).toList
     finally in.close()
