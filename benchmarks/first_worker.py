@@ -36,6 +36,7 @@ import knit
 from knit import MiniCluster
 from knit.client_jvm import get_client
 from knit.dask import YarnCluster
+from _timing import wait_idle
 from peers_lib import procs, source
 
 RESULTS = Path(__file__).resolve().parent / "results" / "first_worker.json"
@@ -118,6 +119,7 @@ def main() -> None:
         one_run(mc, boot)  # warm-up: knit.jar's upload, the JIT, the page cache
         runs = []
         for i in range(args.runs):
+            wait_idle(mc)  # each run on an empty cluster, as in peers.py
             runs.append(one_run(mc, boot))
             log.info("run %d: %s", i + 1, "  ".join(f"{k} {v}" for k, v in runs[-1].items()))
     medians = {k: statistics.median(r[k] for r in runs if r[k] is not None)

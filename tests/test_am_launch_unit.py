@@ -125,3 +125,42 @@ def test_an_archive_dir_of_another_owner_is_not_used(node):
     launch(node, "17.0.15")
     os.chown(node["archive_dir"], 4242, 4242)
     assert launch(node, "17.0.15") == [f"-Xmx128m {MAIN}"]
+
+
+def _lock_for_the_archive_to_be(node) -> Path:
+    """The `.writing` lock of the archive the next launch would write (its name from a run)."""
+    launch(node, "17.0.15", status=1)  # a failed AM: no archive, the same classpath
+    node["archive_dir"].mkdir(mode=0o700, exist_ok=True)
+    # The archive's name: am-<key>.jsa, the key as the script computes it.
+    key = subprocess.run(["bash", "-c", 'printf "%s\\n" "$0" "$1" | cksum | cut -d " " -f 1',
+                          str(node["java_home"]), node_classpath(node)],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return node["archive_dir"] / f"am-{key}.jsa.writing"
+
+
+def node_classpath(node) -> str:
+    return (node["calls"].parent / "classpath").read_text().splitlines()[0]
+
+
+def test_an_am_ending_while_another_writes_the_archive_writes_none(node):
+    lock = _lock_for_the_archive_to_be(node)
+    lock.mkdir()
+    calls = launch(node, "17.0.15")
+    assert len(calls) == 1 and "-Xshare:dump" not in calls[0]
+    assert lock.is_dir() and not list(node["archive_dir"].glob("am-*.jsa"))
+
+
+def test_a_lock_a_killed_writer_left_is_taken_over(node):
+    lock = _lock_for_the_archive_to_be(node)
+    lock.mkdir()
+    old = lock.stat().st_mtime - 11 * 60
+    os.utime(lock, (old, old))
+    calls = launch(node, "17.0.15")
+    assert len(calls) == 2 and "-Xshare:dump" in calls[1]
+    assert (node["archive_dir"] / lock.name.removesuffix(".writing")).is_file()
+    assert not lock.exists()
+
+
+def test_the_writer_leaves_no_lock(node):
+    launch(node, "17.0.15")
+    assert list(node["archive_dir"].glob("am-*.jsa")) and not list(node["archive_dir"].glob("*.writing"))

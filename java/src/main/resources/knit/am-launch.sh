@@ -68,8 +68,14 @@ fi
 class_list="$PWD/tmp/knit-am.classlist"
 "$@" "-XX:DumpLoadedClassList=$class_list" "$main"
 status=$?
+# One writer per archive (an atomic mkdir): AMs ending while another writes it, or after it
+# is written, write nothing, so a node's first busy minutes cost one dump, not one per
+# application. A lock older than the dump's 120 s limit is what a killed writer left.
+lock="$archive.writing"
 if [ "$status" -eq 0 ] && [ -s "$class_list" ] && mkdir -p "$archive_dir" && [ -O "$archive_dir" ] &&
-   [ ! -L "$archive_dir" ] && chmod 700 "$archive_dir"; then
+   [ ! -L "$archive_dir" ] && chmod 700 "$archive_dir" &&
+   { find "$archive_dir" -maxdepth 1 -name 'am-*.writing' -mmin +10 -exec rmdir {} + 2>/dev/null; true; } &&
+   mkdir "$lock" 2>/dev/null && trap 'rmdir "$lock" 2>/dev/null' EXIT && [ ! -e "$archive" ]; then
   # What a killed dump left.
   find "$archive_dir" -maxdepth 1 -name 'am-*.partial' -mmin +10 -exec rm -f {} + 2>/dev/null
   partial="$archive.$$.partial"
