@@ -103,7 +103,10 @@ def one_run(mc: MiniCluster, boot: float) -> dict:
         "registered": adds[0] if adds else None,
         "returned": returned,
     }
-    return {k: (None if v is None else round(v - t0, 3)) for k, v in at.items()}
+    am_log = next((f["stderr"] for c, f in logs.items() if c.endswith("_000001")), "")
+    return {**{k: (None if v is None else round(v - t0, 3)) for k, v in at.items()},
+            # Whether this AM's JVM mapped the node's class-data archive (knit-am.sh).
+            "am_class_archive": "Classes from the class-data archive" in am_log}
 
 
 def main() -> None:

@@ -349,6 +349,10 @@ def _first_worker_section() -> list[str]:
     if "am_jvm" in med and "am_registered" in med:
         md += ["", f"AM start, its JVM's start to registered with the ResourceManager: "
                    f"{med['am_registered'] - med['am_jvm']:.2f} s."]
+    mapped = [r["am_class_archive"] for r in fw["runs"] if "am_class_archive" in r]
+    if mapped:
+        md += [f"The AM started from its node's class-data archive in {sum(mapped)} of "
+               f"{len(mapped)} runs (the warm-up run's AM wrote it, after its clock stopped)."]
     if "returned" in med:
         md += [f"`YarnCluster()` itself returned at {med['returned']:.2f} s (it waits for the "
                "AM, not for workers)."]
