@@ -352,7 +352,7 @@ def _first_worker_section() -> list[str]:
     mapped = [r["am_class_archive"] for r in fw["runs"] if "am_class_archive" in r]
     if mapped:
         md += [f"The AM started from its node's class-data archive in {sum(mapped)} of "
-               f"{len(mapped)} runs (the warm-up run's AM wrote it, after its clock stopped)."]
+               f"{len(mapped)} runs (each node's first AM, the warm-up's or a measured one, writes it after its run's clock has stopped)."]
     if "returned" in med:
         md += [f"`YarnCluster()` itself returned at {med['returned']:.2f} s (it waits for the "
                "AM, not for workers)."]
