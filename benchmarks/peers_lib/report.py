@@ -38,7 +38,9 @@ DIFFERENCES = [
     "node. Each tool runs as it ships: these are their designs, not benchmark settings.",
     "knit's ApplicationMaster starts from a class-data archive (AppCDS, Java 11+) once an "
     "earlier knit AM on that node has written one after its clean exit (in the NodeManager's "
-    "user cache, knit-am.sh): every warm knit run here uses it. The peers' AMs use only the "
+    "user cache, knit-am.sh): warm knit runs use it on every node where a knit AM ran before "
+    "(each node's first AM, the warm-up's or a measured run's, has none; first_worker.py "
+    "records it per run). The peers' AMs use only the "
     "JDK's own default archive. The cold runs have no archive: the first AM on a node writes "
     "it, after the clock has stopped, and the next run waits for the cluster to be idle.",
     "Uploads: knit uploads knit.jar to HDFS once per user and jar content and reuses it, and "
