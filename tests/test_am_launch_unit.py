@@ -1,7 +1,7 @@
 """knit-am.sh, the AM's launch script, run with a stand-in `java` that records its calls:
 which JVM options it passes on each Java, where the class-data archive goes, its modes.
 
-The real JVMs and archives are in test_class_archive.py (Java 17) and test_compat.py (11).
+The real JVMs and archives are in test_compat.py (Java 11 and 17).
 """
 from __future__ import annotations
 
@@ -72,8 +72,10 @@ def launch(node, java_version: str, status: int = 0) -> list[str]:
     return node["calls"].read_text().splitlines()
 
 
-def test_java_8_runs_the_am_as_before(node):
-    assert launch(node, "1.8.0_392") == [f"-Xmx128m {MAIN}"]
+@pytest.mark.parametrize("version", ["1.8.0_392", "11.0.13"])
+def test_java_8_and_11_run_the_am_without_an_archive(node, version):
+    assert launch(node, version) == [f"-Xmx128m {MAIN}"]
+    assert launch(node, version) == [f"-Xmx128m {MAIN}"]  # and write none
     assert not node["archive_dir"].exists()
 
 
@@ -93,9 +95,9 @@ def test_the_first_am_writes_an_archive_the_next_ones_map(node):
 
 
 def test_the_archive_records_the_jar_by_its_cached_path_and_directories_last(node):
-    # Java 11 compares the archive's paths as written; a non-empty directory before a jar in
+    # The JVM compares the archive's paths as written; a non-empty directory before a jar in
     # use stops a dump.
-    launch(node, "11.0.13")
+    launch(node, "17.0.15")
     assert (node["calls"].parent / "classpath").read_text().splitlines() == [
         f"{node['cache_jar']}:/opt/hadoop/common/*:/opt/x.jar:/etc/hadoop/conf"] * 2
 

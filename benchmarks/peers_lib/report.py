@@ -36,7 +36,7 @@ DIFFERENCES = [
     "has asks outstanding (1 s otherwise) and asks node-local, spread over the running "
     "NodeManagers; DistributedShell's and skein's AMs heartbeat every 1 s and ask for any "
     "node. Each tool runs as it ships: these are their designs, not benchmark settings.",
-    "knit's ApplicationMaster starts from a class-data archive (AppCDS, Java 11+) once an "
+    "knit's ApplicationMaster starts from a class-data archive (AppCDS, Java 17+) once an "
     "earlier knit AM on that node has written one after its clean exit (in the NodeManager's "
     "user cache, knit-am.sh): warm knit runs use it on every node where a knit AM ran before "
     "(each node's first AM, the warm-up's or a measured run's, has none; first_worker.py "

@@ -1,12 +1,14 @@
 # Starts knit's ApplicationMaster: bash knit-am.sh <main class> <java> <JVM options...>
 #
-# On Java 11 and later the JVM maps the classes it loads from a class-data archive (AppCDS)
-# when this node has one for this Java, this classpath and this knit.jar: some 1,300 classes
-# of Hadoop, Scala and knit, which otherwise cost the AM 0.8 CPU-seconds of loading and
-# verifying before it registers (0.4 s of its start on 2 cores). The first AM of a user on a
-# node writes the archive after it has ended cleanly (a few seconds, once); an archive the
-# JVM refuses is removed by the AM and not written again (ApplicationMasterMain). Java 8
-# has no archives of application classes: it runs the AM as before.
+# On Java 17 and later the JVM maps the classes it loads from a class-data archive (AppCDS)
+# when this node has one for this Java, this classpath and this knit.jar: some 6,700 classes
+# of the JDK, Hadoop, Scala and knit, which otherwise cost the AM 0.8 CPU-seconds of loading
+# and verifying before it registers (0.4 s of its start on 2 cores). The first AM of a user
+# on a node writes the archive after it has ended cleanly (11 s of CPU here, at nice 10,
+# once); an archive the JVM refuses is removed by the AM and not written again
+# (ApplicationMasterMain). Java 8 has no archives of application classes, and Java 11
+# writes one in the interpreter (27 s here, for 0.7 s saved per later AM): on both the AM
+# runs without one.
 #
 # The archive lives beside the NodeManager's cache of the user's files (usercache/<user>/,
 # where knit.jar's copy is kept), in a directory readable by the user alone: the AM maps
@@ -26,13 +28,13 @@ java_feature() {  # 8 for "1.8.0_392", 11 for "11.0.13", 17 for "17.0.15"
 local_dir=${LOCAL_DIRS:-}
 local_dir=${local_dir%%,*}            # .../usercache/<user>/appcache/<application>
 archive_dir=${local_dir%/appcache/*}/knit-cds
-if [ "$(java_feature)" -lt 11 ] || [ -z "$local_dir" ] || [ "$archive_dir" = "$local_dir/knit-cds" ] ||
+if [ "$(java_feature)" -lt 17 ] || [ -z "$local_dir" ] || [ "$archive_dir" = "$local_dir/knit-cds" ] ||
    ! jar=$(readlink -f knit.jar); then
   exec "$@" "$main"
 fi
 
 # The classpath as the archive records it: knit.jar by its real path in the NodeManager's
-# cache (the same for every application while the jar is unchanged; Java 11 compares paths
+# cache (the same for every application while the jar is unchanged; the JVM compares paths
 # as written), then the jars, then the directories (HADOOP_CONF_DIR's): a non-empty directory
 # before a jar that classes come from stops the JVM from writing an archive.
 classpath=$jar
