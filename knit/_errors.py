@@ -48,6 +48,17 @@ def java_message(error: Py4JJavaError) -> str:
         return str(error)
 
 
+def connection_lost(error: Py4JError) -> bool:
+    """Whether the call failed because the JVM stopped answering, not in Java.
+
+    Besides Py4JNetworkError, py4j answers a call whose connection failed even on its one
+    retry (the JVM died mid-call) with a bare Py4JError: no Java exception, no trace."""
+    if isinstance(error, Py4JNetworkError):
+        return True
+    return not isinstance(error, Py4JJavaError) and "Trace:" not in str(error) and \
+        str(error).startswith("An error occurred while calling")
+
+
 def translate(error: Py4JError, what: str) -> KnitException:
     """The KnitException for a failed JVM call trying to `what` ("submit the
     application"); raise it `from` the py4j error."""
@@ -60,6 +71,6 @@ def translate(error: Py4JError, what: str) -> KnitException:
         if kind is not KnitException and ": " in message:
             message = message.split(": ", 1)[1]
         return kind(f"Cannot {what}: {message}")
-    if isinstance(error, Py4JNetworkError):
+    if connection_lost(error):
         return KnitException(f"Cannot {what}: the JVM does not answer ({error})")
     return KnitException(f"Cannot {what}: {error}")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
+from py4j.protocol import Py4JError, Py4JNetworkError
 
-from ._errors import translate
+from ._errors import connection_lost, translate
 from ._py4j import connect, from_json
 from .messages import ContainerList
 from ._tls import pinned_context
@@ -35,13 +35,6 @@ for _name in ("py4j.java_gateway", "py4j.clientserver"):
     logging.getLogger(_name).addFilter(_noise)
 
 
-def _connection_lost(error: Py4JError) -> bool:
-    """py4j answers a call whose connection failed twice (the JVM died mid-call) with a
-    bare error, no Java exception and no trace, instead of raising Py4JNetworkError."""
-    return not isinstance(error, Py4JJavaError) and "Trace:" not in str(error) and \
-        str(error).startswith("An error occurred while calling")
-
-
 class AMGateway:
     """Calls on the ApplicationMaster of one application, over TLS pinned to the
     application's certificate (`cert_pem`), authenticated by its token."""
@@ -62,7 +55,7 @@ class AMGateway:
         try:
             return fn(*args)
         except Py4JError as e:
-            if isinstance(e, Py4JNetworkError) or _connection_lost(e):
+            if connection_lost(e):
                 raise ApplicationMasterLostError(
                     f"Lost the ApplicationMaster at {self.address} while trying to {what}; "
                     "the application has probably ended (see status())") from e

@@ -7,8 +7,18 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import requests
+from py4j.protocol import Py4JError, get_return_value
 
 T = TypeVar("T")
+
+
+def py4j_error(answer: str) -> Py4JError:
+    """The error py4j raises for a JVM's `answer` to a call (py4j's wire format)."""
+    try:
+        get_return_value(answer, None, "t", "containers")
+    except Py4JError as e:
+        return e
+    raise AssertionError(f"py4j took {answer!r} for a success")
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.5,

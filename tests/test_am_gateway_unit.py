@@ -6,8 +6,9 @@ import logging
 
 import pytest
 from py4j import protocol as proto
-from py4j.protocol import Py4JError, Py4JNetworkError, get_return_value
+from py4j.protocol import Py4JNetworkError
 
+from helpers import py4j_error
 from knit.am_gateway import AMGateway, _noise
 from knit.exceptions import ApplicationMasterLostError, KnitException
 
@@ -37,18 +38,10 @@ def _gateway_without_connection() -> AMGateway:
     return gateway
 
 
-def _py4j_error(answer: str) -> Py4JError:
-    try:
-        get_return_value(answer, None, "t", "containers")
-    except Py4JError as e:
-        return e
-    raise AssertionError(f"py4j took {answer!r} for a success")
-
-
 def test_a_call_whose_connection_failed_twice_is_a_lost_am():
     """py4j's own answer for a connection lost even on its retry is a bare "x"."""
     def call():
-        raise _py4j_error(proto.ERROR)
+        raise py4j_error(proto.ERROR)
     with pytest.raises(ApplicationMasterLostError, match="Lost the ApplicationMaster at am-host:4242"):
         _gateway_without_connection()._call("list containers", call)
 
@@ -62,7 +55,7 @@ def test_a_network_error_is_a_lost_am():
 
 def test_an_error_the_am_answered_is_not_a_lost_am():
     def call():
-        raise _py4j_error(proto.ERROR + proto.STRING_TYPE + "py4j.Py4JException: no such method")
+        raise py4j_error(proto.ERROR + proto.STRING_TYPE + "py4j.Py4JException: no such method")
     with pytest.raises(KnitException, match="(?s)Cannot list containers: .*no such method") as caught:
         _gateway_without_connection()._call("list containers", call)
     assert not isinstance(caught.value, ApplicationMasterLostError)

@@ -128,7 +128,7 @@ def test_an_am_that_cannot_run_ends_the_application_after_its_attempts(miniclust
 
 
 @pytest.fixture(scope="module")
-def nodes3():
+def _nodes3_cluster():
     """A cluster of its own, for tests that steer placement by filling it and that stop a
     NodeManager: 3 NodeManagers of 5 slots of 1 GB; the ResourceManager declares a silent
     node lost after 6 s instead of 10 minutes. It schedules on NodeManager heartbeats (3.3
@@ -139,6 +139,21 @@ def nodes3():
                      config={"yarn.nm.liveness-monitor.expiry-interval-ms": "6000",
                              "yarn.scheduler.capacity.schedule-asynchronously.enable": "false"}) as mc:
         yield mc
+
+
+@pytest.fixture
+def nodes3(_nodes3_cluster):
+    """`_nodes3_cluster` once no container of an earlier test is left: an ApplicationMaster
+    that wrote its class-data archive after its application finished holds its slot for
+    seconds more, and a slot freed after `_fill_the_cluster` would let YARN place a
+    container elsewhere than the test steers it."""
+    def nothing_allocated() -> bool:
+        metrics = requests.get(f"{_nodes3_cluster.resourcemanager_web}/ws/v1/cluster/metrics",
+                               timeout=10).json()["clusterMetrics"]
+        return metrics["containersAllocated"] == 0
+    wait_for(nothing_allocated, 60, "the containers of earlier tests to end",
+             explain=lambda: yarn_state(_nodes3_cluster.resourcemanager_web))
+    return _nodes3_cluster
 
 
 def _running_nodes(mc) -> list[dict]:
