@@ -152,9 +152,9 @@ def test_an_application_yarn_will_not_activate_fails_with_yarns_reason(testbed):
     try:
         first.start("sleep 600", num_containers=0, keep_alive=True)
         with pytest.raises(KnitException) as caught:
-            second.start("echo never", start_timeout=15)
+            second.start("echo never", start_timeout=8)
         message = str(caught.value)
-        assert "did not register within 15 s" in message
+        assert "did not register within 8 s" in message
         assert "AM resource limit" in message, message
         assert second.status()["state"] == "KILLED"  # nothing half-started is left
     finally:

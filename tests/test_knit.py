@@ -184,8 +184,8 @@ def test_am_gateway_is_tls_pinned_and_refuses_connections_without_the_token(knit
 
 def test_two_knits_in_one_process_run_at_once(minicluster):
     with Knit(minicluster.conf_dir) as a, Knit(minicluster.conf_dir) as b:
-        first = a.start("sleep 15; echo A", num_containers=1, memory=256, app_name="knit-a")
-        second = b.start("sleep 15; echo B", num_containers=1, memory=256, app_name="knit-b")
+        first = a.start("sleep 8; echo A", num_containers=1, memory=256, app_name="knit-a")
+        second = b.start("sleep 8; echo B", num_containers=1, memory=256, app_name="knit-b")
         assert first != second
         assert a.status()["state"] == b.status()["state"] == "RUNNING"
         assert a.wait_for_completion(120) == b.wait_for_completion(120) == "SUCCEEDED"

@@ -14,7 +14,7 @@ from knit._procfs import am_jvm_pid, peak_rss_bytes, processes_under
 from knit.client_jvm import get_client
 
 logger = logging.getLogger(__name__)
-ROUNDS, CONTAINERS = 10, 50
+ROUNDS, CONTAINERS = 6, 50
 
 
 def rss_mib(pid: int) -> float:

@@ -144,8 +144,10 @@ def test_the_wheel_runs_without_maven_or_the_checkout(dists, tmp_path):
           f"{result['fetch_s']:.1f} s")
 
 
-def test_the_sdist_builds_and_installs_with_java_and_maven_and_says_what_it_needs(dists,
-                                                                                  tmp_path):
+def test_the_sdist_holds_the_sources_and_says_what_its_build_needs(dists, tmp_path):
+    """The sdist carries what a build needs and nothing built. (That it builds with Java
+    and Maven is `dists`: `python -m build` made the wheel from it, in isolation, as pip
+    does when it installs an sdist; the wheel is then installed and run above.)"""
     sdist, _ = dists
     with __import__("tarfile").open(sdist) as t:
         names = t.getnames()
@@ -155,16 +157,11 @@ def test_the_sdist_builds_and_installs_with_java_and_maven_and_says_what_it_need
                    "knit/_jarlock.py"):
         assert f"{top}/{needed}" in names, needed
     assert not [n for n in names if "/target/" in n or n.endswith((".jar", ".lock.json"))]
-    venv = venv_with(tmp_path, "sdist-venv", str(sdist))
-    info = subprocess.run([str(venv / "bin" / "knit"), "info", "--json"], capture_output=True,
-                          text=True, timeout=120)
-    report = json.loads(info.stdout)
-    assert report["jar"].startswith(str(venv)) and report["java"]["version"] >= 17
     # Without Java and Maven on PATH, the build stops and says what to install.
     bare = tmp_path / "bare-bin"
     bare.mkdir()
     (bare / "python3").symlink_to(sys.executable)
-    fail = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "wheel", "--no-deps", "-w",
+    fail = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
                            str(tmp_path / "w"), str(sdist)], capture_output=True, text=True,
                           timeout=600, env=dict(os.environ, PATH=str(bare)))
     assert fail.returncode != 0

@@ -98,7 +98,7 @@ def test_workers_yarn_will_not_allocate_are_explained(gpu_cluster):
     with YarnCluster(n_workers=6, worker_memory="1 GiB", hadoop_conf_dir=gpu_cluster.conf_dir,
                      progress=False) as cluster:
         with pytest.raises(WorkerStartTimeoutError) as caught:
-            cluster.wait_for_workers(6, timeout=25)
+            cluster.wait_for_workers(6, timeout=15)
         message = str(caught.value)
         assert "Only 3/6 workers arrived" in message
         assert "waiting for containers (3 of 1024 MB and 1 vcores)" in message
