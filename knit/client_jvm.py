@@ -23,10 +23,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from py4j.protocol import Py4JError, Py4JNetworkError
+from py4j.protocol import Py4JError
 
 from . import java
-from ._errors import translate
+from ._errors import connection_lost, translate
 from ._py4j import connect, from_json
 from .exceptions import JavaNotFoundError, KnitException
 from .kerberos import Identity
@@ -154,10 +154,10 @@ class ClientJVM:
         becomes a KnitException (see knit/_errors.py) saying it could not `what`."""
         try:
             answer = getattr(self._entry, method)(*args)
-        except Py4JNetworkError as e:
-            raise KnitException(f"Lost the knit client JVM during {method}. Last lines of its "
-                                f"log:\n{self.log_tail()}") from e
         except Py4JError as e:
+            if connection_lost(e):
+                raise KnitException(f"Lost the knit client JVM during {method}. Last lines of "
+                                    f"its log:\n{self.log_tail()}") from e
             raise translate(e, what or f"call the client JVM's {method}") from e
         return from_json(answer) if isinstance(answer, str) else answer
 
