@@ -516,17 +516,25 @@ class Application:
 
     def kill(self, timeout: float = 30) -> None:
         """End the application and remove its staging dir; idempotent. Its
-        ApplicationMaster stops the containers and finishes it (final status SUCCEEDED,
-        as the application's owner ended it); if the AM does not answer, or has not
-        finished within `timeout` seconds, YARN kills it (KILLED)."""
+        ApplicationMaster releases the containers, waits for YARN to report them ended
+        (the final :meth:`get_containers` shows them COMPLETED, outcome RELEASED) and
+        finishes it (final status SUCCEEDED, as the application's owner ended it); if the
+        AM does not answer, or has not finished within `timeout` seconds, YARN kills it
+        (KILLED)."""
         if self.app_id is None:
             return
         am, ended = self._am, False
         if am is not None:
             try:
                 am.stop()
-                self._refresh_containers()  # the final list, which lets the AM go
                 deadline = time.monotonic() + timeout
+                # The AM finishes once YARN has reported its released containers ended (a
+                # heartbeat or two); reading its final list lets it go.
+                final = self._refresh_containers()
+                while not final and not ended and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    final = self._refresh_containers()
+                    ended = not final and self._report().state in DONE_STATES
                 while not ended and time.monotonic() < deadline:
                     ended = self._report().state in DONE_STATES
                     if not ended:

@@ -133,6 +133,9 @@ def test_kill_ends_the_application_and_every_process(knit, minicluster):
     assert len(app_processes()) >= 3  # the AM and two containers
     knit.kill()
     assert (knit.status().state, knit.status().final_status) == ("FINISHED", "SUCCEEDED")
+    # YARN ended them before the AM finished, not when its container ends later.
+    assert [(c["state"], c["outcome"]) for c in knit.get_containers()] == \
+        [("COMPLETED", "RELEASED")] * 2
     wait_for(lambda: not app_processes(), 30, "the application's processes to end")
     assert hdfs_status(minicluster, staging) is None
     knit.kill()  # idempotent

@@ -17,7 +17,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, DelegationTokens, Gateway, Messages}
+import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls, Messages}
 import knit.common.Messages.StagedApp
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
@@ -27,12 +27,14 @@ import knit.common.Messages.StagedApp
   * synchronized on `this`; the main thread waits for `done`.
   */
 class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
-    gatewaySockets: java.util.concurrent.Future[javax.net.ssl.SSLServerSocketFactory]) {
+    gatewayTls: java.util.concurrent.Future[javax.net.ssl.SSLContext]) {
   private val spec = staged.spec
   private val log = LoggerFactory.getLogger(getClass)
   private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
   private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
   private val FinalReportGraceMs = 10000L
+  /** After a stop, how long to wait for YARN to report the released containers ended. */
+  private val ReleaseWaitMs = 5000L
 
   private val stagingDir = new Path(staged.stagingDir)
   private val mainRole = Role.main(stagingDir,
@@ -116,14 +118,21 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     nm.start()
     val host = Option(System.getenv(Environment.NM_HOST.name)).getOrElse(InetAddress.getLocalHost.getHostName)
     val clientsAt = ManagementFactory.getRuntimeMXBean.getUptime
-    val sockets = gatewaySockets.get() // set up alongside (ApplicationMasterMain)
-    val tlsAt = ManagementFactory.getRuntimeMXBean.getUptime
+    // TLS is set up alongside (ApplicationMasterMain); connections wait for it, not this.
     val gateway = Gateway.start(new AmEntryPoint(this), InetAddress.getByName("0.0.0.0"),
-      AmSecrets.read(AppFiles.GatewayTokenKey), sockets)
+      AmSecrets.read(AppFiles.GatewayTokenKey), GatewayTls.deferred(gatewayTls))
     try {
+      // The first attempt asks before registering: AMRMClientAsync's first heartbeat follows
+      // registration at once and carries them, where asks added after it waited for the
+      // second (100 ms later; the first worker came 0.1 s sooner). A later attempt asks
+      // only once registration has told it what the previous one left running.
+      if (attempt == 1) synchronized {
+        addRequests(mainRole, mainRole.allocator.topUp(spec.numContainers, mainRole.defaultSize),
+          mainRole.defaultSize)
+      }
       val registration = amrm.registerApplicationMaster(host, gateway.getListeningPort, "")
       log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
-        s"after the JVM started (YARN clients up at $clientsAt ms, TLS at $tlsAt ms); gateway on " +
+        s"after the JVM started (YARN clients up at $clientsAt ms); gateway on " +
         s"$host:${gateway.getListeningPort}; max container ${registration.getMaximumResourceCapability}")
       // A NodeManager killed under this AM leaves it running outside YARN, and one started
       // again without recovery no longer knows it: either way a new attempt takes over, so
@@ -150,13 +159,15 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       synchronized {
         staged.foreach(r => roles(r.name) = r)
         adoptPreviousContainers(registration.getContainersFromPreviousAttempts.asScala.toSeq)
-        for (role <- roles.values) {
+        if (attempt > 1) for (role <- roles.values) {
           val initial = if (role eq mainRole) spec.numContainers else 0
           val target = recorded.getOrElse(role.name, initial)
           addRequests(role, role.allocator.topUp(target, role.defaultSize), role.defaultSize)
         }
       }
       tookOver.countDown()
+      gatewayTls.get() // a TLS context that cannot be made fails the AM (its gateway is useless)
+      log.info(s"Gateway TLS ready at ${ManagementFactory.getRuntimeMXBean.getUptime} ms")
       ClassArchive.checkInBackground() // after the first asks: it is not on their way
       val leaseWatch = watchLease()
       done.await()
@@ -240,18 +251,35 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   }
 
   /** From Python: the owner ends the application. Live containers are released (so their
-    * ends are no failures) and asks withdrawn; the AM then finishes as usual. */
+    * ends are no failures) and asks withdrawn; the AM finishes once the ResourceManager has
+    * reported them all ended (or after `ReleaseWaitMs`). Unregistering first would leave
+    * them running until this AM's own container ends (YARN stops an attempt's containers
+    * only then), and its exit can take long: the first AM on a node writes its class-data
+    * archive (knit-am.sh), which kept 1,000 containers running 35 s longer in scale.py. */
   def stopApplication(): Unit = synchronized {
     pythonConnected = true
     stoppedByClient = true
-    for (role <- roles.values; c <- role.allocator.containers if role.allocator.release(c.id))
+    var released = 0
+    for (role <- roles.values; c <- role.allocator.containers if role.allocator.release(c.id)) {
       amrm.releaseAssignedContainer(ContainerId.fromString(c.id))
+      released += 1
+    }
     for (role <- roles.values; (size, queue) <- role.requests) {
       val k = role.allocator.cancel(queue.size, size)
       (1 to k).foreach(_ => amrm.removeContainerRequest(queue.dequeue()))
     }
-    log.info("Stopped by its client")
-    done.countDown()
+    log.info(s"Stopped by its client; released $released containers")
+    // The releases go with the next heartbeat, their ends come back with the one after.
+    amrm.setHeartbeatInterval(PendingIntervalMs)
+    val fallback = new Thread(() => {
+      if (!done.await(ReleaseWaitMs, TimeUnit.MILLISECONDS)) {
+        log.warn(s"The ResourceManager did not report every released container ended within $ReleaseWaitMs ms; finishing")
+        done.countDown()
+      }
+    }, "release-wait")
+    fallback.setDaemon(true)
+    fallback.start()
+    checkFinished()
   }
 
   /** From Python, every few seconds while it lives; returns this AM's attempt number. */
@@ -411,9 +439,11 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   /** Ends the application when no role has anything left to do (unless kept alive). */
   private def checkFinished(): Unit = {
     recordTargets()
-    if (roles.values.forall(_.allocator.outstanding.isEmpty)) amrm.setHeartbeatInterval(IdleIntervalMs)
-    val finished = roles.values.exists(_.allocator.hasRequested) && roles.values.forall(_.allocator.isIdle)
-    if (finished && !keepAlive) done.countDown()
+    if (roles.values.forall(_.allocator.outstanding.isEmpty) && !stoppedByClient)
+      amrm.setHeartbeatInterval(IdleIntervalMs)
+    val idle = roles.values.forall(_.allocator.isIdle)
+    val finished = roles.values.exists(_.allocator.hasRequested) && idle
+    if ((finished && !keepAlive) || (stoppedByClient && idle)) done.countDown()
   }
 
   /** A failed container: replace it (max_restarts) and stop using a node that keeps failing. */

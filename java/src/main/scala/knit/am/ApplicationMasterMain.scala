@@ -25,11 +25,13 @@ object ApplicationMasterMain {
         // and clients, TLS (JSSE) and the HDFS client each take a few hundred ms of it, so
         // they load side by side (and the spec's reader, upickle's, beside them). The HDFS
         // client after registration was tried: it then delayed the first launch by 0.4 s.
+        // Registration waits for the YARN clients alone: the gateway's port is bound before
+        // its TLS context is ready (GatewayTls.deferred).
         val staged = CompletableFuture.supplyAsync(() => Messages.fromJson[Messages.StagedApp](
           new String(java.nio.file.Files.readAllBytes(new java.io.File(AppFiles.Spec).toPath), UTF_8)))
         val conf = new YarnConfiguration()
         val tls = CompletableFuture.supplyAsync(() =>
-          GatewayTls.serverSocketFactory(AmSecrets.read(AppFiles.GatewayCertKey), AmSecrets.read(AppFiles.GatewayKeyKey)))
+          GatewayTls.context(AmSecrets.read(AppFiles.GatewayCertKey), AmSecrets.read(AppFiles.GatewayKeyKey)))
         // The workers' launch context reads HDFS: its client is cached for that first use.
         CompletableFuture.runAsync(() =>
           try FileSystem.get(conf) catch { case e: Exception => log.warn("Cannot open HDFS yet", e) })

@@ -29,9 +29,12 @@ object PrivateFiles {
   /** Local files, each under its own name, into `dir` (made mode 700). */
   def uploadAll(fs: FileSystem, files: Seq[String], dir: Path): Unit = {
     SharedFiles.privateDirs(fs, dir)
-    files.foreach { f =>
-      val local = new Path(new File(f).getAbsoluteFile.toURI)
-      upload(fs, local, new Path(dir, local.getName))
-    }
+    files.foreach(uploadInto(fs, _, dir))
+  }
+
+  /** A local file, under its own name, into `dir`. */
+  def uploadInto(fs: FileSystem, file: String, dir: Path): LocalResource = {
+    val local = new Path(new File(file).getAbsoluteFile.toURI)
+    upload(fs, local, new Path(dir, local.getName))
   }
 }
