@@ -52,18 +52,26 @@ class CommandScriptSuite extends AnyFunSuite {
   }
 }
 
-/** The NodeManager watch of `CommandScript`, against a stand-in for a NodeManager's REST API. */
+/** The NodeManager watch of `CommandScript`, against a stand-in for a NodeManager's REST API
+  * and, where it is one, for its process: a copy of bash called `java`, the container's
+  * parent as a NodeManager is. */
 class NodeManagerWatchSuite extends AnyFunSuite {
+  import java.io.File
   import java.net.InetSocketAddress
   import java.nio.file.Files
+  import java.util.concurrent.TimeUnit
+  import java.util.concurrent.atomic.AtomicInteger
   import com.sun.net.httpserver.HttpServer
 
-  /** A NodeManager that knows the container until `knows` is false (then answers 404). */
+  /** A NodeManager's REST API that knows the containers until `knows` is false (then
+    * answers 404), counting the questions. */
   private class FakeNodeManager {
     @volatile var knows = true
     @volatile var answerAfterMs = 0L
+    val asked = new AtomicInteger()
     val server: HttpServer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0)
     server.createContext("/ws/v1/node/containers/", exchange => {
+      asked.incrementAndGet()
       Thread.sleep(answerAfterMs)
       val code = if (knows) 200 else 404
       exchange.sendResponseHeaders(code, -1)
@@ -74,41 +82,105 @@ class NodeManagerWatchSuite extends AnyFunSuite {
     def stop(): Unit = server.stop(0)
   }
 
-  /** Starts `script` as YARN does, in a session of its own in its working directory. */
-  private def launch(script: String, nm: FakeNodeManager): java.lang.Process = {
+  /** A running container: its command script's process, and the stand-in NodeManager
+    * process it runs under, if any. */
+  private case class Container(pid: Long, nodeManager: Option[java.lang.Process], dir: File) {
+    // Not this JVM's child (Java 8's API has no handle on it): seen through /proc.
+    private def alive: Boolean = new File(s"/proc/$pid").exists
+    def exited(seconds: Int): Boolean = {
+      val deadline = System.nanoTime + seconds * 1000000000L
+      while (alive && System.nanoTime < deadline) Thread.sleep(100)
+      !alive
+    }
+    def ranThrough: Boolean = new File(dir, "done").exists
+    def stop(): Unit = {
+      if (alive) Seq("kill", "-KILL", "--", s"-$pid").!
+      nodeManager.foreach(_.destroyForcibly())
+      Seq("rm", "-rf", dir.getPath).!
+    }
+  }
+
+  /** Starts `command` as YARN does, in a session of its own in its working directory,
+    * under a stand-in NodeManager process, or orphaned (no `java` above it) if not
+    * `underNodeManager`. The command's `touch done` marks a run to its end. */
+  private def launch(command: String, nm: FakeNodeManager, underNodeManager: Boolean): Container = {
     val dir = Files.createTempDirectory("knit-container").toFile
-    val file = new java.io.File(dir, "knit-command.sh")
-    Files.write(file.toPath, script.getBytes("UTF-8"))
-    val builder = new java.lang.ProcessBuilder("setsid", "bash", file.getName).directory(dir)
+    Files.write(new File(dir, "knit-command.sh").toPath, CommandScript(command, Map.empty).getBytes("UTF-8"))
+    val start = "setsid bash knit-command.sh </dev/null >/dev/null 2>&1 & echo $! > pid"
+    val builder = if (underNodeManager) {
+      val standIn = new File(dir, "java")
+      Files.copy(new File("/bin/bash").toPath, standIn.toPath)
+      standIn.setExecutable(true)
+      new java.lang.ProcessBuilder(standIn.getPath, "-c", s"$start; wait")
+    } else new java.lang.ProcessBuilder("bash", "-c", start)
+    builder.directory(dir)
     val env = builder.environment()
     env.put("NM_HOST", "127.0.0.1")
     env.put("NM_HTTP_PORT", nm.port.toString)
     env.put("CONTAINER_ID", "container_1_0001_01_000002")
     env.put("LOG_DIRS", dir.getAbsolutePath)
-    builder.start()
+    val parent = builder.start()
+    if (!underNodeManager) parent.waitFor()
+    val pidFile = new File(dir, "pid")
+    while (!pidFile.exists || pidFile.length == 0) Thread.sleep(20)
+    Container(new String(Files.readAllBytes(pidFile.toPath)).trim.toLong,
+      if (underNodeManager) Some(parent) else None, dir)
   }
 
-  private def exited(p: java.lang.Process, seconds: Int): Boolean =
-    p.waitFor(seconds.toLong, java.util.concurrent.TimeUnit.SECONDS)
-
-  test("a container whose NodeManager no longer knows it ends; one it knows runs on") {
+  test("under a live NodeManager process the watch costs no question; its end ends the container") {
     val nm = new FakeNodeManager
+    val gone = new FakeNodeManager
+    val containers = Seq.newBuilder[Container]
     try {
-      val kept = launch(CommandScript("sleep 12; echo done", Map.empty), nm)
-      assert(exited(kept, 30) && kept.exitValue == 0) // ran through, watched all along
-      val orphan = launch(CommandScript("sleep 300", Map.empty), nm)
+      val kept = launch("sleep 12; touch done", nm, underNodeManager = true)
+      val orphan = launch("sleep 300", gone, underNodeManager = true)
+      containers += kept += orphan
       Thread.sleep(2000)
-      nm.knows = false // the NodeManager was started again, without recovery
-      assert(exited(orphan, 30), "the orphaned container kept running")
-    } finally nm.stop()
+      orphan.nodeManager.foreach(_.destroyForcibly()) // killed (and not started again)
+      gone.stop()
+      assert(orphan.exited(30), "the orphaned container kept running")
+      assert(kept.exited(30) && kept.ranThrough)
+      assert(nm.asked.get == 0) // the process was watched, the REST API not asked
+    } finally { containers.result().foreach(_.stop()); nm.stop(); gone.stop() }
   }
 
-  test("a container whose NodeManager is gone ends") {
-    val nm = new FakeNodeManager
-    val orphan = launch(CommandScript("sleep 300", Map.empty), nm)
-    Thread.sleep(2000)
-    nm.stop() // killed: its port answers no more
-    assert(exited(orphan, 40), "the orphaned container kept running")
+  test("a NodeManager process gone: a NodeManager that knows the container (recovered) keeps it, one that does not ends it") {
+    val recovered = new FakeNodeManager
+    val restarted = new FakeNodeManager
+    restarted.knows = false
+    val containers = Seq.newBuilder[Container]
+    try {
+      val kept = launch("sleep 14; touch done", recovered, underNodeManager = true)
+      val orphan = launch("sleep 300", restarted, underNodeManager = true)
+      containers += kept += orphan
+      Thread.sleep(2000)
+      Seq(kept, orphan).foreach(_.nodeManager.foreach(_.destroyForcibly()))
+      assert(orphan.exited(30), "the orphaned container kept running")
+      assert(kept.exited(30) && kept.ranThrough)
+      assert(recovered.asked.get >= 2) // asked every 5 s once the process was gone
+    } finally { containers.result().foreach(_.stop()); recovered.stop(); restarted.stop() }
+  }
+
+  test("without a NodeManager process to watch, the REST API decides: a 404 or two refusals end a container, 200s keep it, and no answer at the start leaves it alone") {
+    val (knows, forgets, dies, silent) = (new FakeNodeManager, new FakeNodeManager, new FakeNodeManager, new FakeNodeManager)
+    silent.knows = false // its first answer is no 200: the watch stays off
+    val nms = Seq(knows, forgets, dies, silent)
+    val containers = Seq.newBuilder[Container]
+    try {
+      val kept = launch("sleep 12; touch done", knows, underNodeManager = false)
+      val unknown = launch("sleep 300", forgets, underNodeManager = false)
+      val orphan = launch("sleep 300", dies, underNodeManager = false)
+      val unwatched = launch("sleep 8; touch done", silent, underNodeManager = false)
+      containers += kept += unknown += orphan += unwatched
+      Thread.sleep(2000)
+      forgets.knows = false // the NodeManager was started again, without recovery
+      dies.stop()           // killed: its port answers no more
+      assert(unknown.exited(30), "the container its NodeManager forgot kept running")
+      assert(orphan.exited(40), "the container whose NodeManager is gone kept running")
+      assert(kept.exited(30) && kept.ranThrough) // ran through, watched all along
+      assert(knows.asked.get >= 2)
+      assert(unwatched.exited(30) && unwatched.ranThrough)
+    } finally { containers.result().foreach(_.stop()); nms.foreach(_.stop()) }
   }
 
   test("the command starts without waiting for the NodeManager's first answer") {
@@ -116,22 +188,13 @@ class NodeManagerWatchSuite extends AnyFunSuite {
     nm.answerAfterMs = 4000
     val marks = Files.createTempDirectory("knit-marks")
     val started = marks.resolve("started")
+    val p = launch(s"touch '$started'; sleep 6; touch done", nm, underNodeManager = false)
     try {
-      val p = launch(CommandScript(s"touch '$started'; sleep 6; echo done", Map.empty), nm)
       val deadline = System.nanoTime + 2000L * 1000 * 1000
       while (!Files.exists(started) && System.nanoTime < deadline) Thread.sleep(50)
       assert(Files.exists(started), "the command waited for the NodeManager")
       nm.answerAfterMs = 0
-      assert(exited(p, 30) && p.exitValue == 0)
-    } finally { nm.stop(); Files.deleteIfExists(started); Files.deleteIfExists(marks) }
-  }
-
-  test("without a NodeManager to ask at the start, the watch stays off") {
-    val nm = new FakeNodeManager
-    nm.knows = false
-    try {
-      val p = launch(CommandScript("sleep 8; echo done", Map.empty), nm)
-      assert(exited(p, 30) && p.exitValue == 0)
-    } finally nm.stop()
+      assert(p.exited(30) && p.ranThrough)
+    } finally { p.stop(); nm.stop(); Files.deleteIfExists(started); Files.deleteIfExists(marks) }
   }
 }
