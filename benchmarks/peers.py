@@ -45,6 +45,7 @@ import logging
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -563,6 +564,37 @@ def leftover_processes(markers: list[str]) -> list[str]:
     return found
 
 
+# ---------------------------------------------------------------- floors
+FLOOR_SIZES = (1, 5, 20)
+WORKER_IMPORT = "import distributed.cli.dask_worker"
+
+
+def worker_import_floor(python: str, runs: int = 3) -> dict:
+    """Seconds for N processes importing what a Dask worker imports, all at once, on this
+    machine (no cluster running): every tool's N workers do at least this much work on
+    these cores. Median of `runs` per N."""
+    out = {}
+    for n in FLOOR_SIZES:
+        times = []
+        for _ in range(runs):
+            t0 = time.monotonic()
+            ps = [subprocess.Popen([python, "-c", WORKER_IMPORT]) for _ in range(n)]
+            if any(p.wait() != 0 for p in ps):
+                raise RuntimeError(f"{python} -c {WORKER_IMPORT!r} failed")
+            times.append(time.monotonic() - t0)
+        out[str(n)] = statistics.median(times)
+    return out
+
+
+def measure_floors(setup: dict) -> dict:
+    """The import floor with knit's venv and, where built, dask-yarn's (skein + dask worker
+    runs that venv's python too)."""
+    floors = {"knit_venv": worker_import_floor(sys.executable)}
+    if "dask_yarn" in setup:
+        floors["dask_yarn_venv"] = worker_import_floor(setup["dask_yarn"]["python"])
+    return floors
+
+
 # ---------------------------------------------------------------- setup, versions
 def setup_peer_venvs(tools: list[str], logs: Path) -> tuple[dict, dict]:
     """Build what the chosen peers need; returns (setup, {tool: reason it cannot run})."""
@@ -717,6 +749,11 @@ def main(argv: list[str] | None = None) -> int:
         "logs": str(logs), "out": _relative(args.out), "modes": {}, "C": [], "cold": [],
     }
     try:
+        if "B" in args.measure and not args.quick:
+            results["floors"] = {"worker_import_s": measure_floors(setup),
+                                 "what": f"N processes running `python -c '{WORKER_IMPORT}'` at "
+                                         "once, no cluster running; median of 3"}
+            log(f"worker import floor: {results['floors']['worker_import_s']}")
         for mode in args.modes:
             run_mode(mode, args, setup, unavailable, logs, results)
             save(results, args.out)

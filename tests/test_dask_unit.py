@@ -41,12 +41,63 @@ def test_credential_files_are_private_and_named_in_flags():
         for path in creds.paths.values():
             assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         flags = creds.flags("worker")
-        assert "--tls-key dask-worker-key.pem" in flags and "BEGIN" not in flags
+        # A temporary certificate (its own CA) and its key: one file ships them.
+        assert flags == "--tls-ca-file dask-tls.pem --tls-cert dask-tls.pem --tls-key dask-tls.pem"
         assert [os.path.basename(p) for p in creds.files("ca", "worker-cert", "worker-key")] \
-            == ["dask-ca.pem", "dask-worker-cert.pem", "dask-worker-key.pem"]
+            == ["dask-tls.pem"]
     finally:
         creds.remove()
     assert not os.path.exists(creds.dir)
+
+
+def test_a_combined_credential_file_serves_mutual_tls():
+    """Python's ssl takes the certificate, its key and the CA from the one file."""
+    import socket
+    import ssl
+    import threading
+    creds = CredentialFiles(make_security(True))
+    try:
+        (path,) = creds.files("ca", "worker-cert", "worker-key")
+
+        def context(side):
+            ctx = ssl.SSLContext(side)
+            ctx.load_cert_chain(path, path)
+            ctx.load_verify_locations(cafile=path)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.check_hostname = False
+            return ctx
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            def serve():
+                conn, _ = listener.accept()
+                with context(ssl.PROTOCOL_TLS_SERVER).wrap_socket(conn, server_side=True) as s:
+                    s.sendall(b"ok " + s.recv(8))
+            t = threading.Thread(target=serve)
+            t.start()
+            with context(ssl.PROTOCOL_TLS_CLIENT).wrap_socket(
+                    socket.create_connection(listener.getsockname())) as client:
+                client.sendall(b"hi")
+                assert client.recv(8) == b"ok hi"
+                assert client.getpeercert()  # verified against the CA in the file
+            t.join(10)
+    finally:
+        creds.remove()
+
+
+def test_credential_files_of_users_own_files_keep_their_roles(tmp_path):
+    from knit._tls import new_certificate
+    cert, key = new_certificate(common_name="own")
+    (tmp_path / "ca.pem").write_text(cert)
+    (tmp_path / "w.pem").write_text(cert)
+    (tmp_path / "w.key").write_text(key)
+    creds = CredentialFiles(make_security(Security(
+        tls_ca_file=str(tmp_path / "ca.pem"), tls_worker_cert=str(tmp_path / "w.pem"),
+        tls_worker_key=str(tmp_path / "w.key"))))
+    try:
+        assert [os.path.basename(p) for p in creds.files("ca", "worker-cert", "worker-key")] \
+            == ["dask-ca.pem", "dask-worker-cert.pem", "dask-worker-key.pem"]
+        assert "--tls-key dask-worker-key.pem" in creds.flags("worker")
+    finally:
+        creds.remove()
 
 
 def test_credential_files_refuse_a_missing_file():

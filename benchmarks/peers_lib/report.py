@@ -313,7 +313,9 @@ def write_docs(results: dict, docs: Path) -> None:
     if s["C"]:
         title, unit, tools = MEASUREMENTS["C"]
         md += [f"## C: {title}", ""] + _table(s["C"], unit, tools, unavailable) + [""]
+    md += _floors_section(results)
     md += _first_worker_section()
+    md += _scale_section()
     md += ["## What still differs", ""] + [f"- {d}" for d in DIFFERENCES] + [""]
     md += ["## How it is measured", ""]
     md += [f"- **{k}**: {v}" for k, v in results["timing"].items()]
@@ -326,6 +328,58 @@ def write_docs(results: dict, docs: Path) -> None:
 
 
 FIRST_WORKER = Path(__file__).resolve().parent.parent / "results" / "first_worker.json"
+SCALE = Path(__file__).resolve().parent.parent / "results" / "scale.json"
+
+
+def _floors_section(results: dict) -> list[str]:
+    """What this machine allows B: N worker imports at once, before any cluster ran."""
+    floors = results.get("floors", {}).get("worker_import_s")
+    if not floors:
+        return []
+    md = ["## What this machine allows: N workers' imports at once", "",
+          f"Before any cluster started: {results['floors']['what']}. Every tool's N Dask workers "
+          "import at least this on these cores, on top of YARN's allocations and launches and "
+          "their registration; B's goal asks knit for half of the fastest like-for-like peer.", "",
+          "| N | " + " | ".join(k.replace("_", " ") for k in floors) + " |",
+          "| --- |" + " --- |" * len(floors)]
+    for n in sorted({n for f in floors.values() for n in f}, key=int):
+        md.append(f"| {n} | " + " | ".join(f"{f[n]:.2f} s" if n in f else "-" for f in floors.values()) + " |")
+    return md + [""]
+
+
+def _scale_section() -> list[str]:
+    """benchmarks/scale.py's last run, if any: 1,000 containers, knit and DistributedShell."""
+    if not SCALE.exists():
+        return []
+    sc = json.loads(SCALE.read_text())
+    med = sc["median"]
+    if "knit" not in med:  # a result of the older, knit-only form
+        return []
+    src = sc.get("knit_source", {})
+    at = f" at {src['sha'][:7]}{' (with local changes)' if src.get('dirty') else ''}" if src.get("sha") else ""
+    goals = sc["goals"]
+    rows = (("running_s", "start to the last `sleep 600` started", "s"),
+            ("containers_gone_s", "kill to none of the containers' processes left", "s"),
+            ("gone_s", "kill to no process of the application left (its AM's too)", "s"),
+            ("am_rss_mib", "AM peak RSS", "MiB"),
+            ("kill_returned_s", "the kill call returned", "s"))
+    tools = [t for t in ("knit", "distributedshell") if t in med]
+    md = ["## Scale: 1,000 containers", "",
+          f"`benchmarks/scale.py` (a separate run{at}, {sc.get('date', '?')}): "
+          f"{sc['cluster']['nodemanagers']} NodeManagers on this machine, `sleep 600` in each "
+          f"container, median of {sc['runs']} runs per tool, turns rotated; DistributedShell "
+          "(its client started in the run, killed through the ResourceManager) is the floor: "
+          "the plainest YARN application, one process per container.", "",
+          "| | " + " | ".join(TOOL_TEXT.get(t, t) for t in tools) + " | goal (knit) |",
+          "| --- |" + " --- |" * (len(tools) + 1)]
+    for key, label, unit in rows:
+        if not all(key in med[t] for t in tools):
+            continue
+        goal = goals.get(key)
+        verdict = "" if goal is None else f"{goal:g} {unit}: {'PASS' if med['knit'][key] <= goal else 'FAIL'}"
+        md.append(f"| {label} | " + " | ".join(f"{med[t][key]:.1f} {unit}" for t in tools) + f" | {verdict} |")
+    return md + ["", "Every run is in `benchmarks/results/scale.json`; benchmarks/README.md says "
+                 "where the time goes.", ""]
 
 
 def _first_worker_section() -> list[str]:

@@ -55,6 +55,18 @@ def make_security(security: Security | bool) -> Security | None:
                         f"got {security!r}")
 
 
+_COMBINED = "dask-tls.pem"
+
+
+def _one_certificate(security: Security) -> bool:
+    """Whether every role uses the same in-memory certificate (its own CA) and key, as
+    :func:`temporary_security`'s do."""
+    cert, key = security.tls_worker_cert, security.tls_worker_key
+    return bool(cert and key) and "-----BEGIN" in cert and "-----BEGIN" in key and \
+        security.tls_ca_file == cert and security.tls_scheduler_cert in (None, cert) and \
+        security.tls_scheduler_key in (None, key)
+
+
 class CredentialFiles:
     """The TLS files containers need, in a private temporary directory, shipped with
     ``Knit.start(files=...)``; removed by `remove`."""
@@ -62,6 +74,16 @@ class CredentialFiles:
     def __init__(self, security: Security) -> None:
         self.dir = tempfile.mkdtemp(prefix="knit-dask-tls-")  # mode 700
         self.paths: dict[str, str] = {}
+        if _one_certificate(security):
+            # One file, key then certificate, for every role: each file shipped is one
+            # more for every NodeManager to localize before a worker starts. Python's ssl
+            # reads the certificate, the key and the CA from it alike.
+            path = os.path.join(self.dir, _COMBINED)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(security.tls_worker_key + security.tls_worker_cert)
+            self.paths = {role: path for role in _FILES}
+            return
         for role, (attr, name) in _FILES.items():
             value = getattr(security, attr)
             if not value:
@@ -80,7 +102,7 @@ class CredentialFiles:
             self.paths[role] = path
 
     def files(self, *roles: str) -> list[str]:
-        return [self.paths[r] for r in roles if r in self.paths]
+        return list(dict.fromkeys(self.paths[r] for r in roles if r in self.paths))
 
     def flags(self, who: str) -> str:
         """`dask worker` / `dask scheduler` TLS options naming the shipped files."""

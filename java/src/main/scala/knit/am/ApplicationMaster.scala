@@ -30,8 +30,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     gatewayTls: java.util.concurrent.Future[javax.net.ssl.SSLContext]) {
   private val spec = staged.spec
   private val log = LoggerFactory.getLogger(getClass)
-  private val PendingIntervalMs = 100 // while asks are outstanding: grants arrive on the next call
-  private val IdleIntervalMs = 1000   // otherwise: a light heartbeat
+  private val heartbeats = new HeartbeatSchedule()
   private val FinalReportGraceMs = 10000L
   /** After a stop, how long to wait for YARN to report the released containers ended. */
   private val ReleaseWaitMs = 5000L
@@ -89,7 +88,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     }))
   // Starts fast: the first asks go out right after registration, and the heartbeat thread
   // only sees a new interval after its current sleep.
-  private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](PendingIntervalMs, new RmCallbacks)
+  private val amrm = AMRMClientAsync.createAMRMClientAsync[ContainerRequest](heartbeats.fastMs, new RmCallbacks)
   private val nm = NMClientAsync.createNMClientAsync(new NmCallbacks)
   // By default the NodeManager client's stop stops every container it started, one RPC at
   // a time, while this AM, unregistered, still runs (1,000 containers: over 30 s before
@@ -270,7 +269,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     }
     log.info(s"Stopped by its client; released $released containers")
     // The releases go with the next heartbeat, their ends come back with the one after.
-    amrm.setHeartbeatInterval(PendingIntervalMs)
+    amrm.setHeartbeatInterval(heartbeats.busy(System.currentTimeMillis()))
     val fallback = new Thread(() => {
       if (!done.await(ReleaseWaitMs, TimeUnit.MILLISECONDS)) {
         log.warn(s"The ResourceManager did not report every released container ended within $ReleaseWaitMs ms; finishing")
@@ -364,7 +363,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       role.requests.getOrElseUpdate(size, mutable.Queue.empty).enqueue(request)
       amrm.addContainerRequest(request)
     }
-    amrm.setHeartbeatInterval(PendingIntervalMs)
+    amrm.setHeartbeatInterval(heartbeats.busy(System.currentTimeMillis()))
     recordTargets()
     log.info(s"Asked for $n ${role.name} containers of $size")
   }
@@ -436,11 +435,15 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       s"${size.memoryMb}x${size.vcores}" -> n }).toMap
   }
 
+  /** Whether asks are outstanding, or released containers wait for YARN's word. */
+  private def waitingOnYarn: Boolean = synchronized {
+    stoppedByClient || roles.values.exists(_.allocator.outstanding.nonEmpty)
+  }
+
   /** Ends the application when no role has anything left to do (unless kept alive). */
   private def checkFinished(): Unit = {
     recordTargets()
-    if (roles.values.forall(_.allocator.outstanding.isEmpty) && !stoppedByClient)
-      amrm.setHeartbeatInterval(IdleIntervalMs)
+    amrm.setHeartbeatInterval(heartbeats.next(System.currentTimeMillis(), waitingOnYarn))
     val idle = roles.values.forall(_.allocator.isIdle)
     val finished = roles.values.exists(_.allocator.hasRequested) && idle
     if ((finished && !keepAlive) || (stoppedByClient && idle)) done.countDown()
@@ -482,6 +485,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   private class RmCallbacks extends AMRMClientAsync.AbstractCallbackHandler {
     override def onContainersAllocated(all: java.util.List[Container]): Unit = ApplicationMaster.this.synchronized {
       val (onExcluded, given) = all.asScala.partition(c => restarts.excluded(c.getNodeId.toString))
+      if (all.size > 0) heartbeats.busy(System.currentTimeMillis()) // more may follow
       onExcluded.foreach(askAgainElsewhere)
       val byId = given.map(c => c.getId.toString -> c).toMap
       val (known, unknown) = given.toSeq.partition(roleByPriority(_).isDefined)
@@ -533,7 +537,11 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
 
     override def onNodesUpdated(updated: java.util.List[NodeReport]): Unit = ()
 
-    override def getProgress: Float = 0.5f
+    /** Called after every heartbeat's answer: sets the interval of the next. */
+    override def getProgress: Float = {
+      amrm.setHeartbeatInterval(heartbeats.next(System.currentTimeMillis(), waitingOnYarn))
+      0.5f
+    }
 
     override def onError(e: Throwable): Unit = {
       log.error("Lost the ResourceManager", e)
