@@ -59,8 +59,8 @@ def app_processes(mc: MiniCluster, app_id: str) -> list[tuple[int, int, str]]:
 
 
 def wait_sleepers(mc: MiniCluster, app_id: str, n: int) -> list[int]:
-    """Pids of the app's n `sleep 600` processes (knit's containers also run `sleep 5`,
-    their NodeManager watch)."""
+    """Pids of the app's n `sleep 600` processes (by argv: knit's NodeManager watch may run
+    `sleep 5`)."""
     deadline = time.monotonic() + 300
     while True:
         sleeps = [pid for pid, _, name in app_processes(mc, app_id)

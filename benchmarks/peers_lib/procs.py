@@ -80,8 +80,8 @@ def command_starts(work_dir: str, app_id: str, command: list[str], boot: float,
                    seen: dict[int, float]) -> dict[int, float]:
     """Add to ``seen`` {pid: kernel start epoch} the processes running exactly ``command``
     (its argv) in the app's worker containers (not the AM's); returns ``seen``. The whole
-    argv, not the name: knit's containers also run `sleep 5` (their NodeManager watch),
-    which must not count as the user's `sleep 60`."""
+    argv, not the name: knit's NodeManager watch may run `sleep 5` (where its idle-pipe
+    wait fails), which must not count as the user's `sleep 60`."""
     for pid, number, name in app_processes(work_dir, app_id):
         if number > 1 and name == command[0] and pid not in seen and argv(pid) == command:
             try:

@@ -10,8 +10,8 @@ TIMING_NOTES = {
              "benchmark; DistributedShell: just before its client JVM is spawned; skein, "
              "dask-yarn, skein-dask: their child process, which reports it)",
     "A_end": "the kernel's start time (/proc/<pid>/stat starttime, 10 ms ticks) of the N-th "
-             "earliest `sleep 60` process (matched by its whole argv: knit's containers also "
-             "run `sleep 5`, their NodeManager watch) in the application's containers; /proc "
+             "earliest `sleep 60` process (matched by its whole argv, not its name: knit's "
+             "NodeManager watch may run `sleep 5`) in the application's containers; /proc "
              "is polled every 0.2 s only to know when N exist",
     "B_end": "timestamp of the N-th 'add-worker' event in the Dask scheduler's own event log "
              "(client.get_events('all')); client-side polling only where the log lacks it "
@@ -32,8 +32,9 @@ TIMING_NOTES = {
 }
 # What still differs between the tools after the like-for-like choices; said on the page.
 DIFFERENCES = [
-    "Asking for containers: knit's AM heartbeats the ResourceManager every 100 ms while it "
-    "has asks outstanding (1 s otherwise) and asks node-local, spread over the running "
+    "Asking for containers: knit's AM heartbeats the ResourceManager every 50 ms for a "
+    "second after it asks or is granted containers, every 100 ms while asks are "
+    "outstanding (1 s otherwise), and asks node-local, spread over the running "
     "NodeManagers; DistributedShell's and skein's AMs heartbeat every 1 s and ask for any "
     "node. Each tool runs as it ships: these are their designs, not benchmark settings.",
     "knit's ApplicationMaster starts from a class-data archive (AppCDS, Java 17+) once an "
@@ -52,6 +53,9 @@ DIFFERENCES = [
     "like-for-like rows are dask-yarn with worker_class=dask.distributed.Worker and skein + "
     "`dask worker --no-nanny --no-dashboard`; the default dask-yarn row is shown beside them "
     "and is not used for the goals.",
+    "Dask security: knit's cluster talks TLS (its default, a certificate made per "
+    "cluster), dask-yarn's and skein + dask worker's plain TCP (theirs): knit's workers "
+    "also load TLS and do handshakes.",
     "skein + dask worker starts its `dask scheduler` process before the clock; knit's and "
     "dask-yarn's clocks include starting their scheduler (in the calling process).",
     "DistributedShell has no long-lived client: its client JVM starts inside "
