@@ -83,6 +83,20 @@ def test_a_combined_credential_file_serves_mutual_tls():
         creds.remove()
 
 
+def test_a_combined_file_splits_into_its_certificate_and_key():
+    from knit.dask.security import split_combined
+    security = make_security(True)
+    creds = CredentialFiles(security)
+    try:
+        (path,) = creds.files("ca")
+        with open(path) as f:
+            assert split_combined(f.read()) == (security.tls_worker_cert, security.tls_worker_key)
+    finally:
+        creds.remove()
+    with pytest.raises(KnitException, match="certificate and a PKCS#8 private key"):
+        split_combined(security.tls_worker_cert)
+
+
 def test_credential_files_of_users_own_files_keep_their_roles(tmp_path):
     from knit._tls import new_certificate
     cert, key = new_certificate(common_name="own")

@@ -30,7 +30,7 @@ from distributed.utils import Log, format_dashboard_link
 from ..core import MAIN_ROLE, Knit
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
 from .progress import Counts, Progress
-from .security import CredentialFiles, make_security
+from .security import COMBINED_FILE, CredentialFiles, make_security, split_combined
 
 logger = logging.getLogger(__name__)
 
@@ -348,9 +348,14 @@ class YarnCluster(Cluster):
     def _workers_security(self) -> Security:
         """The client credentials of an attached cluster: its workers' (client and worker
         certificates are alike to Dask: both are signed by the cluster's CA)."""
-        files = {what: self.knit.app.read_staged_file(f"roles/{_WORKER_ROLE}/files/{name}")
-                 for what, name in (("ca", "dask-ca.pem"), ("cert", "dask-worker-cert.pem"),
-                                    ("key", "dask-worker-key.pem"))}
+        def staged(name: str) -> str:
+            return self.knit.app.read_staged_file(f"roles/{_WORKER_ROLE}/files/{name}")
+        try:
+            cert, key = split_combined(staged(COMBINED_FILE))  # a per-cluster certificate
+            files = {"ca": cert, "cert": cert, "key": key}
+        except KnitException:  # the user's own, one file per role
+            files = {what: staged(name) for what, name in (
+                ("ca", "dask-ca.pem"), ("cert", "dask-worker-cert.pem"), ("key", "dask-worker-key.pem"))}
         return Security(tls_ca_file=files["ca"], tls_client_cert=files["cert"],
                         tls_client_key=files["key"], require_encryption=True)
 

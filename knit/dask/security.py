@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 
@@ -55,7 +56,19 @@ def make_security(security: Security | bool) -> Security | None:
                         f"got {security!r}")
 
 
-_COMBINED = "dask-tls.pem"
+COMBINED_FILE = "dask-tls.pem"
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.*?-----END \1-----\n?", re.S)
+
+
+def split_combined(text: str) -> tuple[str, str]:
+    """(certificate, key) PEM text from a combined file (see CredentialFiles)."""
+    found = {m.group(1): m.group(0) for m in _PEM_BLOCK.finditer(text)}
+    cert, key = found.get("CERTIFICATE"), found.get("PRIVATE KEY")
+    if not (cert and key):
+        raise InvalidArgumentError("Not a PEM file with a certificate and a PKCS#8 private key.")
+    return cert, key
 
 
 def _one_certificate(security: Security) -> bool:
@@ -78,7 +91,7 @@ class CredentialFiles:
             # One file, key then certificate, for every role: each file shipped is one
             # more for every NodeManager to localize before a worker starts. Python's ssl
             # reads the certificate, the key and the CA from it alike.
-            path = os.path.join(self.dir, _COMBINED)
+            path = os.path.join(self.dir, COMBINED_FILE)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(security.tls_worker_key + security.tls_worker_cert)
