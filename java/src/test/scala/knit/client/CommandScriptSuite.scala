@@ -127,38 +127,27 @@ class NodeManagerWatchSuite extends AnyFunSuite {
       if (underNodeManager) Some(parent) else None, dir)
   }
 
-  test("under a live NodeManager process the watch costs no question; its end ends the container") {
-    val nm = new FakeNodeManager
-    val gone = new FakeNodeManager
-    val containers = Seq.newBuilder[Container]
-    try {
-      val kept = launch("sleep 12; touch done", nm, underNodeManager = true)
-      val orphan = launch("sleep 300", gone, underNodeManager = true)
-      containers += kept += orphan
-      Thread.sleep(2000)
-      orphan.nodeManager.foreach(_.destroyForcibly()) // killed (and not started again)
-      gone.stop()
-      assert(orphan.exited(30), "the orphaned container kept running")
-      assert(kept.exited(30) && kept.ranThrough)
-      assert(nm.asked.get == 0) // the process was watched, the REST API not asked
-    } finally { containers.result().foreach(_.stop()); nm.stop(); gone.stop() }
-  }
-
-  test("a NodeManager process gone: a NodeManager that knows the container (recovered) keeps it, one that does not ends it") {
-    val recovered = new FakeNodeManager
-    val restarted = new FakeNodeManager
+  test("under a live NodeManager process the watch costs no question; once it is gone the REST API decides: refusals or a 404 end a container, 200s (recovered) keep it") {
+    val (asked, gone, recovered, restarted) = (new FakeNodeManager, new FakeNodeManager, new FakeNodeManager, new FakeNodeManager)
     restarted.knows = false
+    val nms = Seq(asked, gone, recovered, restarted)
     val containers = Seq.newBuilder[Container]
     try {
-      val kept = launch("sleep 14; touch done", recovered, underNodeManager = true)
-      val orphan = launch("sleep 300", restarted, underNodeManager = true)
-      containers += kept += orphan
+      val kept = launch("sleep 14; touch done", asked, underNodeManager = true)
+      val orphan = launch("sleep 300", gone, underNodeManager = true)
+      val adopted = launch("sleep 14; touch done", recovered, underNodeManager = true)
+      val forgotten = launch("sleep 300", restarted, underNodeManager = true)
+      containers += kept += orphan += adopted += forgotten
       Thread.sleep(2000)
-      Seq(kept, orphan).foreach(_.nodeManager.foreach(_.destroyForcibly()))
-      assert(orphan.exited(30), "the orphaned container kept running")
+      Seq(orphan, adopted, forgotten).foreach(_.nodeManager.foreach(_.destroyForcibly())) // killed
+      gone.stop() // and not started again
+      assert(orphan.exited(30), "the container whose NodeManager is gone kept running")
+      assert(forgotten.exited(30), "the container its restarted NodeManager forgot kept running")
       assert(kept.exited(30) && kept.ranThrough)
+      assert(adopted.exited(30) && adopted.ranThrough)
+      assert(asked.asked.get == 0) // the process was watched, the REST API not asked
       assert(recovered.asked.get >= 2) // asked every 5 s once the process was gone
-    } finally { containers.result().foreach(_.stop()); recovered.stop(); restarted.stop() }
+    } finally { containers.result().foreach(_.stop()); nms.foreach(_.stop()) }
   }
 
   test("without a NodeManager process to watch, the REST API decides: a 404 or two refusals end a container, 200s keep it, and no answer at the start leaves it alone") {
