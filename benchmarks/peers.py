@@ -142,7 +142,10 @@ def wait_idle(mc: MiniCluster, timeout: float = 120) -> None:
 def app_id_by_name(mc: MiniCluster, name: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        apps = (rm_get(mc, "/apps").get("apps") or {}).get("app") or []
+        try:
+            apps = (rm_get(mc, "/apps").get("apps") or {}).get("app") or []
+        except requests.RequestException:  # a ResourceManager too busy to answer in 10 s
+            apps = []
         match = [a["id"] for a in apps if a["name"] == name]
         if match:
             return match[0]

@@ -38,6 +38,8 @@ import time
 import uuid
 from pathlib import Path
 
+import requests
+
 import knit
 from knit import Knit, MiniCluster
 from knit._hadoop_tools import DSHELL_CLIENT, distributedshell_args, distributedshell_jar
@@ -118,7 +120,7 @@ def run_distributedshell(mc: MiniCluster, n: int, logs: Path) -> dict:
 
             def kill() -> None:
                 peers.kill_app(mc, app_id)
-                while peers.rm_get(mc, f"/apps/{app_id}")["app"]["state"] not in DONE:
+                while state(mc, app_id) not in DONE:
                     time.sleep(0.1)
             return measure(mc, app_id, n, t0, kill)
         finally:
@@ -126,6 +128,15 @@ def run_distributedshell(mc: MiniCluster, n: int, logs: Path) -> dict:
             client.wait()
             if app_id is not None:
                 peers.kill_app(mc, app_id)
+
+
+def state(mc: MiniCluster, app_id: str) -> str | None:
+    """The application's state, or None when the ResourceManager, busy with 1,000
+    containers on 2 cores, does not answer within peers.rm_get's 10 s."""
+    try:
+        return peers.rm_get(mc, f"/apps/{app_id}")["app"]["state"]
+    except requests.RequestException:
+        return None
 
 
 RUNNERS = {"knit": run_knit, "distributedshell": run_distributedshell}
