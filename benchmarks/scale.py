@@ -161,6 +161,7 @@ def main() -> None:
     samples: dict[str, list[dict]] = {tool: [] for tool in args.tools}
     config = {"yarn.nodemanager.container-monitor.enabled": "false"} if args.no_container_monitor else {}
     logs = Path(tempfile.mkdtemp(prefix="knit-scale-logs-"))
+    load_at_start = os.getloadavg()
     with MiniCluster(nodemanagers=nodemanagers, nodemanager_memory_mb=nm_mb, config=config) as mc:
         get_client()  # the client JVM starts once per process
         for i in range(args.runs):
@@ -178,7 +179,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "knit_source": source.git_commit(Path(knit.__file__).resolve().parent),
         "cluster": {"nodemanagers": nodemanagers, "nodemanager_memory_mb": nm_mb,
-                    "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(), "config": config},
+                    "cpus": os.cpu_count(), "load_average_at_start": load_at_start,
+                    "load_average_at_end": os.getloadavg(), "config": config},
         "distributedshell": {"jar": Path(distributedshell_jar()).name, "note": peers.DS_JAR_NOTE},
         "polling": {"running_s": 1.0, "gone_s": 0.5},
         "runs": args.runs, "samples": samples, "median": medians, "goals": GOALS, "met": met,

@@ -373,15 +373,20 @@ def _scale_section() -> list[str]:
           f"{sc['cluster']['nodemanagers']} NodeManagers on this machine, `sleep 600` in each "
           f"container, median of {sc['runs']} runs per tool, turns rotated; DistributedShell "
           "(its client started in the run, killed through the ResourceManager) is the floor: "
-          "the plainest YARN application, one process per container.", "",
-          "| | " + " | ".join(TOOL_TEXT.get(t, t) for t in tools) + " | goal (knit) |",
-          "| --- |" + " --- |" * (len(tools) + 1)]
+          "the plainest YARN application, nothing but the command in its containers. Load average at the "
+          f"start: {', '.join(f'{x:.1f}' for x in sc['cluster'].get('load_average_at_start', []))} "
+          f"on {sc['cluster'].get('cpus', '?')} cores.", "",
+          "| | " + " | ".join(TOOL_TEXT.get(t, t) for t in tools)
+          + (" | knit / DistributedShell" if len(tools) == 2 else "") + " | goal (knit) |",
+          "| --- |" + " --- |" * (len(tools) + 1 + (len(tools) == 2))]
     for key, label, unit in rows:
         if not all(key in med[t] for t in tools):
             continue
         goal = goals.get(key)
         verdict = "" if goal is None else f"{goal:g} {unit}: {'PASS' if med['knit'][key] <= goal else 'FAIL'}"
-        md.append(f"| {label} | " + " | ".join(f"{med[t][key]:.1f} {unit}" for t in tools) + f" | {verdict} |")
+        ratio = f" | {med['knit'][key] / med['distributedshell'][key]:.2f}x" if len(tools) == 2 else ""
+        md.append(f"| {label} | " + " | ".join(f"{med[t][key]:.1f} {unit}" for t in tools)
+                  + f"{ratio} | {verdict} |")
     return md + ["", "Every run is in `benchmarks/results/scale.json`; benchmarks/README.md says "
                  "where the time goes.", ""]
 
