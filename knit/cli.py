@@ -74,6 +74,9 @@ def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: 
                           nodemanager_memory_mb=nodemanager_memory_mb, kerberos=kerberos)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops it even when started with SIGINT ignored (inherited: a background job of
+    # a script, or a parent that ignores it), where Python installs no handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cluster.start()
     except KnitException as e:

@@ -124,7 +124,10 @@ def test_command_line_runs_until_ctrl_c(java_ready, tmp_path):
     err = open(tmp_path / "stderr", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "knit", "minicluster", "--nodemanagers", "1",
-         "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=err, text=True)
+         "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=err, text=True,
+        # Started with SIGINT ignored, as a script's background job is (or a child of a
+        # process ignoring it, as this suite's was once): Ctrl-C must stop it all the same.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     err.close()
     try:
         lines = [proc.stdout.readline() for _ in range(4)]
