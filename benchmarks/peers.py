@@ -101,6 +101,15 @@ def rm_get(mc: MiniCluster, path: str) -> dict:
     return requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster{path}", timeout=10).json()
 
 
+def rm_get_or_none(mc: MiniCluster, path: str) -> dict | None:
+    """rm_get, or None when the ResourceManager (busy with 1,000 containers on 2 cores)
+    does not answer within 10 s: callers that poll ask again."""
+    try:
+        return rm_get(mc, path)
+    except requests.RequestException:
+        return None
+
+
 def kill_app(mc: MiniCluster, app_id: str) -> None:
     """Kill ``app_id`` through the RM REST API unless it has finished."""
     state = rm_get(mc, f"/apps/{app_id}")["app"]["state"]
@@ -142,10 +151,7 @@ def wait_idle(mc: MiniCluster, timeout: float = 120) -> None:
 def app_id_by_name(mc: MiniCluster, name: str, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            apps = (rm_get(mc, "/apps").get("apps") or {}).get("app") or []
-        except requests.RequestException:  # a ResourceManager too busy to answer in 10 s
-            apps = []
+        apps = ((rm_get_or_none(mc, "/apps") or {}).get("apps") or {}).get("app") or []
         match = [a["id"] for a in apps if a["name"] == name]
         if match:
             return match[0]

@@ -38,8 +38,6 @@ import time
 import uuid
 from pathlib import Path
 
-import requests
-
 import knit
 from knit import Knit, MiniCluster
 from knit._hadoop_tools import DSHELL_CLIENT, distributedshell_args, distributedshell_jar
@@ -131,12 +129,9 @@ def run_distributedshell(mc: MiniCluster, n: int, logs: Path) -> dict:
 
 
 def state(mc: MiniCluster, app_id: str) -> str | None:
-    """The application's state, or None when the ResourceManager, busy with 1,000
-    containers on 2 cores, does not answer within peers.rm_get's 10 s."""
-    try:
-        return peers.rm_get(mc, f"/apps/{app_id}")["app"]["state"]
-    except requests.RequestException:
-        return None
+    """The application's state, or None when the ResourceManager does not answer."""
+    answer = peers.rm_get_or_none(mc, f"/apps/{app_id}")
+    return None if answer is None else answer["app"]["state"]
 
 
 RUNNERS = {"knit": run_knit, "distributedshell": run_distributedshell}

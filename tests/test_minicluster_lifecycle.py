@@ -125,8 +125,8 @@ def test_command_line_runs_until_ctrl_c(java_ready, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "knit", "minicluster", "--nodemanagers", "1",
          "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=err, text=True,
-        # Started with SIGINT ignored, as a script's background job is (or a child of a
-        # process ignoring it, as this suite's was once): Ctrl-C must stop it all the same.
+        # Started with SIGINT ignored, as a script's background job is (or any child of a
+        # process that ignores it): Ctrl-C must stop it all the same.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     err.close()
     try:

@@ -368,6 +368,7 @@ def _scale_section() -> list[str]:
             ("am_rss_mib", "AM peak RSS", "MiB"),
             ("kill_returned_s", "the kill call returned", "s"))
     tools = [t for t in ("knit", "distributedshell") if t in med]
+    both = len(tools) == 2  # then a knit / DistributedShell column
     md = ["## Scale: 1,000 containers", "",
           f"`benchmarks/scale.py` (a separate run{at}, {sc.get('date', '?')}): "
           f"{sc['cluster']['nodemanagers']} NodeManagers on this machine, `sleep 600` in each "
@@ -377,14 +378,14 @@ def _scale_section() -> list[str]:
           f"start: {', '.join(f'{x:.1f}' for x in sc['cluster'].get('load_average_at_start', []))} "
           f"on {sc['cluster'].get('cpus', '?')} cores.", "",
           "| | " + " | ".join(TOOL_TEXT.get(t, t) for t in tools)
-          + (" | knit / DistributedShell" if len(tools) == 2 else "") + " | goal (knit) |",
-          "| --- |" + " --- |" * (len(tools) + 1 + (len(tools) == 2))]
+          + (" | knit / DistributedShell" if both else "") + " | goal (knit) |",
+          "| --- |" + " --- |" * (len(tools) + 1 + both)]
     for key, label, unit in rows:
         if not all(key in med[t] for t in tools):
             continue
         goal = goals.get(key)
         verdict = "" if goal is None else f"{goal:g} {unit}: {'PASS' if med['knit'][key] <= goal else 'FAIL'}"
-        ratio = f" | {med['knit'][key] / med['distributedshell'][key]:.2f}x" if len(tools) == 2 else ""
+        ratio = f" | {med['knit'][key] / med['distributedshell'][key]:.2f}x" if both else ""
         md.append(f"| {label} | " + " | ".join(f"{med[t][key]:.1f} {unit}" for t in tools)
                   + f"{ratio} | {verdict} |")
     return md + ["", "Every run is in `benchmarks/results/scale.json`; benchmarks/README.md says "
