@@ -122,12 +122,13 @@ def test_command_line_runs_until_ctrl_c(java_ready, tmp_path):
     conf_dir = tmp_path / "conf"
     # stderr to a file, not an unread pipe: a full pipe would block the command's exit.
     err = open(tmp_path / "stderr", "w")
+    # Started with SIGINT ignored, as a script's background job is (or any child of a
+    # process that ignores it): Ctrl-C must stop it all the same. The shell's trap sets the
+    # ignore before exec; a preexec_fn could deadlock the fork of this threaded process.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "knit", "minicluster", "--nodemanagers", "1",
-         "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=err, text=True,
-        # Started with SIGINT ignored, as a script's background job is (or any child of a
-        # process that ignores it): Ctrl-C must stop it all the same.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        ["sh", "-c", 'trap "" INT; exec "$@"', "sh",
+         sys.executable, "-m", "knit", "minicluster", "--nodemanagers", "1",
+         "--conf-dir", str(conf_dir)], stdout=subprocess.PIPE, stderr=err, text=True)
     err.close()
     try:
         lines = [proc.stdout.readline() for _ in range(4)]
