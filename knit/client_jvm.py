@@ -216,6 +216,11 @@ def get_client(identity: Identity | None = None) -> ClientJVM:
     on first use (and again if it died)."""
     with _lock:
         client = _clients.get(identity)
+        if client is not None and not client.alive():
+            # Said before its log directory goes with it.
+            logger.warning("The knit client JVM had exited with code %s; starting another. "
+                           "Last lines of its log:\n%s", client.proc.returncode, client.log_tail())
+            client.close()
         if client is None or not client.alive():
             started = time.monotonic()
             client = _clients[identity] = ClientJVM(identity)

@@ -128,6 +128,8 @@ def test_every_public_call_survives_the_client_jvm_dying_under_it(minicluster):
         jvm.proc.wait(10)
         done = outcomes(every_public_call(k, container))
         assert done["status"] == "ok" and done["list_envs"] == "ok"  # a new client JVM
+        assert get_client() is not jvm
+        assert not os.path.exists(jvm.log_dir)  # the dead one's log directory is not left
         assert done["kill"] == "ok"
         assert k.status().state in ("FINISHED", "KILLED")
     finally:
