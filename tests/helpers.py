@@ -157,3 +157,17 @@ def app_attempts(resourcemanager_web: str, app_id: str) -> list[dict]:
     answer = requests.get(f"{resourcemanager_web}/ws/v1/cluster/apps/{app_id}/appattempts",
                           timeout=10).json()
     return sorted((answer.get("appAttempts") or {}).get("appAttempt", []), key=lambda a: a["id"])
+
+
+#: For clusters whose tests are not about the AM's class-data archive: no first AM on a
+#: node spends 11 CPU-seconds writing one, holding its container (and the next test's
+#: slot) meanwhile. An administrator's own switch (yarn.nodemanager.admin-env; see
+#: docs/knit.md); the compat and field clusters, and the session's, keep archives on.
+NO_CLASS_ARCHIVE = {"yarn.nodemanager.admin-env":
+                    "MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX,KNIT_AM_CLASS_ARCHIVE=off"}
+
+
+def class_archives(mc) -> list[str]:
+    """The AM class-data archives the cluster's NodeManagers hold."""
+    import glob
+    return glob.glob(f"{mc.work_dir}/**/usercache/*/knit-cds/am-*.jsa", recursive=True)

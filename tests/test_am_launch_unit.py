@@ -55,7 +55,7 @@ def node(tmp_path):
             "archive_dir": tmp_path / "local/usercache/u/knit-cds", "calls": tmp_path / "calls"}
 
 
-def launch(node, java_version: str, status: int = 0) -> list[str]:
+def launch(node, java_version: str, status: int = 0, **forced_env: str) -> list[str]:
     """Runs knit-am.sh as the NodeManager would; returns the stand-in java's calls."""
     (node["java_home"] / "release").write_text(f'JAVA_VERSION="{java_version}"\n')
     node["calls"].unlink(missing_ok=True)
@@ -65,7 +65,7 @@ def launch(node, java_version: str, status: int = 0) -> list[str]:
            "CLASSPATH": f"{c}/knit.jar:/etc/hadoop/conf:/opt/hadoop/common/*:/opt/x.jar",
            "LOCAL_DIRS": f"{c.parent.parent}/application_1_0001",
            "LOG_DIRS": str(node["logs"]), "CALLS": str(node["calls"]),
-           "FAKE_STATUS": str(status)}
+           "FAKE_STATUS": str(status), **forced_env}
     run = subprocess.run(["/bin/bash", "knit-am.sh", MAIN, f"{node['java_home']}/bin/java",
                           "-Xmx128m"], cwd=c, env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == status, run.stderr
@@ -92,6 +92,14 @@ def test_the_first_am_writes_an_archive_the_next_ones_map(node):
     second = launch(node, "17.0.15")
     assert second == [f"-Xmx128m -XX:SharedArchiveFile={archive} -Xshare:auto "
                       f"-Dknit.cds.archive={archive} {MAIN}"]
+
+
+@pytest.mark.parametrize("value", ["off", "on:off"])
+def test_an_administrator_turns_archives_off_in_the_forced_environment(node, value):
+    # yarn.nodemanager.admin-env=KNIT_AM_CLASS_ARCHIVE=off; YARN appends to a value set before.
+    assert launch(node, "17.0.15", KNIT_AM_CLASS_ARCHIVE=value) == [f"-Xmx128m {MAIN}"]
+    assert not node["archive_dir"].exists()
+    assert len(launch(node, "17.0.15", KNIT_AM_CLASS_ARCHIVE="on")) == 2  # only "off" does
 
 
 def test_the_archive_records_the_jar_by_its_cached_path_and_directories_last(node):

@@ -103,35 +103,32 @@ def test_echo_in_two_containers_on_the_clusters_java_and_hadoop(field_cluster):
     assert f"Hadoop {version}" in am
 
 
-def test_two_dask_workers_compute(field_cluster):
+def test_two_dask_workers_from_a_packed_env_compute(field_cluster, dask_env):
+    """A 2-worker YarnCluster whose workers run from a packed env (as on a cluster whose
+    nodes lack the client's Python), on the cluster's Java."""
     mc, _, feature = field_cluster
-    with YarnCluster(n_workers=2, worker_memory="1 GiB", hadoop_conf_dir=mc.conf_dir) as cluster:
+    with YarnCluster(n_workers=2, worker_memory="1 GiB", env=dask_env,
+                     hadoop_conf_dir=mc.conf_dir) as cluster:
         with Client(cluster) as client:
-            client.wait_for_workers(2, timeout=180)
+            client.wait_for_workers(2, timeout=240)
             futures = client.map(lambda x: x * x, range(100))
             assert sum(client.gather(futures)) == sum(x * x for x in range(100))
+            prefixes = client.run(lambda: __import__("sys").prefix)
+            assert len(prefixes) == 2 and all(p.endswith("knit_env") for p in prefixes.values())
             homes = client.run(lambda: os.environ["JAVA_HOME"])
             assert len(homes) == 2
 
 
-def test_worker_runs_from_a_packed_env(field_cluster, dask_env):
+def test_the_tracking_url_leads_to_the_applications_page_and_kill_leaves_nothing(field_cluster):
+    """The AM's page (Hadoop's HttpServer2 of that line) through the ResourceManager's
+    proxy; then kill() leaves no process and no staging dir."""
     mc, _, _ = field_cluster
-    with YarnCluster(n_workers=1, worker_memory="1 GiB", env=dask_env,
-                     hadoop_conf_dir=mc.conf_dir) as cluster:
-        with Client(cluster) as client:
-            client.wait_for_workers(1, timeout=240)
-            prefix = client.submit(lambda: __import__("sys").prefix).result()
-            assert prefix.endswith("knit_env")
-            assert client.submit(lambda: 6 * 7).result() == 42
-
-
-def test_the_tracking_url_leads_to_the_applications_page(field_cluster):
-    """The AM's page (Hadoop's HttpServer2 of that line) through the ResourceManager's proxy."""
-    mc, version, feature = field_cluster
     jetty_dirs_before = set(glob.glob("/tmp/jetty-*knit_jar*"))
-    with Knit(mc.conf_dir) as k:
-        app_id = k.start("sleep 600", num_containers=1, memory=256)
-        wait_for(lambda: any(c.state == "RUNNING" for c in k.get_containers()), 60, "a container")
+    k = Knit(mc.conf_dir)
+    app_id = k.start("sleep 600", num_containers=2, memory=256)
+    try:
+        wait_for(lambda: sum(c["state"] == "RUNNING" for c in k.get_containers()) == 2, 120,
+                 "2 running containers")
         app = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/apps/{app_id}",
                            timeout=10).json()["app"]
         assert ":0/" not in app["trackingUrl"]
@@ -141,17 +138,10 @@ def test_the_tracking_url_leads_to_the_applications_page(field_cluster):
         assert k.get_containers()[0].id in page.text
         # Jetty's work dir is in the container's tmp dir (removed with it), not the node's /tmp.
         assert set(glob.glob("/tmp/jetty-*knit_jar*")) == jetty_dirs_before
-
-
-def test_kill_leaves_nothing(field_cluster):
-    mc, _, _ = field_cluster
-    k = Knit(mc.conf_dir)
-    app_id = k.start("sleep 600", num_containers=2, memory=256)
-    wait_for(lambda: sum(c["state"] == "RUNNING" for c in k.get_containers()) == 2, 120,
-             "2 running containers")
-    assert len(app_processes(mc)) >= 3  # the AM and two sleeps
-    assert staging_exists(mc, app_id)
-    k.kill()
+        assert len(app_processes(mc)) >= 3  # the AM and two sleeps
+        assert staging_exists(mc, app_id)
+    finally:
+        k.kill()
     wait_for(lambda: not app_processes(mc), 60, "the application's processes to end")
     assert (k.status().state, k.status().final_status) == ("FINISHED", "SUCCEEDED")
     assert not staging_exists(mc, app_id)

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import requests
 
-from helpers import (app_attempts, container_pids, log_rm_container_states, wait_for, yarn_state,
+from helpers import (NO_CLASS_ARCHIVE, app_attempts, container_pids, log_rm_container_states, wait_for, yarn_state,
                      wait_until_the_rm_sees_them_running)
 from knit import Knit, KnitException, MiniCluster
 from knit._procfs import am_jvm_pid
@@ -131,22 +131,23 @@ def test_an_am_that_cannot_run_ends_the_application_after_its_attempts(miniclust
 def _nodes3_cluster():
     """A cluster of its own, for tests that steer placement by filling it and that stop a
     NodeManager: 3 NodeManagers of 5 slots of 1 GB; the ResourceManager declares a silent
-    node lost after 6 s instead of 10 minutes. It schedules on NodeManager heartbeats (3.3
+    node lost after 6 s instead of 10 minutes. No AM writes a class-data archive. It schedules on NodeManager heartbeats (3.3
     and 3.4's default): with 3.5.0's asynchronous scheduler these tests twice saw an ask
     of a (nearly) full cluster stay ungranted for over a minute, once with a slot free and
     the ResourceManager listing the ask outstanding: YARN's behaviour, not knit's."""
     with MiniCluster(nodemanagers=3, nodemanager_memory_mb=5120,
-                     config={"yarn.nm.liveness-monitor.expiry-interval-ms": "6000",
+                     config={**NO_CLASS_ARCHIVE,
+                             "yarn.nm.liveness-monitor.expiry-interval-ms": "6000",
                              "yarn.scheduler.capacity.schedule-asynchronously.enable": "false"}) as mc:
         yield mc
 
 
 @pytest.fixture
 def nodes3(_nodes3_cluster):
-    """`_nodes3_cluster` once no container of an earlier test is left: an ApplicationMaster
-    that wrote its class-data archive after its application finished holds its slot for
-    seconds more, and a slot freed after `_fill_the_cluster` would let YARN place a
-    container elsewhere than the test steers it."""
+    """`_nodes3_cluster` once no container of an earlier test is left: an ApplicationMaster's
+    container can end after its application is reported finished (this cluster writes no
+    class-data archives, which held it for seconds more), and a slot freed after
+    `_fill_the_cluster` would let YARN place a container elsewhere than the test steers it."""
     def nothing_allocated() -> bool:
         metrics = requests.get(f"{_nodes3_cluster.resourcemanager_web}/ws/v1/cluster/metrics",
                                timeout=10).json()["clusterMetrics"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from helpers import wait_for
+from helpers import NO_CLASS_ARCHIVE, wait_for
 from knit import ClusterCapacityError, InvalidArgumentError, Knit, MiniCluster
 
 GPU_CONFIG = {
@@ -19,7 +19,7 @@ GPU_CONFIG = {
 
 @pytest.fixture(scope="module")
 def gpu_cluster():
-    with MiniCluster(nodemanagers=1, nodemanager_memory_mb=4096, config=GPU_CONFIG) as mc:
+    with MiniCluster(nodemanagers=1, nodemanager_memory_mb=4096, config={**GPU_CONFIG, **NO_CLASS_ARCHIVE}) as mc:
         yield mc
 
 

@@ -10,6 +10,10 @@
 # writes one in the interpreter (27 s here, for 0.7 s saved per later AM): on both the AM
 # runs without one.
 #
+# An administrator turns archives off for a cluster with the NodeManagers' forced
+# environment: yarn.nodemanager.admin-env=...,KNIT_AM_CLASS_ARCHIVE=off (YARN appends a
+# value to one already set, hence the ':' match).
+#
 # The archive lives beside the NodeManager's cache of the user's files (usercache/<user>/,
 # where knit.jar's copy is kept), in a directory readable by the user alone: the AM maps
 # nothing another user could have written.
@@ -28,6 +32,9 @@ java_feature() {  # 8 for "1.8.0_392", 11 for "11.0.13", 17 for "17.0.15"
 local_dir=${LOCAL_DIRS:-}
 local_dir=${local_dir%%,*}            # .../usercache/<user>/appcache/<application>
 archive_dir=${local_dir%/appcache/*}/knit-cds
+case ":${KNIT_AM_CLASS_ARCHIVE:-}:" in
+  *:off:*) exec "$@" "$main" ;;
+esac
 if [ "$(java_feature)" -lt 17 ] || [ -z "$local_dir" ] || [ "$archive_dir" = "$local_dir/knit-cds" ] ||
    ! jar=$(readlink -f knit.jar); then
   exec "$@" "$main"
