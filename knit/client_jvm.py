@@ -221,7 +221,8 @@ def get_client(identity: Identity | None = None) -> ClientJVM:
             logger.warning("The knit client JVM had exited with code %s; starting another. "
                            "Last lines of its log:\n%s", client.proc.returncode, client.log_tail())
             client.close()
-        if client is None or not client.alive():
+            client = None
+        if client is None:
             started = time.monotonic()
             client = _clients[identity] = ClientJVM(identity)
             logger.info("knit client JVM started in %.2f s", time.monotonic() - started)

@@ -1,6 +1,7 @@
 """Small helpers the tests share: the process table, polling, the RM REST API."""
 from __future__ import annotations
 
+import glob
 import os
 import time
 from pathlib import Path
@@ -169,5 +170,4 @@ NO_CLASS_ARCHIVE = {"yarn.nodemanager.admin-env":
 
 def class_archives(mc) -> list[str]:
     """The AM class-data archives the cluster's NodeManagers hold."""
-    import glob
     return glob.glob(f"{mc.work_dir}/**/usercache/*/knit-cds/am-*.jsa", recursive=True)

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from conftest import ON_CI, require_java
-from helpers import wait_for
+from helpers import class_archives, wait_for
 from knit import Knit, MiniCluster, create_env, java
 from knit._procfs import processes_under
 
@@ -106,7 +106,7 @@ def test_echo_in_two_containers_on_the_clusters_java_and_hadoop(field_cluster):
 def test_two_dask_workers_from_a_packed_env_compute(field_cluster, dask_env):
     """A 2-worker YarnCluster whose workers run from a packed env (as on a cluster whose
     nodes lack the client's Python), on the cluster's Java."""
-    mc, _, feature = field_cluster
+    mc, _, _ = field_cluster
     with YarnCluster(n_workers=2, worker_memory="1 GiB", env=dask_env,
                      hadoop_conf_dir=mc.conf_dir) as cluster:
         with Client(cluster) as client:
@@ -152,19 +152,17 @@ def test_later_ams_map_a_class_data_archive_on_java_17_none_on_11(field_cluster)
     class-data archive (knit-am.sh), which the next AM maps, on each Hadoop; on Java 11,
     whose dump runs in the interpreter, none is written and AMs load their classes."""
     mc, _, feature = field_cluster
-    def archives() -> list[str]:
-        return glob.glob(f"{mc.work_dir}/**/usercache/*/knit-cds/am-*.jsa", recursive=True)
     if feature >= 17:
-        wait_for(archives, 120, "the node's class-data archive")
+        wait_for(lambda: class_archives(mc), 120, "the node's class-data archive")
     with Knit(mc.conf_dir) as k:
         k.start("echo archived", num_containers=1, memory=256)
         assert k.wait_for_completion(timeout=180) == "SUCCEEDED"
         am = next(f["stderr"] for c, f in k.logs().items() if c.endswith("_000001"))
     if feature >= 17:
-        assert f"Classes from the class-data archive {archives()[0]}" in am, am[-3000:]
+        assert f"Classes from the class-data archive {class_archives(mc)[0]}" in am, am[-3000:]
     else:
         assert "class-data archive" not in am, am[-3000:]
-        assert archives() == []
+        assert class_archives(mc) == []
 
 
 @pytest.mark.parametrize("field_cluster", [("3.3.6", 11)], indirect=True,

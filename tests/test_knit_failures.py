@@ -10,8 +10,8 @@ import zipfile
 import pytest
 import requests
 
-from helpers import (NO_CLASS_ARCHIVE, app_attempts, container_pids, log_rm_container_states, wait_for, yarn_state,
-                     wait_until_the_rm_sees_them_running)
+from helpers import (NO_CLASS_ARCHIVE, app_attempts, container_pids, log_rm_container_states,
+                     wait_for, wait_until_the_rm_sees_them_running, yarn_state)
 from knit import Knit, KnitException, MiniCluster
 from knit._procfs import am_jvm_pid
 
@@ -131,8 +131,8 @@ def test_an_am_that_cannot_run_ends_the_application_after_its_attempts(miniclust
 def _nodes3_cluster():
     """A cluster of its own, for tests that steer placement by filling it and that stop a
     NodeManager: 3 NodeManagers of 5 slots of 1 GB; the ResourceManager declares a silent
-    node lost after 6 s instead of 10 minutes. No AM writes a class-data archive. It schedules on NodeManager heartbeats (3.3
-    and 3.4's default): with 3.5.0's asynchronous scheduler these tests twice saw an ask
+    node lost after 6 s instead of 10 minutes. No AM writes a class-data archive. It
+    schedules on NodeManager heartbeats (3.3 and 3.4's default): with 3.5.0's asynchronous scheduler these tests twice saw an ask
     of a (nearly) full cluster stay ungranted for over a minute, once with a slot free and
     the ResourceManager listing the ask outstanding: YARN's behaviour, not knit's."""
     with MiniCluster(nodemanagers=3, nodemanager_memory_mb=5120,

@@ -19,7 +19,8 @@ GPU_CONFIG = {
 
 @pytest.fixture(scope="module")
 def gpu_cluster():
-    with MiniCluster(nodemanagers=1, nodemanager_memory_mb=4096, config={**GPU_CONFIG, **NO_CLASS_ARCHIVE}) as mc:
+    with MiniCluster(nodemanagers=1, nodemanager_memory_mb=4096,
+                     config={**GPU_CONFIG, **NO_CLASS_ARCHIVE}) as mc:
         yield mc
 
 
