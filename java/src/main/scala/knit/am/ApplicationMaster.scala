@@ -10,6 +10,7 @@ import scala.jdk.CollectionConverters._
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.Path
 import org.apache.hadoop.security.UserGroupInformation
+import org.apache.hadoop.util.Time
 import org.apache.hadoop.yarn.api.ApplicationConstants.Environment
 import org.apache.hadoop.yarn.api.records._
 import org.apache.hadoop.yarn.client.api.AMRMClient.ContainerRequest
@@ -55,7 +56,9 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   @volatile private var stoppedByClient = false
   private val nodes: Seq[String] = staged.nodes
   private val keepAlive = spec.keepAlive
-  private val lease = new Lease(spec.leaseMs, System.currentTimeMillis())
+  // Lease and heartbeat intervals are durations: on the monotonic clock, which a step of
+  // the wall clock (NTP, a VM restored from a snapshot) leaves alone.
+  private val lease = new Lease(spec.leaseMs, Time.monotonicNow())
   private val restarts = new Restarts(spec.maxRestarts, AppFiles.NodeFailuresToExclude)
   private val nodeIds: Set[String] = staged.nodeIds.toSet
 
@@ -176,7 +179,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       tokenRenewal.foreach(_.stop())
       // The ResourceManager forgets containers once we unregister: give a watching Python
       // a moment to read their final states (wait_for_completion does at once).
-      if (pythonConnected && !lease.expired(System.currentTimeMillis()))
+      if (pythonConnected && !lease.expired(Time.monotonicNow()))
         finalReportRead.await(FinalReportGraceMs, TimeUnit.MILLISECONDS)
       val (status, message) = outcome()
       log.info(s"Finishing with $status: $message")
@@ -269,7 +272,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
     }
     log.info(s"Stopped by its client; released $released containers")
     // The releases go with the next heartbeat, their ends come back with the one after.
-    amrm.setHeartbeatInterval(heartbeats.busy(System.currentTimeMillis()))
+    amrm.setHeartbeatInterval(heartbeats.busy(Time.monotonicNow()))
     val fallback = new Thread(() => {
       if (!done.await(ReleaseWaitMs, TimeUnit.MILLISECONDS)) {
         log.warn(s"The ResourceManager did not report every released container ended within $ReleaseWaitMs ms; finishing")
@@ -282,7 +285,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   }
 
   /** From Python, every few seconds while it lives; returns this AM's attempt number. */
-  def renewLease(): Int = { lease.renew(System.currentTimeMillis()); attempt }
+  def renewLease(): Int = { lease.renew(Time.monotonicNow()); attempt }
 
   /** Ends the application once the client stops renewing its lease (if it holds one). */
   private def watchLease(): java.util.concurrent.ScheduledExecutorService = {
@@ -290,7 +293,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       val t = new Thread(r, "lease-watch"); t.setDaemon(true); t
     }
     if (lease.enabled) timer.scheduleWithFixedDelay(() => {
-      val now = System.currentTimeMillis()
+      val now = Time.monotonicNow()
       if (lease.expired(now)) synchronized {
         if (fatal.isEmpty) {
           fatal = Some(s"The client that started this application stopped renewing its lease " +
@@ -363,7 +366,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       role.requests.getOrElseUpdate(size, mutable.Queue.empty).enqueue(request)
       amrm.addContainerRequest(request)
     }
-    amrm.setHeartbeatInterval(heartbeats.busy(System.currentTimeMillis()))
+    amrm.setHeartbeatInterval(heartbeats.busy(Time.monotonicNow()))
     recordTargets()
     log.info(s"Asked for $n ${role.name} containers of $size")
   }
@@ -443,7 +446,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   /** Ends the application when no role has anything left to do (unless kept alive). */
   private def checkFinished(): Unit = {
     recordTargets()
-    amrm.setHeartbeatInterval(heartbeats.next(System.currentTimeMillis(), waitingOnYarn))
+    amrm.setHeartbeatInterval(heartbeats.next(Time.monotonicNow(), waitingOnYarn))
     val idle = roles.values.forall(_.allocator.isIdle)
     val finished = roles.values.exists(_.allocator.hasRequested) && idle
     if ((finished && !keepAlive) || (stoppedByClient && idle)) done.countDown()
@@ -485,7 +488,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
   private class RmCallbacks extends AMRMClientAsync.AbstractCallbackHandler {
     override def onContainersAllocated(all: java.util.List[Container]): Unit = ApplicationMaster.this.synchronized {
       val (onExcluded, given) = all.asScala.partition(c => restarts.excluded(c.getNodeId.toString))
-      if (all.size > 0) heartbeats.busy(System.currentTimeMillis()) // more may follow
+      if (all.size > 0) heartbeats.busy(Time.monotonicNow()) // more may follow
       onExcluded.foreach(askAgainElsewhere)
       val byId = given.map(c => c.getId.toString -> c).toMap
       val (known, unknown) = given.toSeq.partition(roleByPriority(_).isDefined)
@@ -539,7 +542,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
 
     /** Called after every heartbeat's answer: sets the interval of the next. */
     override def getProgress: Float = {
-      amrm.setHeartbeatInterval(heartbeats.next(System.currentTimeMillis(), waitingOnYarn))
+      amrm.setHeartbeatInterval(heartbeats.next(Time.monotonicNow(), waitingOnYarn))
       0.5f
     }
 

@@ -4,7 +4,9 @@ package knit.am
   * over the gateway; when renewals stop for `timeoutMs` (the process died, even with
   * kill -9), the AM ends the application. `timeoutMs` 0: no lease (detached applications).
   *
-  * Pure bookkeeping on a caller-supplied clock, so it is tested without waiting.
+  * Pure bookkeeping on a caller-supplied clock, so it is tested without waiting. The AM
+  * passes a monotonic one: on the wall clock, a step forward (NTP, a VM restored from a
+  * snapshot) ended every attached application at once.
   */
 final class Lease(val timeoutMs: Long, startedAtMs: Long) {
   @volatile private var lastRenewalMs = startedAtMs

@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentHashMap
 import scala.jdk.CollectionConverters._
 
 import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.hadoop.util.Time
 import org.apache.hadoop.yarn.api.records.{ApplicationId, ApplicationReport => YarnReport}
 import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
@@ -153,8 +154,8 @@ class ClientEntryPoint {
       t.start()
       t
     }
-    val deadline = System.currentTimeMillis() + timeoutMs
-    kills.foreach(t => t.join(math.max(1L, deadline - System.currentTimeMillis())))
+    val deadline = Time.monotonicNow() + timeoutMs
+    kills.foreach(t => t.join(math.max(1L, deadline - Time.monotonicNow())))
     killOnExit.clear()
     clients.values.asScala.foreach { case (_, yarn) =>
       try yarn.stop() catch { case e: Exception => log.warn("Could not stop a YARN client", e) }
