@@ -15,7 +15,7 @@ from typing import Sequence
 import requests
 
 from . import java
-from ._daemons import DaemonCluster
+from ._daemons import QUICK_JIT, DaemonCluster
 from ._procfs import kill_processes_under
 from .exceptions import (ApplicationStateError, ConfigurationError, InvalidArgumentError,
                          KnitException, MiniClusterError)
@@ -401,7 +401,8 @@ class MiniCluster:
         env = dict(os.environ, JAVA_HOME=java_home, HADOOP_CONF_DIR=self.conf_dir)
         # On a Kerberized cluster the program uses the ticket cache (KRB5CCNAME) of a kinit.
         krb5 = [f"-Djava.security.krb5.conf={self.krb5_conf}"] if self.kerberos else []
-        return [java_exe, *java.jvm_compat_options(), *krb5, _LOG4J, "-cp", cp, main_class, *args], env
+        return [java_exe, QUICK_JIT, *java.jvm_compat_options(), *krb5, _LOG4J, "-cp", cp, main_class,
+                *args], env
 
     def run_hadoop_class(self, main_class: str, *args: str,
                          timeout: float = 300) -> subprocess.CompletedProcess:
@@ -453,7 +454,7 @@ class MiniCluster:
         work = Path(self.work_dir)
         (work / "tmp").mkdir()  # Jetty and Hadoop temp files go here, removed by stop()
         cmd = [
-            java_exe, f"-Xmx{self.java_heap_mb}m", f"-Djava.io.tmpdir={work / 'tmp'}",
+            java_exe, f"-Xmx{self.java_heap_mb}m", QUICK_JIT, f"-Djava.io.tmpdir={work / 'tmp'}",
             *java.jvm_compat_options(), _LOG4J, _MAIN_CLASS,
             "--conf-dir", self.conf_dir,
             "--ready-file", str(work / "ready"),
