@@ -154,7 +154,7 @@ def test_the_sdist_holds_the_sources_and_says_what_its_build_needs(dists, tmp_pa
     top = names[0].split("/")[0]
     for needed in ("pom.xml", "java/pom.xml", "java/hadoop-3.5.0/pom.xml",
                    "java/src/main/scala/knit/am/ApplicationMaster.scala", "setup.py",
-                   "knit/_jarlock.py"):
+                   "knit/_jarlock.py", ".mvn/jvm.config"):
         assert f"{top}/{needed}" in names, needed
     assert not [n for n in names if "/target/" in n or n.endswith((".jar", ".lock.json"))]
     # Without Java and Maven on PATH, the build stops and says what to install.
