@@ -47,8 +47,10 @@ def venv_with(tmp: Path, name: str, *requirements: str) -> Path:
     """A fresh venv holding `requirements` (pip's cache makes repeated runs quick)."""
     venv = tmp / name
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # --no-compile: byte-compiling every module installed (bokeh, numpy, ...) was a third
+    # of pip's 34 s; what runs compiles on import.
     run = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                          "--disable-pip-version-check", *requirements],
+                          "--disable-pip-version-check", "--no-compile", *requirements],
                          capture_output=True, text=True, timeout=1500)
     assert run.returncode == 0, run.stderr[-3000:]
     return venv
