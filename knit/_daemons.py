@@ -311,9 +311,10 @@ class DaemonCluster:
         if self.kerberos:
             self._start_kdc(deadline)
         self._write_client_conf()
-        fmt = self._spawn(self._daemon("format", NAMENODE, "-format", "-nonInteractive",
-                                       one_shot=True))
-        # YARN does not need HDFS to start: it comes up while the NameNode formats.
+        # Everything starts at once: the NameNode formats HDFS first (in its own JVM, see
+        # _spawn), and the DataNode and YARN wait for it by themselves.
+        self._spawn(self._daemon("namenode", NAMENODE))
+        self._spawn(self._daemon("datanode", DATANODE))
         self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER,
                                  own_settings=self._rm_web_settings))
         for i in range(self.nodemanagers):
@@ -327,9 +328,6 @@ class DaemonCluster:
                 # run on, and the clients' configuration.
                 "JAVA_HOME": self.java_home, "HADOOP_CONF_DIR": str(self.client_conf_dir)},
                 own_settings=ports))
-        self._await_exit(fmt, deadline)
-        self._spawn(self._daemon("namenode", NAMENODE))
-        self._spawn(self._daemon("datanode", DATANODE))
         if self.web_proxy:
             self._spawn(self._daemon("webproxy", WEB_PROXY))
         self._wait(deadline, "HDFS to leave safe mode with a live DataNode", self._hdfs_ready)
@@ -397,7 +395,8 @@ class DaemonCluster:
                f"-Djava.io.tmpdir={daemon.conf_dir.parent / 'tmp'}",
                f"-Dhadoop.log.dir={self.work / 'logs'}",
                f"-Dyarn.log.dir={self.work / 'logs'}", *java.jvm_compat_options(), _LOG4J,
-               *self._krb5_options(), _DAEMON_MAIN, daemon.main_class, *daemon.args]
+               *self._krb5_options(), _DAEMON_MAIN, *self._format_first(daemon), daemon.main_class,
+               *daemon.args]
         # The classpath goes in CLASSPATH, which every Java reads (Java 8 has no @argfiles).
         jars = [str(daemon.conf_dir), self.knit_jar, *self.cluster_jars]
         env = dict(os.environ, CLASSPATH=os.pathsep.join(jars), JAVA_HOME=self.java_home,
@@ -414,6 +413,12 @@ class DaemonCluster:
             group=pwd.getpwnam(daemon.user).pw_gid if daemon.user else None,
             extra_groups=[] if daemon.user else None)
         return daemon
+
+    def _format_first(self, daemon: Daemon) -> list[str]:
+        """DaemonMain's flag to format HDFS first: for the NameNode of a new cluster (not
+        one started again)."""
+        new = not (self.work / "hdfs-name" / "current" / "VERSION").exists()
+        return ["--format-namenode"] if daemon.main_class == NAMENODE and new else []
 
     def _krb5_options(self) -> list[str]:
         """Java finds the realm's KDC through java.security.krb5.conf."""

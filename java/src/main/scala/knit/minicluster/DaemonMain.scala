@@ -6,17 +6,30 @@ package knit.minicluster
   * started the daemon closed it or died, so no daemon outlives it. Exiting runs the
   * daemon's own shutdown hooks (a NodeManager stops its containers).
   *
-  * Arguments: the daemon's main class, then its own arguments.
+  * Arguments: `--format-namenode` (a new cluster's NameNode: format its name dirs first),
+  * the daemon's main class, then its own arguments.
   */
 object DaemonMain {
-  def main(args: Array[String]): Unit = {
-    require(args.nonEmpty, "usage: DaemonMain <main class> [args...]")
+  private val FormatFirst = "--format-namenode"
+
+  def main(allArgs: Array[String]): Unit = {
+    val formatFirst = allArgs.headOption.contains(FormatFirst)
+    val args = if (formatFirst) allArgs.drop(1) else allArgs
+    require(args.nonEmpty, s"usage: DaemonMain [$FormatFirst] <main class> [args...]")
     val watcher = new Thread(() => {
       try while (System.in.read() != -1) {} catch { case _: java.io.IOException => }
       System.exit(0)
     }, "knit-stdin-watcher")
     watcher.setDaemon(true)
     watcher.start()
+    // In the NameNode's own JVM: a `namenode -format` JVM of its own held up every
+    // daemon cluster's start by its start-up, on the way to HDFS.
+    // Formatting registers metrics sources the NameNode registers again: allowed in
+    // "mini cluster mode", as MiniDFSCluster does for the same reason.
+    if (formatFirst) {
+      org.apache.hadoop.metrics2.lib.DefaultMetricsSystem.setMiniClusterMode(true)
+      org.apache.hadoop.hdfs.server.namenode.NameNode.format(new org.apache.hadoop.hdfs.HdfsConfiguration())
+    }
     val main = Class.forName(args(0)).getMethod("main", classOf[Array[String]])
     main.invoke(null, args.drop(1))
   }
