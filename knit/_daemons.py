@@ -151,7 +151,7 @@ class Daemon:
     env: dict[str, str] = field(default_factory=dict)
     #: Settings of this daemon alone (the ResourceManager's web UI, on a secure cluster).
     own_settings: dict[str, str] = field(default_factory=dict)
-    #: A task that ends by itself (formatting HDFS), not a daemon that serves.
+    #: A task that ends by itself (making HDFS dirs), not a daemon that serves.
     one_shot: bool = False
     #: The OS user it runs as (None: the user running this process).
     user: str | None = None

@@ -22,10 +22,9 @@ object DaemonMain {
     }, "knit-stdin-watcher")
     watcher.setDaemon(true)
     watcher.start()
-    // In the NameNode's own JVM: a `namenode -format` JVM of its own held up every
-    // daemon cluster's start by its start-up, on the way to HDFS.
-    // Formatting registers metrics sources the NameNode registers again: allowed in
-    // "mini cluster mode", as MiniDFSCluster does for the same reason.
+    // In the NameNode's own JVM (a `namenode -format` JVM of its own held up every daemon
+    // cluster's start). Formatting registers metrics sources the NameNode registers again,
+    // which "mini cluster mode" allows (MiniDFSCluster sets it for the same reason).
     if (formatFirst) {
       org.apache.hadoop.metrics2.lib.DefaultMetricsSystem.setMiniClusterMode(true)
       org.apache.hadoop.hdfs.server.namenode.NameNode.format(new org.apache.hadoop.hdfs.HdfsConfiguration())
