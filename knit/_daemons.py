@@ -183,6 +183,8 @@ class DaemonCluster:
                  kerberos: bool = False, users: dict[str, str] | None = None,
                  web_proxy: bool = False, homes: tuple[str, ...] = ()) -> None:
         self.work = work_dir
+        #: The NameNode's name dir (dfs.namenode.name.dir): formatted once it holds a VERSION.
+        self.name_dir = work_dir / "hdfs-name"
         self.client_conf_dir = client_conf_dir
         self.version = hadoop_version
         self.java_home = java_home
@@ -249,7 +251,7 @@ class DaemonCluster:
         props = self.client_properties()
         props.update({
             "hadoop.tmp.dir": str(local / "tmp"),
-            "dfs.namenode.name.dir": str(self.work / "hdfs-name"),
+            "dfs.namenode.name.dir": str(self.name_dir),
             "dfs.datanode.data.dir": str(self.work / "hdfs-data"),
             # The ResourceManager's node-attribute store (default /tmp/hadoop-yarn-<user>).
             "yarn.node-attribute.fs-store.root-dir": f"file://{local / 'node-attribute'}",
@@ -417,7 +419,7 @@ class DaemonCluster:
     def _format_first(self, daemon: Daemon) -> list[str]:
         """DaemonMain's flag to format HDFS first: for the NameNode of a new cluster (not
         one started again)."""
-        new = not (self.work / "hdfs-name" / "current" / "VERSION").exists()
+        new = not (self.name_dir / "current" / "VERSION").exists()
         return ["--format-namenode"] if daemon.main_class == NAMENODE and new else []
 
     def _krb5_options(self) -> list[str]:
