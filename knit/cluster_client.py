@@ -251,8 +251,23 @@ class ClusterClient:
             **validated_containers(cmd, memory, virtual_cores, files, envvars),
         }  # the fields of an AppSpec that start() does not add
 
-    def _preflight(self, spec: dict) -> None:
-        """Checks that need the cluster; the RM REST API answers fast, or names its address."""
+    def _preflight(self, spec: AppSpec) -> None:
+        self.check_fits(spec.memory, spec.vcores, spec.queue, spec.resources)
+
+    def check_fits(self, memory: int, virtual_cores: int, queue: str = "default",
+                   resources: Mapping[str, int] | None = None) -> None:
+        """Check that containers of this size can run on the cluster, in this queue: the
+        checks :meth:`start` makes before submitting anything (``checks=True``), for
+        containers asked for later (another role's, say). The ResourceManager's REST API
+        answers fast, or the error names its address.
+
+        Raises
+        ------
+        ClusterCapacityError
+            No active NodeManager, none big enough, or a resource type it lacks.
+        UnknownQueueError
+            The cluster has no such queue.
+        """
         nodes = (self._rm_get("/ws/v1/cluster/nodes?states=RUNNING").get("nodes")
                  or {}).get("node") or []
         if not nodes:
@@ -261,16 +276,16 @@ class ClusterClient:
         # The scheduler's maximum may exceed every node: such a container would never start.
         biggest = max((n["usedMemoryMB"] + n["availMemoryMB"],
                        n["usedVirtualCores"] + n["availableVirtualCores"]) for n in nodes)
-        self._check_other_resources(spec["resources"], nodes)
-        if spec["memory"] > biggest[0] or spec["vcores"] > biggest[1]:
+        self._check_other_resources(resources or {}, nodes)
+        if memory > biggest[0] or virtual_cores > biggest[1]:
             raise ClusterCapacityError(
-                f"No NodeManager can hold a container of {spec['memory']} MB and "
-                f"{spec['vcores']} vcores: the largest has {biggest[0]} MB and {biggest[1]} "
+                f"No NodeManager can hold a container of {memory} MB and "
+                f"{virtual_cores} vcores: the largest has {biggest[0]} MB and {biggest[1]} "
                 "vcores. Ask for smaller containers.")
         scheduler = self._rm_get("/ws/v1/cluster/scheduler")["scheduler"]["schedulerInfo"]
         queues = queue_names(scheduler)
-        if queues and spec["queue"] not in queues:
-            raise UnknownQueueError(f"Unknown queue {spec['queue']!r}; this cluster's queues: "
+        if queues and queue not in queues:
+            raise UnknownQueueError(f"Unknown queue {queue!r}; this cluster's queues: "
                                 f"{', '.join(sorted(queues))}.")
 
 

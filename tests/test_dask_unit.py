@@ -150,3 +150,36 @@ def test_progress_html_is_a_table_of_the_four_counts():
     html = Counts(5, 1, 3, 2).html(5)
     for cell in ("<th>Requested</th>", "<td>5</td>", "<td>1</td>", "<td>3</td>", "<td>2</td>"):
         assert cell in html
+
+
+# ---------------------------------------------------------------- the scheduler's address
+def _config_with_rm(tmp_path, address: str):
+    from knit.config import HadoopConfig
+    (tmp_path / "yarn-site.xml").write_text(
+        "<configuration><property><name>yarn.resourcemanager.address</name>"
+        f"<value>{address}</value></property></configuration>")
+    return HadoopConfig.load(str(tmp_path))
+
+
+def test_the_scheduler_uses_this_machines_route_to_the_resourcemanager(tmp_path):
+    from knit.dask.address import scheduler_host
+    # A ResourceManager on this host's loopback (a one-host cluster): loopback is the route.
+    assert scheduler_host(_config_with_rm(tmp_path, "127.0.0.1:8032")) == "127.0.0.1"
+    assert scheduler_host(_config_with_rm(tmp_path, "localhost:8032")) == "127.0.0.1"
+
+
+def test_the_scheduler_address_can_be_chosen(tmp_path):
+    from knit.dask.address import scheduler_host
+    config = _config_with_rm(tmp_path, "127.0.0.1:8032")
+    assert scheduler_host(config, host="10.1.2.3") == "10.1.2.3"
+    assert scheduler_host(config, interface="lo") == "127.0.0.1"
+    with pytest.raises(KnitException, match="not a valid network interface"):
+        scheduler_host(config, interface="no-such-if0")
+    with pytest.raises(KnitException, match="not both"):
+        scheduler_host(config, host="10.1.2.3", interface="lo")
+
+
+def test_no_route_to_the_resourcemanager_says_what_to_pass(tmp_path):
+    from knit.dask.address import scheduler_host
+    with pytest.raises(KnitException, match="scheduler_host="):
+        scheduler_host(_config_with_rm(tmp_path, "no-such-host.invalid:8032"))

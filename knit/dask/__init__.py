@@ -1,4 +1,4 @@
 """Dask on YARN: :class:`YarnCluster`, whose scheduler asks knit for worker containers."""
-from .cluster import YarnCluster
+from .cluster import WorkersCannotConnectError, YarnCluster
 
-__all__ = ["YarnCluster"]
+__all__ = ["YarnCluster", "WorkersCannotConnectError"]

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from typing import Any
@@ -29,6 +28,8 @@ from distributed.utils import Log, format_dashboard_link
 
 from ..core import MAIN_ROLE, Knit
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
+from ..validation import validated_resources
+from .address import scheduler_host as choose_scheduler_host
 from .progress import Counts, Progress
 from .security import COMBINED_FILE, CredentialFiles, make_security, split_combined
 
@@ -48,6 +49,20 @@ _WORKER_ROLE = "worker"
 _TAGS = ("dask",)
 # How long worker requests wait before the progress display says why, and how often after.
 _ASK_WHY_AFTER_S = 3.0
+# Workers that run but cannot reach their scheduler: once a worker container has run this
+# long with no worker connected, its log is read; a worker that has said it is connecting
+# and still is not, this long after, means they cannot (a connection takes well under a
+# second; a dropped one is retried for 30 s in silence). Both within 60 s of the first
+# worker running.
+_CONNECT_LOOK_AFTER_S = 15.0
+_CONNECT_GIVE_UP_S = 15.0
+# What a worker logs before its first connection attempt (distributed's Worker).
+_CONNECTING = "Waiting to connect to"
+# A worker that cannot reach its scheduler ends after this, rather than wait forever
+# (YARN would never see it fail).
+_WORKER_DEATH_TIMEOUT_S = 300
+# The exit status of a command that could not be executed (here: the interpreter).
+_CANNOT_EXECUTE = 126
 
 
 class WorkersDidNotComeError(WorkerStartTimeoutError, KnitTimeoutError):
@@ -61,6 +76,11 @@ class WorkersDidNotComeError(WorkerStartTimeoutError, KnitTimeoutError):
     def __str__(self) -> str:
         said = super().__str__()
         return f"{said}. YARN: {self.why}" if self.why else said
+
+
+class WorkersCannotConnectError(KnitException):
+    """Worker containers run but none can connect to the scheduler (a firewall, or an
+    address the workers' hosts cannot reach). The application was ended."""
 
 
 def _config(key: str, value: Any) -> Any:
@@ -78,21 +98,13 @@ def _megabytes(value: str | int, what: str) -> int:
     return mb
 
 
-def _warn_if_others_cannot_run(python: str) -> None:
-    """Workers without an env run this interpreter. On a cluster without Kerberos,
-    containers run as the NodeManager's OS user: an interpreter under a private home dir
-    fails them with status 126. Say so before it happens."""
-    path = os.path.realpath(python)
-    dirs = [path]
-    while os.path.dirname(dirs[-1]) != dirs[-1]:
-        dirs.append(os.path.dirname(dirs[-1]))
-    if all(os.stat(d).st_mode & 0o001 for d in dirs):
-        return
-    logger.warning(
-        "Workers will run %s, which other OS users cannot run (a directory on its path is "
-        "private). Where containers run as another user (on clusters without Kerberos, the "
-        "NodeManager's), they will fail with status 126: pass env=create_env(..., "
-        "python=<an interpreter every node has, e.g. /usr/bin/python3>).", path)
+def _cannot_execute_hint(python: str) -> str:
+    """Why a worker may exit with status 126: its interpreter cannot be executed by the
+    OS user its container runs as."""
+    return (f" Status 126: the container could not execute {python}. Where containers run "
+            "as another OS user (on clusters without Kerberos, the NodeManager's), an "
+            "interpreter under a private directory cannot run: pass env=create_env(..., "
+            "python=<an interpreter every node has, e.g. /usr/bin/python3>).")
 
 
 class YarnCluster(Cluster):
@@ -125,6 +137,13 @@ class YarnCluster(Cluster):
         fits wherever one application fits).
     scheduler_memory, scheduler_vcores
         Size of the scheduler's container (remote mode).
+    scheduler_host : str, optional
+        (Local mode) The address the scheduler listens on and gives its workers. By
+        default, this machine's address on its route to the ResourceManager, which the
+        cluster's hosts can reach where they can reach the ResourceManager's clients.
+    interface : str, optional
+        (Local mode) A network interface, e.g. ``"eth0"``, whose IPv4 address the
+        scheduler uses instead.
     worker_restarts : int
         How many lost workers are replaced before giving up.
     hadoop_conf_dir : str, optional
@@ -163,7 +182,8 @@ class YarnCluster(Cluster):
                  hadoop_conf_dir: str | None = None, principal: str | None = None,
                  keytab: str | None = None, security: Security | bool | None = None,
                  progress: bool | None = None, shutdown_on_close: bool | None = None,
-                 worker_gpus: int | None = None, asynchronous: bool = False, loop=None,
+                 worker_gpus: int | None = None, scheduler_host: str | None = None,
+                 interface: str | None = None, asynchronous: bool = False, loop=None,
                  **kwargs: Any) -> None:
         self.n_workers = int(_config("n-workers", n_workers))
         self.worker_memory_mb = _megabytes(_config("worker-memory", worker_memory),
@@ -195,10 +215,25 @@ class YarnCluster(Cluster):
         self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
                           shutdown_on_close)
         self.security = security
+        if self.deploy_mode == "local":  # chosen now: a bad choice submits nothing
+            self.scheduler_host = choose_scheduler_host(
+                self.knit.config, _config("scheduler-host", scheduler_host),
+                _config("interface", interface))
         super().__init__(asynchronous=asynchronous, loop=loop, **kwargs)
         if not self.asynchronous:
             self._loop_runner.start()
-            self.sync(self._start)
+            self._sync_start(self._start)
+
+    def _sync_start(self, start, *args) -> None:
+        """Run `start` on the event loop; on Ctrl-C, end what it started before saying so
+        (distributed cancels the start, but a call in flight to YARN finishes in its thread
+        and could submit an application after the cancellation)."""
+        try:
+            self.sync(start, *args)
+        except KeyboardInterrupt:
+            logger.info("Interrupted: ending what was started")
+            self.sync(self._stop_everything, start == self._start)
+            raise
 
     def _init_handle(self, hadoop_conf_dir, principal, keytab, worker_restarts, progress,
                      shutdown_on_close) -> None:
@@ -223,6 +258,13 @@ class YarnCluster(Cluster):
         self._restarts_used = 0
         self._unreplaced = 0  # workers lost when no restarts were left
         self._monitor: asyncio.Task | None = None
+        self._calls: set[asyncio.Future] = set()  # calls to knit in flight (_call)
+        self._ever_connected = False  # has any worker joined the scheduler?
+        self._first_running: float | None = None  # when a worker container first ran
+        self._connecting_seen: float | None = None  # when a worker was seen connecting
+        #: Set when the workers cannot reach the scheduler; `_ending` ends the application.
+        self._cannot_connect: WorkersCannotConnectError | None = None
+        self._ending: asyncio.Future | None = None
 
     @classmethod
     def from_application_id(cls, app_id: str, hadoop_conf_dir: str | None = None, *,
@@ -268,7 +310,7 @@ class YarnCluster(Cluster):
         Cluster.__init__(self, asynchronous=asynchronous, loop=loop, **kwargs)
         if not self.asynchronous:
             self._loop_runner.start()
-            self.sync(self._attach, app_id)
+            self._sync_start(self._attach, app_id)
             return self
         self._attaching = app_id  # attached by `await cluster`
         return self
@@ -298,6 +340,11 @@ class YarnCluster(Cluster):
                                  queue=self.queue, keep_alive=True, gpus=self.worker_gpus,
                                  tags=_TAGS)
             else:
+                # The scheduler's container is checked by start(); the workers' here, before
+                # anything is submitted.
+                await self._call(self.knit.check_fits, self.worker_memory_mb,
+                                 self.worker_vcores, self.queue,
+                                 validated_resources(self.worker_gpus, None))
                 address = await self._start_remote_scheduler()
                 self.scheduler_comm = rpc(address, connection_args=self._connection_args())
                 await self._call(self.knit.add_role, _WORKER_ROLE, self._worker_command(address),
@@ -372,13 +419,12 @@ class YarnCluster(Cluster):
 
     def _python(self) -> str:
         if self.env is None:
-            _warn_if_others_cannot_run(sys.executable)
             return "${PYTHON_BIN:-%s}" % sys.executable
         return "$PYTHON_BIN"
 
     async def _start_local_scheduler(self) -> str:
         protocol = "tls://" if self.security else "tcp://"
-        self.scheduler = Scheduler(host=socket.gethostname(), port=0, protocol=protocol,
+        self.scheduler = Scheduler(host=self.scheduler_host, port=0, protocol=protocol,
                                    security=self.security, dashboard_address="localhost:0",
                                    validate=False)
         await self.scheduler
@@ -432,7 +478,8 @@ class YarnCluster(Cluster):
 
     def _worker_command(self, address: str) -> str:
         options = {"--nthreads": self.worker_vcores,
-                   "--memory-limit": f"{self.worker_memory_mb}MiB", **self.worker_options}
+                   "--memory-limit": f"{self.worker_memory_mb}MiB",
+                   "--death-timeout": _WORKER_DEATH_TIMEOUT_S, **self.worker_options}
         flags = " ".join(f"{k} {v}" for k, v in options.items())
         # No nanny: the container is the worker, so a dead worker is a finished container
         # that YARN reports and knit replaces.
@@ -453,6 +500,8 @@ class YarnCluster(Cluster):
         workers being killed are not mid-handshake with it."""
         if self._monitor is not None:
             self._monitor.cancel()
+        # A start cancelled by Ctrl-C may still be submitting: let it finish, then end it.
+        await asyncio.gather(*self._calls, return_exceptions=True)
         if self.scheduler is not None:
             await self.scheduler.close()
         if end_application:
@@ -464,10 +513,13 @@ class YarnCluster(Cluster):
         if self._credentials is not None:
             self._credentials.remove()
 
-    @staticmethod
-    async def _call(fn, *args, **kwargs):
-        """knit's calls block (Py4J): run them off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
+    async def _call(self, fn, *args, **kwargs):
+        """knit's calls block (Py4J): run them off the event loop. Cancelling the caller
+        does not stop the call; `_stop_everything` waits for calls in flight."""
+        call = asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
+        self._calls.add(call)
+        call.add_done_callback(self._calls.discard)
+        return await call
 
     @property
     def dashboard_link(self) -> str:
@@ -494,7 +546,10 @@ class YarnCluster(Cluster):
 
     def scale(self, n: int = 0, memory=None, cores=None):  # noqa: D401  (Cluster API)
         """Run `n` workers: ask YARN for more, or retire the surplus and release their
-        containers."""
+        containers. On an asynchronous cluster it runs whether or not it is awaited (as
+        LocalCluster's does), and returns a task to await for its end."""
+        if self.asynchronous:
+            return asyncio.ensure_future(self._scale(int(n)))
         return self.sync(self._scale, int(n))
 
     async def _scale(self, n: int) -> None:
@@ -546,6 +601,8 @@ class YarnCluster(Cluster):
             except KnitException as e:
                 logger.error("Lost track of the YARN application: %s", e)
                 return
+            if await self._workers_cannot_connect():
+                return
             for c in self._containers:
                 if c["state"] != "COMPLETED" or c["id"] in self._seen_done:
                     continue
@@ -558,6 +615,8 @@ class YarnCluster(Cluster):
                     continue
                 await self._close_orphan(c["id"])
                 why = f"{c['outcome']}: {c['diagnostics']}"
+                if c["exit_status"] == _CANNOT_EXECUTE and self.env is None:
+                    why += _cannot_execute_hint(sys.executable)
                 if c["outcome"] == "SUCCEEDED" and await self._closed_by_restart(c["id"]):
                     # client.restart() closes workers without a nanny: no loss, the
                     # count comes back and worker_restarts stays.
@@ -577,12 +636,68 @@ class YarnCluster(Cluster):
                     continue
                 await self._call(self.knit.add_containers, 1, role=self._worker_role)
 
+    async def _workers_cannot_connect(self) -> bool:
+        """True, with the application ended and `_cannot_connect` set, once worker
+        containers run but none can reach the scheduler: a worker that said it was
+        connecting _CONNECT_GIVE_UP_S ago and no worker joined since. Ended rather than
+        left to their death timeout, so that no restart is spent on them."""
+        if self._ever_connected or self._cannot_connect is not None:
+            return False
+        running = [c for c in self._live() if c["state"] == "RUNNING"]
+        if not running:
+            return False
+        now = time.monotonic()
+        self._first_running = self._first_running or now
+        if now - self._first_running < _CONNECT_LOOK_AFTER_S:
+            return False
+        if self._connecting_seen is None:
+            if _CONNECTING in await self._last_lines(running[0]["id"]):
+                self._connecting_seen = now
+            return False
+        if now - self._connecting_seen < _CONNECT_GIVE_UP_S or self._ever_connected:
+            return False
+        worker = running[0]
+        last = (await self._last_lines(worker["id"])).strip().splitlines()[-1:] or ["(nothing)"]
+        address = self.scheduler_address
+        where = ("pass scheduler_host= (or interface=) with an address of this machine that "
+                 "they can reach, or use deploy_mode='remote', which runs the scheduler in "
+                 "the cluster and needs only this machine to reach the cluster"
+                 if self.deploy_mode == "local" else
+                 "check that the cluster's hosts can reach each other")
+        error = WorkersCannotConnectError(
+            f"{len(running)} worker container(s) run but none could connect to the scheduler "
+            f"at {address} within {now - self._first_running:.0f} s; {worker['id']} on "
+            f"{worker['node']} last logged: {last[0].strip()!r}. The workers' hosts cannot "
+            f"reach that address (a firewall, or an address private to this host): {where}. "
+            f"The application {self.knit.app_id} was ended.")
+        logger.error("%s", error)
+        self._cannot_connect = error
+        self._ending = asyncio.ensure_future(self._call(self.knit.kill))
+        await self._ending
+        return True
+
+    async def _raise_cannot_connect(self) -> None:
+        """Raise the workers' connection failure, once the application has ended."""
+        await asyncio.gather(self._ending, return_exceptions=True)
+        raise self._cannot_connect
+
+    async def _last_lines(self, container_id: str) -> str:
+        """The end of a running container's stderr, where a worker logs ("" if unreadable)."""
+        try:
+            files = (await self._call(self.knit.logs, container_id)).get(container_id, {})
+        except KnitException as e:
+            logger.debug("Could not read the log of %s: %s", container_id, e)
+            return ""
+        return files.get("stderr", "")[-2000:]
+
     def _update_worker_status(self, op, msg):
         """The scheduler's stream of workers joining and leaving (Cluster's): keep each
         worker's address by name, since once the scheduler removes a worker, its events
         are found by address alone."""
         if op == "add":
-            self._address_of.update({w.get("name"): a for a, w in msg.get("workers", {}).items()})
+            workers = msg.get("workers", {})
+            self._address_of.update({w.get("name"): a for a, w in workers.items()})
+            self._ever_connected = self._ever_connected or bool(workers)
         super()._update_worker_status(op, msg)
 
     async def _closed_by_restart(self, name: str) -> bool:
@@ -631,7 +746,13 @@ class YarnCluster(Cluster):
         why, asked_why_at = None, time.monotonic()
         try:
             while True:
-                await self._refresh()
+                try:
+                    await self._refresh()
+                except KnitException:
+                    if self._cannot_connect is None:
+                        raise
+                if self._cannot_connect is not None:  # the watch is ending the application
+                    await self._raise_cannot_connect()
                 self.scheduler_info = SchedulerInfo(await self.scheduler_comm.identity())
                 counts = self.counts(why)
                 if self._pending and time.monotonic() - asked_why_at > _ASK_WHY_AFTER_S:
