@@ -17,6 +17,7 @@ def info(hadoop_conf_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     from .client_jvm import client_setup
     from .config import HadoopConfig, rm_get
     from .kerberos import Identity, uses_kerberos
+    from .routes import route_to_resourcemanager
 
     report: dict[str, Any] = {"knit": __version__}
     try:
@@ -51,6 +52,10 @@ def info(hadoop_conf_dir: str | os.PathLike | None = None) -> dict[str, Any]:
                                      "hadoop_version": cluster.get("hadoopVersion")}
     except KnitException as e:
         report["resourcemanager"] = {"answers": False, "error": str(e)}
+    try:  # what a local-mode Dask scheduler would give its workers
+        report["route_to_cluster"] = route_to_resourcemanager(config)
+    except KnitException as e:
+        report["route_to_cluster"] = {"error": str(e)}
     return report
 
 
@@ -88,5 +93,9 @@ def format_info(report: dict[str, Any]) -> str:
         lines.append("resourcemanager: " + (
             f"answers ({r['state']}, Hadoop {r['hadoop_version']})" if r["answers"]
             else f"does not answer: {r['error']}"))
+    if "route_to_cluster" in report:
+        lines.append(f"this machine toward the cluster: {part(report['route_to_cluster'])} "
+                     "(a local Dask scheduler's address; YarnCluster(scheduler_host=...) "
+                     "chooses another)")
     return "\n".join(lines)
 

@@ -31,9 +31,11 @@ def test_info_names_java_hadoop_client_and_the_cluster(minicluster):
     assert report["kerberos"] == {"enabled": False}
     assert report["resourcemanager"]["answers"] is True
     assert report["resourcemanager"]["hadoop_version"] == minicluster.hadoop_version
+    assert report["route_to_cluster"] == "127.0.0.1"  # the embedded cluster is on loopback
     text = run("info", "--hadoop-conf-dir", minicluster.conf_dir).stdout
     assert "hadoop client: 3.4.2 from knit's own client jars" in text
     assert f"answers (STARTED, Hadoop {minicluster.hadoop_version})" in text
+    assert "this machine toward the cluster: 127.0.0.1" in text
 
 
 def test_info_without_a_cluster_says_what_is_missing_and_exits_1(tmp_path):
