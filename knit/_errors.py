@@ -7,6 +7,8 @@ connection) to KnitException, so no py4j error reaches a user.
 """
 from __future__ import annotations
 
+import re
+
 from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
 
 from .exceptions import (ApplicationStateError, ClusterCapacityError, InvalidArgumentError,
@@ -25,6 +27,11 @@ JAVA_TO_KNIT: dict[str, type[KnitException]] = {
     "org.apache.hadoop.yarn.exceptions.ApplicationNotFoundException": ApplicationStateError,
     "java.lang.IllegalStateException": ApplicationStateError,
 }
+
+
+#: Hadoop's wording of a refused or timed-out connection (NetUtils.wrapException).
+_UNREACHABLE = re.compile(r"Call From \S+ to (?P<address>\S+) failed on (?:connection|socket "
+                          r"timeout) exception: [\w.]+: (?P<why>[^;]+)")
 
 
 def java_class_chain(error: Py4JJavaError) -> list[str]:
@@ -70,6 +77,9 @@ def translate(error: Py4JError, what: str) -> KnitException:
         # The class name is noise for the errors whose kind says it all.
         if kind is not KnitException and ": " in message:
             message = message.split(": ", 1)[1]
+        unreachable = _UNREACHABLE.search(message)
+        if unreachable:  # Hadoop's NetUtils wording, with a wiki link: say it plainly
+            message = f"nothing answers at {unreachable['address']} ({unreachable['why']})"
         return kind(f"Cannot {what}: {message}")
     if connection_lost(error):
         return KnitException(f"Cannot {what}: the JVM does not answer ({error})")

@@ -109,6 +109,8 @@ class Application:
                     self._lease_stop = threading.Event()
                     threading.Thread(target=self._keep_lease, args=(self._lease_stop,),
                                      name=f"knit-lease-{self.app_id}", daemon=True).start()
+                    threading.Thread(target=self._follow_attempts, args=(self._lease_stop,),
+                                     name=f"knit-attempts-{self.app_id}", daemon=True).start()
                 return am
             time.sleep(0.1)
         why = f" YARN says: {said}" if said else ""
@@ -138,15 +140,16 @@ class Application:
 
     def _keep_lease(self, stop: threading.Event) -> None:
         """Renews the lease every LEASE_RENEW_SECONDS while the application runs (and
-        this process lives), following the AM to its next attempt if it is lost."""
+        this process lives), following the AM to its next attempt if it is lost. It asks
+        nothing of the ResourceManager while the AM answers: a ResourceManager that is
+        down (a restart, a failover) must not stop the renewals, or the AM would end the
+        application for a client that is still there."""
         while not stop.wait(LEASE_RENEW_SECONDS):
             am = self._am
-            if am is None:
-                return
+            if am is None:  # being replaced by the next attempt's (or closed: stop is set)
+                continue
             try:
                 am.renew_lease()
-                if self._superseded(am):  # its NodeManager was lost: follow the new attempt
-                    self._reconnect_am(am)
             except ApplicationMasterLostError:
                 try:
                     self._reconnect_am(am)
@@ -155,6 +158,21 @@ class Application:
                     return
             except KnitException as e:
                 logger.debug("Could not renew the lease of %s: %s", self.app_id, e)
+
+    def _follow_attempts(self, stop: threading.Event) -> None:
+        """Every LEASE_RENEW_SECONDS, asks the ResourceManager whether YARN runs a newer
+        attempt than the AM this client talks to (whose NodeManager was lost: it may still
+        answer, not knowing), and follows it. Its own thread: this call blocks while the
+        ResourceManager is down, and the lease must not wait for it."""
+        while not stop.wait(LEASE_RENEW_SECONDS):
+            am = self._am
+            if am is None:  # being replaced by the next attempt's (or closed: stop is set)
+                continue
+            try:
+                if self._superseded(am):
+                    self._reconnect_am(am)
+            except KnitException as e:
+                logger.debug("Could not ask YARN about the attempts of %s: %s", self.app_id, e)
 
     def _superseded(self, am: AMGateway) -> bool:
         """True when YARN runs a newer attempt of the ApplicationMaster than `am` (which can

@@ -127,3 +127,37 @@ def test_no_configuration_anywhere(monkeypatch, tmp_path):
 def test_overrides_win_over_the_files(minicluster):
     k = Knit(minicluster.conf_dir, **{"yarn.resourcemanager.webapp.address": "rm.example:1"})
     assert k.config.resourcemanager_web_urls == ["http://rm.example:1"]
+
+
+def test_calls_to_a_resourcemanager_that_is_down_fail_in_bounded_time(tmp_path):
+    """Not only start()'s checks: a status, and the CLI's, give up after about 30 s (the
+    client's yarn.resourcemanager.connect.max-wait.ms) naming the address; they took 234 s
+    when IPC retried each of YARN's retries ten times."""
+    import subprocess
+    import sys
+
+    from conftest import require_java
+    from knit.application import Application
+    require_java()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "yarn-site.xml").write_text("<configuration>" + "".join(
+        f"<property><name>yarn.resourcemanager.{key}</name><value>127.0.0.1:{port}</value>"
+        "</property>" for key in ("address", "webapp.address")) + "</configuration>")
+    conf = str(conf)
+    started = time.monotonic()
+    with pytest.raises(KnitException, match=f"nothing answers at .*:{port} .Connection refused"):
+        Application(Knit(conf), "application_1_0001").status()
+    took = time.monotonic() - started
+    assert took < 60, took
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "knit", "status", "application_1_0001",
+                           "--hadoop-conf-dir", conf], capture_output=True, text=True, timeout=120)
+    cli_took = time.monotonic() - started
+    print(f"status against a refused ResourceManager: API {took:.1f} s, CLI {cli_took:.1f} s")
+    assert done.returncode != 0 and cli_took < 60
+    assert done.stderr.startswith("knit: error:") and done.stderr.count("\n") == 1, done.stderr
+    assert f":{port} (Connection refused)" in done.stderr

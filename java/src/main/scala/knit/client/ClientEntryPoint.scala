@@ -39,7 +39,7 @@ class ClientEntryPoint {
     clients.computeIfAbsent(key, _ => {
       val conf = HadoopConf.load(confDir, overrideMap)
       val yarn = YarnClient.createYarnClient()
-      yarn.init(conf)
+      yarn.init(HadoopConf.forResourceManager(conf))
       yarn.start()
       (conf, yarn)
     })

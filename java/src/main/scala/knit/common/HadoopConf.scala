@@ -21,8 +21,8 @@ object HadoopConf {
     overrides.foreach { case (k, v) => conf.set(k, v, "knit override") }
     // Fail in seconds, not after the 15 minutes YARN's client retries by default; the
     // Python side then names the unreachable address. A value the cluster sets is kept.
-    if (isDefault(conf, "yarn.resourcemanager.connect.max-wait.ms")) {
-      conf.setLong("yarn.resourcemanager.connect.max-wait.ms", 20000L)
+    if (isDefault(conf, RmMaxWaitKey)) {
+      conf.setLong(RmMaxWaitKey, RmMaxWaitMs)
       conf.setLong("yarn.resourcemanager.connect.retry-interval.ms", 1000L)
     }
     // Closing an HDFS file asks the NameNode to complete it; when the DataNode's report of
@@ -34,6 +34,22 @@ object HadoopConf {
       conf.setInt("dfs.client.block.write.locateFollowingBlock.retries", 9)
     }
     conf
+  }
+
+  val RmMaxWaitKey = "yarn.resourcemanager.connect.max-wait.ms"
+  /** How long a client call waits for a ResourceManager that does not answer. */
+  val RmMaxWaitMs = 30000L
+  private val IpcConnectRetries = "ipc.client.connect.max.retries"
+
+  /** The configuration of a client of the ResourceManager: YARN turns the max wait into
+    * retries, each of which IPC retries 10 times a second apart (`ipc.client.connect.
+    * max.retries`): against a refused port a call took 234 s with a max wait of 20 s,
+    * 22 s with IPC's retries at 0. So YARN's retries alone count here; HDFS clients,
+    * which have no such outer loop, keep IPC's. A value the cluster sets is kept. */
+  def forResourceManager(conf: YarnConfiguration): YarnConfiguration = {
+    val rm = new YarnConfiguration(conf)
+    if (isDefault(conf, IpcConnectRetries)) rm.setInt(IpcConnectRetries, 0)
+    rm
   }
 
   private def isDefault(conf: YarnConfiguration, key: String): Boolean =
