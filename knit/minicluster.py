@@ -5,6 +5,7 @@ import atexit
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -364,18 +365,22 @@ class MiniCluster:
                 raise MiniClusterError(f"The ResourceManager still lists {node_id} as running")
             time.sleep(0.2)
 
-    def kill_nodemanager(self, index: int) -> None:
-        """With daemons: SIGKILL NodeManager `index`'s JVM, as a crash. Its containers'
-        processes are left running (as on a real cluster); the ResourceManager notices when
-        the NodeManager misses its heartbeats for ``yarn.nm.liveness-monitor.expiry-interval-ms``,
-        or when it is started again (:meth:`restart_nodemanager`)."""
+    def kill_nodemanager(self, index: int, sig: int = signal.SIGKILL) -> None:
+        """With daemons: send `sig` to NodeManager `index`'s JVM and wait for it to exit:
+        SIGKILL (the default) as a crash, SIGTERM as an operator's stop (a rolling
+        restart). Its containers' processes are left running (as on a real cluster, and
+        with ``yarn.nodemanager.recovery.supervised`` also on SIGTERM); the ResourceManager
+        notices when the NodeManager misses its heartbeats for
+        ``yarn.nm.liveness-monitor.expiry-interval-ms``, or when it is started again
+        (:meth:`restart_nodemanager`)."""
         self._daemon_nodemanager(index)
-        self._backend.kill_daemon(f"nodemanager-{index}")
+        self._backend.kill_daemon(f"nodemanager-{index}", sig)
 
     def restart_nodemanager(self, index: int) -> None:
         """With daemons: start NodeManager `index` again (stopped or killed), with the same
-        ports and dirs and no recovery: the ResourceManager sees the same node come back
-        without its containers."""
+        ports and dirs: the ResourceManager sees the same node come back, without its
+        containers unless ``yarn.nodemanager.recovery.enabled`` is set (then it recovers
+        those whose processes still run)."""
         self._daemon_nodemanager(index)
         self._backend.restart_daemon(f"nodemanager-{index}")
 

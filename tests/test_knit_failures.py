@@ -66,8 +66,10 @@ def test_a_new_am_attempt_takes_over_the_running_containers(minicluster):
         # YARN keeps only the containers it knows run (a NodeManager heartbeat after their
         # start); it stops the others, and the new attempt replaces them.
         wait_until_the_rm_sees_them_running(minicluster, before)
-        pids = container_pids(minicluster, before)
-        assert all(pids.values()), pids
+        # YARN says RUNNING once the launch is under way; the processes come a moment later
+        # (4 s under load).
+        pids = wait_for(lambda: (lambda p: all(p.values()) and p)(
+            container_pids(minicluster, before)), 60, "the containers' processes")
         os.kill(_am_pid(minicluster, app_id, attempt=1), signal.SIGKILL)
         # The next call notices the lost AM and waits for the next attempt.
         wait_for(lambda: {c["id"] for c in containers(k, "RUNNING")} == before, 120,

@@ -136,11 +136,12 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       log.info(s"Registered attempt $attempt ${ManagementFactory.getRuntimeMXBean.getUptime} ms " +
         s"after the JVM started (YARN clients up at $clientsAt ms); gateway on " +
         s"$host:${gateway.getListeningPort}; max container ${registration.getMaximumResourceCapability}")
-      // A NodeManager killed under this AM leaves it running outside YARN, and one started
-      // again without recovery no longer knows it: either way a new attempt takes over, so
-      // this one ends, without unregistering (the application is the new attempt's now).
+      // A NodeManager started again without recovery no longer knows this AM, and one gone
+      // for longer than YARN waits has been declared lost: either way a new attempt takes
+      // over, so this one ends, without unregistering (the application is the new
+      // attempt's now). A NodeManager that restarts with recovery keeps it.
       val nodeWatch = NodeManagerWatch.start(UserGroupInformation.getCurrentUser.getShortUserName,
-        _ => sys.exit(2))
+        NodeManagerWatch.givenUpAfterMs(conf), _ => sys.exit(2))
       tokenRenewal.foreach(_.start()) // first: a later attempt's tokens may have expired
       // The tracking page after registration: Jetty's start (some 200 ms of class loading)
       // would delay it; the URL goes to YARN with the next heartbeat.

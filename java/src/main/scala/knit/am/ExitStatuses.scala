@@ -40,6 +40,11 @@ object ExitStatuses {
   val KILLED_BY_CONTAINER_SCHEDULER = -108
   val KILLED_FOR_EXCESS_LOGS = -109
 
+  /** The NodeManager's own status for a container it recovered (restarted with recovery)
+    * but whose exit it could not learn (its `ContainerExecutor.ExitCode.LOST`): not the
+    * command's status, whatever the command does. */
+  val LOST_BY_NODEMANAGER = 154
+
   /** Longest piece of YARN's diagnostics appended to a message; the rest is in the logs. */
   val MaxDiagnosticsChars = 300
 
@@ -77,6 +82,9 @@ object ExitStatuses {
     else if (exitStatus == SUCCESS) (Succeeded, "command succeeded")
     else if (exitStatus == PREEMPTED || exitStatus == KILLED_BY_CONTAINER_SCHEDULER)
       (Preempted, "preempted: the YARN scheduler took the container back for other work")
+    else if (exitStatus == LOST_BY_NODEMANAGER)
+      (Failed, withDiagnostics("lost by its NodeManager: restarted with recovery, it could not " +
+        "account for the container (YARN's status 154, not the command's)", diagnostics))
     // For the command's own exit, YARN's diagnostics are only launcher boilerplate and a
     // stack trace: the reason is in the container's stderr, so point there instead.
     else if (exitStatus > 0) (Failed, s"command exited with status $exitStatus" + shellMeaning(exitStatus) +

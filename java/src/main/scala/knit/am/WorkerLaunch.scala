@@ -52,7 +52,10 @@ object WorkerLaunch {
       "KNIT_TOKEN_POLL_MS" -> t.pollMs.toString)).getOrElse(Map.empty)
     // Not a secret: the command script names it when a command fails after it.
     val expiryEnv = tokensExpireAt.map(ms => "KNIT_TOKENS_EXPIRE_AT" -> (ms / 1000).toString)
-    ctx.setEnvironment((tokenUpdaterEnv ++ expiryEnv ++ ActingUser.environment()).asJava)
+    // How long the container's NodeManager watch lets its NodeManager refuse connections
+    // (see CommandScript.NodeManagerWatch): as long as YARN waits for a node.
+    val watchEnv = Map(AppFiles.NodeManagerGivenUpAfterVar -> (NodeManagerWatch.givenUpAfterMs(conf) / 1000).toString)
+    ctx.setEnvironment((tokenUpdaterEnv ++ expiryEnv ++ watchEnv ++ ActingUser.environment()).asJava)
     ctx.setTokens(workerTokens())
     ctx
   }

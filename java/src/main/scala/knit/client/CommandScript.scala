@@ -24,8 +24,14 @@ object CommandScript {
     * recovery). It watches, at no cost, the NodeManager's process (the nearest `java`
     * ancestor: on one node the container's processes can see it) every 5 s, and asks the
     * NodeManager's REST API about this container once a minute while that process lives
-    * (then only a 404 counts), every 5 s once it is gone; a 404, or no answer twice in a
-    * row, ends the container's process group. Asking every 5 s in every container cost a 1,000-container application
+    * (then only a 404 counts), every 5 s once it is gone. It ends the container's process
+    * group only once YARN has given the container up: a 404 (the NodeManager came back
+    * without it), or connections refused for longer than YARN waits for a node
+    * (`AppFiles.NodeManagerGivenUpAfterVar`, from the AM's `yarn.nm.liveness-monitor.expiry-interval-ms`),
+    * after which the ResourceManager has declared the node lost. A NodeManager restarting
+    * with recovery (a rolling upgrade) refuses connections for a while and keeps its
+    * containers: ending them on two refusals, as knit did, killed every application on
+    * every restarted node. Asking every 5 s in every container cost a 1,000-container application
     * 200 REST calls and 200 forks of `sleep` a second; the wait is now a `read -t` on a
     * pipe nobody writes to, which forks nothing. Where no such process is found (another
     * PID namespace) it asks every 5 s, armed by a first 200, so that a NodeManager it cannot
@@ -72,25 +78,31 @@ object CommandScript {
       |    knit_find_nm
       |    [ -n "$knit_nm_pid" ] || knit_nm_says 2>/dev/null || exit 0
       |    exec {knit_timer}<> <(:)
-      |    silent=0 ticks=0
+      |    verdict= refusing= ticks=0
       |    while read -r -t 5 -u "$knit_timer"; [ $? -gt 128 ] || sleep 5; kill -0 $$ 2>/dev/null; do
       |      ticks=$((ticks + 1))
       |      if knit_nm_lives; then  # while its process lives, only a 404 counts
       |        [ $((ticks % 12)) -eq 0 ] || continue
-      |        knit_nm_says 2>/dev/null; [ $? -eq 1 ] && silent=2
+      |        knit_nm_says 2>/dev/null; [ $? -eq 1 ] && verdict="no longer runs $CONTAINER_ID"
       |      else
       |        knit_nm_says 2>/dev/null
-      |        case $? in 1) silent=2 ;; 2) silent=$((silent + 1)) ;; *) silent=0 ;; esac
+      |        case $? in
+      |          1) verdict="no longer runs $CONTAINER_ID" ;;
+      |          2) refusing=${refusing:-$SECONDS}
+      |             [ $((SECONDS - refusing)) -ge "${@GIVEN_UP_VAR@:-600}" ] &&
+      |               verdict="has refused connections for $((SECONDS - refusing)) s: YARN has declared it lost" ;;
+      |          *) refusing= ;;
+      |        esac
       |      fi
-      |      if [ $silent -ge 2 ]; then
-      |        echo "$(date -u +%FT%TZ) knit: the NodeManager at $NM_HOST:$NM_HTTP_PORT is gone or no longer runs $CONTAINER_ID: ending its processes" >&2
+      |      if [ -n "$verdict" ]; then
+      |        echo "$(date -u +%FT%TZ) knit: the NodeManager at $NM_HOST:$NM_HTTP_PORT $verdict: ending its processes" >&2
       |        kill -TERM -- "-$knit_group"; sleep 5; kill -KILL -- "-$knit_group"; exit 0
       |      fi
       |    done
       |  ) </dev/null >/dev/null 2>>"${LOG_DIRS%%,*}/knit-nm-watch.log" &
       |fi
       |set --
-      |""".stripMargin
+      |""".stripMargin.replace("@GIVEN_UP_VAR@", knit.common.AppFiles.NodeManagerGivenUpAfterVar)
 
   /** Applications started with a keytab: keeps the container's token file fresh (see
     * knit.container.TokenUpdater; the AM sets the KNIT_ variables). It watches this

@@ -2,6 +2,10 @@ package knit.common
 
 /** Names shared by the client, which stages an application, and the AM, which reads it. */
 object AppFiles {
+  /** Container environment: seconds a container's NodeManager watch lets its NodeManager
+    * refuse connections before ending the container (the AM sets it from YARN's
+    * `yarn.nm.liveness-monitor.expiry-interval-ms`). */
+  val NodeManagerGivenUpAfterVar = "KNIT_NM_GIVEN_UP_AFTER_S"
   /** Under the user's HDFS home: `.knit/<application id>/`. */
   val StagingRoot = ".knit"
   /** knit's jar, localized for the AM. */

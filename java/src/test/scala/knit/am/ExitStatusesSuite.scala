@@ -124,4 +124,12 @@ class ExitStatusesSuite extends AnyFunSuite {
     assert(!run(PREEMPTED, "taken")._2.contains("taken"))
     assert(!run(1, "ignored", released = true)._2.contains("ignored"))
   }
+
+  test("status 154 is the NodeManager's, not the command's: a container it lost across a restart") {
+    val (outcome, message) = ExitStatuses.classify(154, "Container exited with a non-zero exit code 154",
+      releasedByUs = false, memoryMb = 512)
+    assert(outcome == ExitStatuses.Failed)
+    assert(message.startsWith("lost by its NodeManager") && message.contains("not the command's"))
+    assert(!message.contains("command exited"))
+  }
 }

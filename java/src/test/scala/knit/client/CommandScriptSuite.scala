@@ -69,17 +69,23 @@ class NodeManagerWatchSuite extends AnyFunSuite {
     @volatile var knows = true
     @volatile var answerAfterMs = 0L
     val asked = new AtomicInteger()
-    val server: HttpServer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0)
-    server.createContext("/ws/v1/node/containers/", exchange => {
-      asked.incrementAndGet()
-      Thread.sleep(answerAfterMs)
-      val code = if (knows) 200 else 404
-      exchange.sendResponseHeaders(code, -1)
-      exchange.close()
-    })
-    server.start()
-    def port: Int = server.getAddress.getPort
+    private def serve(port: Int): HttpServer = {
+      val s = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0)
+      s.createContext("/ws/v1/node/containers/", exchange => {
+        asked.incrementAndGet()
+        Thread.sleep(answerAfterMs)
+        val code = if (knows) 200 else 404
+        exchange.sendResponseHeaders(code, -1)
+        exchange.close()
+      })
+      s.start()
+      s
+    }
+    @volatile var server: HttpServer = serve(0)
+    val port: Int = server.getAddress.getPort
     def stop(): Unit = server.stop(0)
+    /** Started again on the same port (a NodeManager restarted with recovery). */
+    def restart(): Unit = server = serve(port)
   }
 
   /** A running container: its command script's process, and the stand-in NodeManager
@@ -103,7 +109,8 @@ class NodeManagerWatchSuite extends AnyFunSuite {
   /** Starts `command` as YARN does, in a session of its own in its working directory,
     * under a stand-in NodeManager process, or orphaned (no `java` above it) if not
     * `underNodeManager`. The command's `touch done` marks a run to its end. */
-  private def launch(command: String, nm: FakeNodeManager, underNodeManager: Boolean): Container = {
+  private def launch(command: String, nm: FakeNodeManager, underNodeManager: Boolean,
+      givenUpAfterS: Int = 8): Container = {
     val dir = Files.createTempDirectory("knit-container").toFile
     Files.write(new File(dir, "knit-command.sh").toPath, CommandScript(command, Map.empty).getBytes("UTF-8"))
     val start = "setsid bash knit-command.sh </dev/null >/dev/null 2>&1 & echo $! > pid"
@@ -119,6 +126,7 @@ class NodeManagerWatchSuite extends AnyFunSuite {
     env.put("NM_HTTP_PORT", nm.port.toString)
     env.put("CONTAINER_ID", "container_1_0001_01_000002")
     env.put("LOG_DIRS", dir.getAbsolutePath)
+    env.put(knit.common.AppFiles.NodeManagerGivenUpAfterVar, givenUpAfterS.toString)
     val parent = builder.start()
     if (!underNodeManager) parent.waitFor()
     val pidFile = new File(dir, "pid")
@@ -127,7 +135,7 @@ class NodeManagerWatchSuite extends AnyFunSuite {
       if (underNodeManager) Some(parent) else None, dir)
   }
 
-  test("under a live NodeManager process the watch costs no question; once it is gone the REST API decides: refusals or a 404 end a container, 200s (recovered) keep it") {
+  test("under a live NodeManager process the watch costs no question; once it is gone the REST API decides: refusals for longer than YARN waits or a 404 end a container, 200s (recovered) keep it") {
     val (asked, gone, recovered, restarted) = (new FakeNodeManager, new FakeNodeManager, new FakeNodeManager, new FakeNodeManager)
     restarted.knows = false
     val nms = Seq(asked, gone, recovered, restarted)
@@ -150,7 +158,7 @@ class NodeManagerWatchSuite extends AnyFunSuite {
     } finally { containers.result().foreach(_.stop()); nms.foreach(_.stop()) }
   }
 
-  test("without a NodeManager process to watch, the REST API decides: a 404 or two refusals end a container, 200s keep it, and no answer at the start leaves it alone") {
+  test("without a NodeManager process to watch, the REST API decides: a 404 or refusals for longer than YARN waits for a node end a container, 200s keep it, and no answer at the start leaves it alone") {
     val (knows, forgets, dies, silent) = (new FakeNodeManager, new FakeNodeManager, new FakeNodeManager, new FakeNodeManager)
     silent.knows = false // its first answer is no 200: the watch stays off
     val nms = Seq(knows, forgets, dies, silent)
@@ -170,6 +178,18 @@ class NodeManagerWatchSuite extends AnyFunSuite {
       assert(knows.asked.get >= 2)
       assert(unwatched.exited(30) && unwatched.ranThrough)
     } finally { containers.result().foreach(_.stop()); nms.foreach(_.stop()) }
+  }
+
+  test("a NodeManager restarted with recovery (refusing for longer than two questions, then knowing the container) keeps it") {
+    val nm = new FakeNodeManager
+    val c = launch("sleep 30; touch done", nm, underNodeManager = false, givenUpAfterS = 600)
+    try {
+      Thread.sleep(7000) // armed by a first 200
+      nm.stop()          // down for 15 s: three questions refused
+      Thread.sleep(15000)
+      nm.restart()
+      assert(c.exited(40) && c.ranThrough, "the container was ended while its NodeManager restarted")
+    } finally { c.stop(); nm.stop() }
   }
 
   test("the command starts without waiting for the NodeManager's first answer") {

@@ -1,0 +1,96 @@
+"""A cluster's routine life, on Hadoop's own daemons configured as production clusters
+are (NodeManager recovery, supervised, on fixed ports): applications survive it."""
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+import requests
+
+from conftest import ON_CI, require_java
+from helpers import container_pids, wait_for
+from knit import Knit, KnitException, MiniCluster
+
+#: What a production cluster sets for rolling NodeManager restarts (its ports are fixed
+#: by the daemon test bed, as yarn.nodemanager.address must be for recovery).
+NM_RECOVERY = {
+    "yarn.nodemanager.recovery.enabled": "true",
+    "yarn.nodemanager.recovery.supervised": "true",
+}
+
+
+@pytest.fixture(scope="module")
+def events_cluster():
+    require_java()
+    mc = MiniCluster(nodemanagers=2, daemons=True, config=NM_RECOVERY)
+    try:
+        mc.start()
+    except KnitException as e:
+        (pytest.fail if ON_CI else pytest.skip)(f"the daemon cluster did not start: {e}")
+    yield mc
+    mc.stop()
+
+
+def nodemanager_of(mc: MiniCluster, node_http: str) -> int:
+    """The index of the NodeManager whose web address is `node_http`."""
+    for i in range(mc.nodemanagers):
+        own = mc._backend.daemons[f"nodemanager-{i}"].own_settings
+        if own["yarn.nodemanager.webapp.address"].split(":")[1] == node_http.split(":")[1]:
+            return i
+    raise AssertionError(f"no NodeManager serves {node_http}")
+
+
+def main_pids(mc: MiniCluster, containers: set[str], am_container: str) -> dict[str, set[int]]:
+    """Each container's command (`sleep`) and the AM's JVM, by pid: what must live on (the
+    NodeManager watch's own helpers come and go)."""
+    def command(pid: int) -> str:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+    found = container_pids(mc, containers | {am_container})
+    wanted = {c: "sleep" for c in containers} | {am_container: "ApplicationMasterMain"}
+    return {c: {p for p in found[c] if command(p).startswith(("sleep", "/")) and
+                wanted[c] in command(p) and "knit-am.sh" not in command(p)}
+            for c in found}
+
+
+def running_nodes(mc: MiniCluster) -> int:
+    nodes = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/nodes",
+                         params={"states": "RUNNING"}, timeout=10).json()
+    return len((nodes.get("nodes") or {}).get("node") or [])
+
+
+def test_a_rolling_nodemanager_restart_with_recovery_keeps_the_am_and_its_containers(
+        events_cluster):
+    """The NodeManager under the AM is stopped (SIGTERM), stays down 30 s (longer than the
+    two refused questions, 5 s apart, that used to end the AM and every container), and
+    comes back: the same AM attempt, the same containers and processes, and the
+    application goes on."""
+    mc = events_cluster
+    with Knit(mc.conf_dir) as k:
+        k.start("sleep 600", num_containers=4, memory=256)
+        wait_for(lambda: sum(c.state == "RUNNING" for c in k.get_containers()) == 4, 120,
+                 "4 running containers")
+        before = {c.id for c in k.get_containers()}
+        ((am_container, am_http),) = k.app._am_container.items()
+        index = nodemanager_of(mc, am_http)
+        # YARN says RUNNING once the launch is under way; the processes come a moment later.
+        pids = wait_for(lambda: (lambda p: all(p.values()) and p)(
+            main_pids(mc, before, am_container)), 60, "the containers' processes")
+        down_at = time.monotonic()
+        mc.kill_nodemanager(index, signal.SIGTERM)
+        time.sleep(30)
+        mc.restart_nodemanager(index)
+        wait_for(lambda: running_nodes(mc) == 2, 120, "the NodeManager back")
+        print(f"NodeManager down {time.monotonic() - down_at:.1f} s")
+        time.sleep(15)  # the watches ask every 5 s: time to act, were they to
+        assert k.status().state == "RUNNING" and k.status().attempt == 1
+        assert {c.id for c in k.get_containers() if c.state == "RUNNING"} == before
+        assert main_pids(mc, before, am_container) == pids  # the same processes
+        k.add_containers(1)
+        wait_for(lambda: sum(c.state == "RUNNING" for c in k.get_containers()) == 5, 120,
+                 "a fifth container")
+    assert k.status().final_status == "SUCCEEDED"
