@@ -11,6 +11,7 @@ import click
 from .exceptions import (ApplicationStateError, InvalidArgumentError, KerberosError,
                          KnitException, KnitTimeoutError, MissingFileError,
                          PermissionDeniedError)
+from .validation import memory_mb
 
 #: Exit codes of the knit command (docs/cli.md); the first matching class wins.
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
@@ -51,6 +52,24 @@ def conf_option(command):
         "--hadoop-conf-dir", type=click.Path(file_okay=False),
         help="The cluster's Hadoop configuration (default: $HADOOP_CONF_DIR, "
              "$YARN_CONF_DIR, /etc/hadoop/conf).")(command)
+
+
+class Memory(click.ParamType):
+    """A container's memory, in the forms the Python API takes (knit.validation.memory_mb):
+    MB (``2048``) or a size (``"2 GiB"``, ``2GB``); the value is MB."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return memory_mb(value)
+        try:
+            return memory_mb(str(value), f"--{param.name.replace('_', '-')}" if param else "memory")
+        except InvalidArgumentError as e:
+            self.fail(str(e), param, ctx)
+
+
+MEMORY = Memory()
 
 
 def app_argument(command):
