@@ -61,12 +61,12 @@ class Memory(click.ParamType):
     name = "size"
 
     def convert(self, value, param, ctx) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return memory_mb(value)
+        what = f"--{param.name.replace('_', '-')}" if param else "memory"
         try:
-            return memory_mb(str(value), f"--{param.name.replace('_', '-')}" if param else "memory")
+            return memory_mb(value if isinstance(value, int) else str(value), what)
         except InvalidArgumentError as e:
-            self.fail(str(e), param, ctx)
+            # click says "Invalid value for '--memory': " already.
+            self.fail(str(e).removeprefix(f"{what}: "), param, ctx)
 
 
 MEMORY = Memory()
