@@ -60,7 +60,8 @@ object LiveLogs {
 
   /** The file names in a NodeManager's answer to /ws/v1/node/containers/<id>/logs: one
     * `containerLogsInfo` (local files), or a list of them (local and aggregated, with rolling
-    * aggregation), each listing `containerLogInfo` (a list, or one object). */
+    * aggregation), or that list bare, each listing `containerLogInfo` (a list, or one
+    * object): JSON providers of Hadoop lines differ in how they write lists. */
   def listedFiles(answer: Array[Byte]): Seq[String] = {
     def many(v: ujson.Value): Seq[ujson.Value] = v match {
       case ujson.Arr(items) => items.toSeq
@@ -69,7 +70,10 @@ object LiveLogs {
     }
     if (answer.isEmpty) Nil
     else {
-      val infos = ujson.read(answer).obj.get("containerLogsInfo").toSeq.flatMap(many)
+      val infos = ujson.read(answer) match {
+        case ujson.Arr(items) => items.toSeq
+        case top => top.obj.get("containerLogsInfo").toSeq.flatMap(many)
+      }
       infos.flatMap(i => i.obj.get("containerLogInfo").toSeq.flatMap(many))
         .flatMap(_.obj.get("fileName").map(_.str)).distinct
     }

@@ -24,6 +24,8 @@ class LiveLogsSuite extends AnyFunSuite {
       {"containerLogInfo":[{"fileName":"stdout"},{"fileName":"stderr"}],"logAggregationType":"AGGREGATED"},
       {"containerLogInfo":[{"fileName":"stdout"},{"fileName":"knit-nm-watch.log"}],"logAggregationType":"LOCAL"}]}"""
     assert(files(two) == Seq("stdout", "stderr", "knit-nm-watch.log"))
+    val bare = """[{"containerLogInfo":[{"fileName":"stderr"}],"logAggregationType":"LOCAL"}]"""
+    assert(files(bare) == Seq("stderr"))
     assert(files("") == Nil)
     assert(files("""{"containerLogsInfo":{"containerLogInfo":null}}""") == Nil)
   }
