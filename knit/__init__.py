@@ -9,10 +9,12 @@ from .application import Application
 from .cluster_client import ClusterClient
 from .core import Knit, connect
 from .env import create_env
+from .messages import ApplicationReport, Container
 from .minicluster import MiniCluster
 
 
-__all__ = ["Knit", "ClusterClient", "Application", "connect", "create_env", "MiniCluster", "KnitException", "ApplicationMasterLostError",
+__all__ = ["__version__", "Knit", "ClusterClient", "Application", "connect", "create_env", "MiniCluster",
+           "ApplicationReport", "Container", "KnitException", "ApplicationMasterLostError",
            "ApplicationStateError",
            "ClusterCapacityError", "ConfigurationError", "EnvironmentBuildError",
            "InvalidArgumentError", "JavaNotFoundError", "KerberosError", "KnitTimeoutError",

@@ -13,13 +13,17 @@ from . import waiting
 from ._py4j import to_json
 from .am_gateway import AMGateway
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
-                         InvalidArgumentError, KnitException, KnitTimeoutError)
+                         ConfigurationError, InvalidArgumentError, KnitException,
+                         KnitTimeoutError)
 from .messages import ApplicationReport, Container, LiveLogsRead, RoleSpec
-from .validation import ROLE_NAME, validated_containers, validated_resources
+from .validation import ROLE_NAME, memory_mb, validated_containers, validated_resources
 
 logger = logging.getLogger(__name__)
 
 DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
+#: The log files logs() returns by default (all_files=True: every one); the JVM's
+#: knit.client.LiveLogs.StdFiles names the same.
+STD_LOGS = ("stdout", "stderr")
 #: The role of the containers that run the application's own command.
 MAIN_ROLE = "main"
 # The AM ends an application whose client has not renewed its lease for LEASE_SECONDS
@@ -222,7 +226,7 @@ class Application:
         raise ApplicationMasterLostError(f"The ApplicationMaster of {self.app_id} was lost and no "
                                          f"new attempt registered within {timeout:.0f} s.")
 
-    def add_role(self, name: str, cmd: str, memory: int = 1024, virtual_cores: int = 1,
+    def add_role(self, name: str, cmd: str, memory: int | str = 1024, virtual_cores: int = 1,
                  files: Sequence[str | os.PathLike] | None = None,
                  envvars: Mapping[str, str] | None = None, gpus: int = 0,
                  resources: Mapping[str, int] | None = None) -> None:
@@ -232,8 +236,9 @@ class Application:
 
         The application's own command is the ``"main"`` role. A Dask cluster in remote mode
         runs its scheduler as the main role and its workers as another, all in one YARN
-        application. Each role's requests carry a YARN priority of their own. `gpus` and
-        `resources` ask for other YARN resource types, as for :meth:`ClusterClient.start`.
+        application. Each role's requests carry a YARN priority of their own. `memory` is MB
+        or a size such as ``"2 GiB"``, and `gpus` and `resources` ask for other YARN
+        resource types, as for :meth:`ClusterClient.start`.
 
         Raises
         ------
@@ -256,14 +261,20 @@ class Application:
                        to_json(role.to_json()))
         self._staging["roles"].add(name)
 
-    def add_containers(self, n: int, memory: int | None = None,
+    def add_containers(self, n: int, memory: int | str | None = None,
                        virtual_cores: int | None = None, role: str = "main") -> None:
         """Ask for `n` more containers of a role: by default the application's own command
-        (``"main"``), at the size given to :meth:`start` (or :meth:`add_role`)."""
+        (``"main"``), at the size given to :meth:`start` (or :meth:`add_role`); `memory`
+        (MB, or a size such as ``"2 GiB"``, as for :meth:`ClusterClient.start`) and
+        `virtual_cores` give these ones another size."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
+        mb = 0 if memory is None else memory_mb(memory)  # 0: the role's own size
+        if virtual_cores is not None and (not isinstance(virtual_cores, int)
+                                          or isinstance(virtual_cores, bool) or virtual_cores < 1):
+            raise InvalidArgumentError(f"virtual_cores must be an integer >= 1, got {virtual_cores!r}.")
         self._check_role(role)
-        self._call_am(lambda am: am.add_containers(role, n, memory or 0, virtual_cores or 0))
+        self._call_am(lambda am: am.add_containers(role, n, mb, virtual_cores or 0))
 
     def waiting_reason(self) -> str | None:
         """Why the application waits, in YARN's terms, or None when nothing waits: its
@@ -325,10 +336,12 @@ class Application:
         if unknown:
             raise InvalidArgumentError(f"Not running containers of {self.app_id}: {unknown}")
 
-    def get_containers(self) -> list[dict]:
-        """Containers of the application: dicts with ``id``, ``node``, ``state``
-        (ALLOCATED, RUNNING, COMPLETED), ``exit_status``, ``outcome`` (SUCCEEDED, FAILED,
-        PREEMPTED, RELEASED), ``diagnostics``, ``memory_mb``, ``vcores`` and timestamps (ms).
+    def get_containers(self) -> list[Container]:
+        """Containers of the application: :class:`~knit.messages.Container` records with
+        ``id``, ``role``, ``node``, ``state`` (ALLOCATED, RUNNING, COMPLETED),
+        ``exit_status``, ``outcome`` (SUCCEEDED, FAILED, PREEMPTED, RELEASED),
+        ``diagnostics``, ``memory_mb``, ``vcores`` and timestamps (ms), read as attributes
+        (``c.state``); ``c.to_dict()`` is a plain, JSON-serialisable dict.
 
         Once the application has ended, the last list its ApplicationMaster reported
         (:meth:`wait_for_completion` fetches the final one).
@@ -399,9 +412,11 @@ class Application:
             self._am = None
 
     def status(self) -> ApplicationReport:
-        """The ResourceManager's report: ``state``, ``final_status``, ``diagnostics``,
-        ``attempt``, ..., and ``waiting``: why the application waits, in YARN's terms (see
-        :meth:`waiting_reason`), or None."""
+        """The ResourceManager's report, an :class:`~knit.messages.ApplicationReport`
+        record: ``state``, ``final_status``, ``diagnostics``, ``attempt``, ..., and
+        ``waiting``: why the application waits, in YARN's terms (see
+        :meth:`waiting_reason`), or None. Read its fields as attributes
+        (``report.state``); ``report.to_dict()`` is a plain, JSON-serialisable dict."""
         report = self._report()
         why = None
         if report.state not in DONE_STATES:
@@ -442,45 +457,68 @@ class Application:
                 raise KnitTimeoutError(f"{self.app_id} still {report['state']} after {timeout} s.")
             time.sleep(0.25)
 
-    def logs(self, container_id: str | None = None, timeout: float = 60) -> dict:
-        """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``, the
-        ApplicationMaster's own (its current attempt's container, ``..._000001`` for the
-        first) among them.
+    def logs(self, container_id: str | None = None, timeout: float = 60,
+             all_files: bool = False) -> dict[str, dict[str, str]]:
+        """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``, for every
+        container the application had, the ApplicationMaster's own among them (its current
+        attempt's container, ``..._000001`` for the first; the AM logs to its stderr).
 
         While the application runs, they are read from the NodeManagers; once it has
         ended, from the aggregated logs in HDFS (waiting up to `timeout` seconds for
-        aggregation to finish). A running container whose NodeManager does not answer
-        gets an ``"unreadable"`` entry saying so (and a warning is logged), beside empty
-        ``stdout`` and ``stderr``.
+        aggregation to finish). Both give the same files. A running container whose
+        NodeManager does not answer gets an ``"unreadable"`` entry saying so (and a warning
+        is logged), beside empty ``stdout`` and ``stderr``.
+
+        Parameters
+        ----------
+        container_id : str, optional
+            One container's logs only (InvalidArgumentError if it has none).
+        timeout : float
+            Seconds to wait for log aggregation, once the application has ended.
+        all_files : bool
+            Every file of each container's log dir, not only stdout and stderr: YARN's
+            ``launch_container.sh``, ``directory.info``, ``prelaunch.out`` and
+            ``prelaunch.err``, and knit's own (``knit-nm-watch.log``, the AM's
+            ``knit-am-cds.log``, files a command wrote to ``$LOG_DIRS``), as the
+            NodeManager lists them (running) or as aggregated (ended).
+
+        Raises
+        ------
+        ConfigurationError
+            The application has ended and the cluster does not aggregate logs
+            (``yarn.log-aggregation-enable``).
         """
         app_id = self._require_app()
         report = self._report()
         if report["state"] in DONE_STATES:
-            logs = self._aggregated_logs(timeout)
+            logs = self._aggregated_logs(timeout, all_files)
         else:
-            logs = self._live_logs()
+            logs = self._live_logs(all_files)
         if container_id is not None:
             if container_id not in logs:
                 raise InvalidArgumentError(f"No logs for {container_id} in {app_id}.")
             return {container_id: logs[container_id]}
         return logs
 
-    def _aggregated_logs(self, timeout: float) -> dict:
+    def _aggregated_logs(self, timeout: float, all_files: bool = False) -> dict:
         """Aggregated logs, once YARN says aggregation is over and every container the AM
         reported is in them (NodeManagers upload independently of each other)."""
         deadline = time.monotonic() + timeout
-        expected = {c["id"] for c in self._containers}
+        expected = {c.id for c in self._containers}
         logs: dict = {}
         while True:
             status = self._report()["log_aggregation_status"]
             if status == "DISABLED":
-                raise ConfigurationError("Log aggregation is off on this cluster "
-                                    "(yarn.log-aggregation-enable): logs of finished "
-                                    "applications cannot be read.")
+                raise ConfigurationError(
+                    f"Cannot read the logs of {self.app_id}: it has ended and log aggregation "
+                    "is off on this cluster (yarn.log-aggregation-enable), so they stay on its "
+                    "NodeManagers' disks (yarn.nodemanager.log-dirs) only. Read logs while the "
+                    "application runs, or ask the cluster's administrator to turn aggregation "
+                    "on.")
             if status in ("SUCCEEDED", "FAILED", "TIME_OUT", "RUNNING_WITH_FAILURE"):
                 logs = self._jvm_call("aggregatedLogs", f"read the logs of {self.app_id}",
-                                      self.app_id)
-                if all({"stdout", "stderr"} <= logs.get(c, {}).keys() for c in expected):
+                                      self.app_id, bool(all_files))
+                if all(set(STD_LOGS) <= logs.get(c, {}).keys() for c in expected):
                     break
             if time.monotonic() > deadline:
                 logger.warning("Logs of %s are incomplete after %.0f s (log aggregation: %s)",
@@ -488,16 +526,17 @@ class Application:
                 break
             time.sleep(0.5)
         for files in logs.values():
-            files.setdefault("stdout", "")
-            files.setdefault("stderr", "")
+            for name in STD_LOGS:
+                files.setdefault(name, "")
         return logs
 
-    def _live_logs(self) -> dict:
-        where = {c["id"]: c["node_http"] for c in self.get_containers()
-                 if c["node_http"] and c["state"] != "ALLOCATED"}
+    def _live_logs(self, all_files: bool = False) -> dict:
+        where = {c.id: c.node_http for c in self.get_containers()
+                 if c.node_http and c.state != "ALLOCATED"}
         where.update(self._am_container)  # the AM's own log, as the aggregated logs have it
         answer = LiveLogsRead.from_json(
-            self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where)))
+            self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where),
+                           bool(all_files)))
         logs = answer.logs
         for container, why in answer.unreadable.items():
             # Say so rather than return empty logs as if the container wrote nothing.

@@ -7,9 +7,9 @@ import time
 import click
 
 from .application import DONE_STATES, MAIN_ROLE, Application
-from .cli_common import app_argument, conf_option, elapsed, table
+from .cli_common import MEMORY, app_argument, conf_option, elapsed, table
 from .cluster_client import ClusterClient
-from .exceptions import ApplicationStateError
+from .exceptions import ApplicationStateError, KnitException
 
 # `knit scale` of a Dask cluster scales its workers (knit.dask's role name).
 _DASK_WORKER_ROLE = "worker"
@@ -29,8 +29,8 @@ def _by_id(conf: str | None, app_id: str) -> Application:
 @click.argument("cmd")
 @click.option("-n", "--num-containers", default=1, show_default=True, type=click.IntRange(min=0),
               help="Containers to start.")
-@click.option("--memory", default=1024, show_default=True, type=click.IntRange(min=1),
-              help="MB per container.")
+@click.option("--memory", default="1024", show_default=True, type=MEMORY,
+              help="Per container: MB (1024), or a size ('2 GiB', 2GB).")
 @click.option("--vcores", default=1, show_default=True, type=click.IntRange(min=1),
               help="Cores per container.")
 @click.option("--gpus", default=0, show_default=True, type=click.IntRange(min=0),
@@ -49,6 +49,12 @@ def _by_id(conf: str | None, app_id: str) -> Application:
 def start(cmd, num_containers, memory, vcores, gpus, env, queue, name, files, max_restarts,
           keep_alive, hadoop_conf_dir):
     """Start CMD in YARN containers, detached; print the application's id."""
+    if num_containers == 0 and not keep_alive:
+        raise click.BadParameter(
+            "-n 0 needs --keep-alive: an application without it ends once its containers "
+            "have finished, and one with none would wait, doing nothing, until killed. Start "
+            "with -n 1 or more, or pass --keep-alive and add containers later (knit scale).",
+            param_hint="'-n' / '--num-containers'")
     app = ClusterClient(hadoop_conf_dir).start(
         cmd, num_containers=num_containers, memory=memory, virtual_cores=vcores, gpus=gpus,
         env=env, queue=queue, app_name=name, files=list(files), max_restarts=max_restarts,
@@ -87,8 +93,8 @@ def status(app_id, as_json, hadoop_conf_dir):
         except ApplicationStateError:
             pass  # not this user's, or it just ended: the report says enough
     if as_json:
-        click.echo(json.dumps({"report": report.to_json(),
-                               "containers": [c.to_json() for c in containers]}, indent=2))
+        click.echo(json.dumps({"report": report.to_dict(),
+                               "containers": [c.to_dict() for c in containers]}, indent=2))
         return
     lines = [f"{app_id}  {report.name}  {report.state}"
              + (f" ({report.final_status})" if report.state in DONE_STATES else ""),
@@ -108,15 +114,18 @@ def status(app_id, as_json, hadoop_conf_dir):
 @click.option("--container", "container_id", help="One container's logs only.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing what is written, until the "
                                                    "application ends.")
+@click.option("--all-files", is_flag=True, help="Every file of each container's log dir, not "
+                                                "only stdout and stderr.")
 @conf_option
-def logs(app_id, container_id, follow, hadoop_conf_dir):
-    """An application's logs (stdout and stderr of each container)."""
+def logs(app_id, container_id, follow, all_files, hadoop_conf_dir):
+    """An application's logs (stdout and stderr of each container, the ApplicationMaster's
+    among them; --all-files: every file)."""
     handle = _by_id(hadoop_conf_dir, app_id)
     ended = handle.status().state in DONE_STATES
     if not follow or ended:
         if not ended:  # live logs: the AM knows where each container runs
             handle = _attached(hadoop_conf_dir, app_id)
-        for container, files in handle.logs(container_id).items():
+        for container, files in handle.logs(container_id, all_files=all_files).items():
             for name in sorted(files):
                 click.echo(f"==> {container} {name} <==")
                 click.echo(files[name], nl=not files[name].endswith("\n"))
@@ -126,7 +135,7 @@ def logs(app_id, container_id, follow, hadoop_conf_dir):
     while True:
         running = app.status().state not in DONE_STATES
         try:
-            current = app.logs(container_id) if running else {}
+            current = app.logs(container_id, all_files=all_files) if running else {}
         except ApplicationStateError:
             current, running = {}, False
         for container, files in sorted(current.items()):
@@ -158,17 +167,36 @@ def scale(app_id, n, role, hadoop_conf_dir):
     click.echo(f"{app_id}: {role} containers {before} -> {after}")
 
 
+def _ended(cluster: ClusterClient, app_id: str) -> tuple[str, str] | None:
+    """(state, final status) if the ResourceManager says the application has ended, from
+    its REST API: no client JVM to start for an application that is over already. None
+    while it runs, or when the REST API does not answer (the JVM's report will tell)."""
+    try:
+        app = cluster._rm_get(f"/ws/v1/cluster/apps/{app_id}")["app"]
+    except (KnitException, KeyError, TypeError):
+        return None
+    return (app["state"], app["finalStatus"]) if app.get("state") in DONE_STATES else None
+
+
 @click.command()
 @app_argument
 @conf_option
 def kill(app_id, hadoop_conf_dir):
-    """End an application (its ApplicationMaster stops it: SUCCEEDED)."""
-    try:
-        app = _attached(hadoop_conf_dir, app_id)
-    except ApplicationStateError:
-        app = _by_id(hadoop_conf_dir, app_id)  # not attachable: YARN's kill
-        if app.status().state in DONE_STATES:
-            raise
+    """End an application (its ApplicationMaster stops it: SUCCEEDED); of one that has
+    ended already, say so."""
+    cluster = ClusterClient(hadoop_conf_dir)
+    ended = _ended(cluster, app_id)
+    if ended is None:
+        try:
+            app = cluster.connect(app_id, timeout=30)
+        except ApplicationStateError:
+            app = Application(cluster, app_id)  # not attachable: YARN's kill
+            report = app.status()
+            if report.state in DONE_STATES:
+                ended = report.state, report.final_status
+    if ended is not None:
+        click.echo(f"{app_id}: had already ended: {ended[0]} ({ended[1]})")
+        return
     app.kill()
     report = app.status()
     click.echo(f"{app_id}: {report.state} ({report.final_status})")

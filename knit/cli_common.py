@@ -11,6 +11,7 @@ import click
 from .exceptions import (ApplicationStateError, InvalidArgumentError, KerberosError,
                          KnitException, KnitTimeoutError, MissingFileError,
                          PermissionDeniedError)
+from .validation import memory_mb
 
 #: Exit codes of the knit command (docs/cli.md); the first matching class wins.
 EXIT_CODES: list[tuple[type[BaseException], int]] = [
@@ -51,6 +52,24 @@ def conf_option(command):
         "--hadoop-conf-dir", type=click.Path(file_okay=False),
         help="The cluster's Hadoop configuration (default: $HADOOP_CONF_DIR, "
              "$YARN_CONF_DIR, /etc/hadoop/conf).")(command)
+
+
+class Memory(click.ParamType):
+    """A container's memory, in the forms the Python API takes (knit.validation.memory_mb):
+    MB (``2048``) or a size (``"2 GiB"``, ``2GB``); the value is MB."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx) -> int:
+        what = f"--{param.name.replace('_', '-')}" if param else "memory"
+        try:
+            return memory_mb(value if isinstance(value, int) else str(value), what)
+        except InvalidArgumentError as e:
+            # click says "Invalid value for '--memory': " already.
+            self.fail(str(e).removeprefix(f"{what}: "), param, ctx)
+
+
+MEMORY = Memory()
 
 
 def app_argument(command):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import app_argument, conf_option
+from .cli_common import MEMORY, app_argument, conf_option
 
 
 @click.group("dask")
@@ -14,10 +14,12 @@ def dask() -> None:
 @dask.command("start")
 @click.option("--workers", "-n", default=1, show_default=True, type=click.IntRange(min=0),
               help="Workers to start with.")
-@click.option("--worker-memory", default="2 GiB", show_default=True, help="Per worker.")
+@click.option("--worker-memory", default="2 GiB", show_default=True, type=MEMORY,
+              help="Per worker: MB (2048), or a size ('2 GiB', 2GB).")
 @click.option("--worker-vcores", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--worker-gpus", default=0, show_default=True, type=click.IntRange(min=0))
-@click.option("--scheduler-memory", default="2 GiB", show_default=True)
+@click.option("--scheduler-memory", default="2 GiB", show_default=True, type=MEMORY,
+              help="The scheduler's container: MB, or a size.")
 @click.option("--env", type=click.Path(exists=True, dir_okay=False),
               help="A packed environment (knit env create) for scheduler and workers.")
 @click.option("--queue", default="default", show_default=True)

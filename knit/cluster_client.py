@@ -103,7 +103,7 @@ class ClusterClient:
         self,
         cmd: str,
         num_containers: int = 1,
-        memory: int = 1024,
+        memory: int | str = 1024,
         virtual_cores: int = 1,
         files: Sequence[str | os.PathLike] | None = None,
         env: str | os.PathLike | None = None,
@@ -132,9 +132,18 @@ class ClusterClient:
         cmd : str
             Shell command run in every container.
         num_containers : int
-            Containers to start (0 is allowed: add them later with :meth:`add_containers`).
-        memory, virtual_cores : int
-            Size of each container, in MB and cores.
+            Containers to start. 0 needs ``keep_alive=True`` (add containers later with
+            :meth:`Application.add_containers`): without it an application ends once its
+            containers have finished, and one with none would wait for nothing.
+        memory : int or str
+            Memory of each container: an int is MB (MiB, YARN's unit), and so is a string
+            of digits; a string with a unit is a size as :func:`dask.utils.parse_bytes`
+            reads it: ``"2 GiB"``, ``"512MiB"`` (powers of 1024), ``"2GB"``, ``"2g"``
+            (powers of 1000: ``"1GB"`` is 10**9 bytes), turned into MB rounded up
+            (``"1GB"`` is 954). The same forms as ``add_role``, ``add_containers``,
+            ``YarnCluster(worker_memory=...)`` and the command line's ``--memory``.
+        virtual_cores : int
+            Cores of each container.
         files : list of paths, optional
             Local files to ship. ``.zip``, ``.tar.gz``, ``.tgz`` and ``.tar`` files are
             unpacked into a directory of their own name in the container's working
@@ -196,6 +205,13 @@ class ClusterClient:
         """
         spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
                                     envvars, app_name, queue, node_label)
+        if num_containers == 0 and not keep_alive:
+            raise InvalidArgumentError(
+                "num_containers=0 needs keep_alive=True: an application without keep_alive "
+                "ends once its containers have finished, and with none it would wait, doing "
+                "nothing, until killed. Start with num_containers >= 1, or pass "
+                "keep_alive=True and add containers later (add_containers, scale); kill() "
+                "ends it.")
         if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
             raise InvalidArgumentError(f"max_restarts must be an integer >= 0, got {max_restarts!r}.")
         if isinstance(am_attempts, bool) or not isinstance(am_attempts, int) or am_attempts < 1:

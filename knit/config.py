@@ -42,8 +42,9 @@ _VAR = re.compile(r"\$\{([^}$ ]+)\}")
 
 _MINICLUSTER_HINT = (
     "Set HADOOP_CONF_DIR to the directory holding your cluster's core-site.xml and "
-    "yarn-site.xml, or pass it as conf_dir. For a local sandbox cluster, start "
-    "`knit.MiniCluster()` and pass its .conf_dir.")
+    "yarn-site.xml, or pass it as hadoop_conf_dir (Knit, ClusterClient, YarnCluster, "
+    "knit.connect; --hadoop-conf-dir on the command line). For a local sandbox cluster, "
+    "start `knit.MiniCluster()` and pass its .conf_dir.")
 
 
 def find_conf_dir(explicit: str | os.PathLike | None = None) -> str:
@@ -73,9 +74,9 @@ def find_conf_dir(explicit: str | os.PathLike | None = None) -> str:
     """
     looked: list[str] = []
     if explicit is not None:
-        source, path = "the conf_dir argument", os.fspath(explicit)
+        source, path = "the hadoop_conf_dir argument", os.fspath(explicit)
     else:
-        looked.append("conf_dir argument: not given")
+        looked.append("hadoop_conf_dir argument: not given")
         for var in ("HADOOP_CONF_DIR", "YARN_CONF_DIR"):
             value = os.environ.get(var, "")
             if value:

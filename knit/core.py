@@ -83,13 +83,13 @@ class Knit(ClusterClient):
     def get_containers(self) -> list[Container]:
         return self._app().get_containers()
 
-    def add_role(self, name: str, cmd: str, memory: int = 1024, virtual_cores: int = 1,
+    def add_role(self, name: str, cmd: str, memory: int | str = 1024, virtual_cores: int = 1,
                  files: Sequence[str | os.PathLike] | None = None,
                  envvars: Mapping[str, str] | None = None, gpus: int = 0,
                  resources: Mapping[str, int] | None = None) -> None:
         self._app().add_role(name, cmd, memory, virtual_cores, files, envvars, gpus, resources)
 
-    def add_containers(self, n: int, memory: int | None = None,
+    def add_containers(self, n: int, memory: int | str | None = None,
                        virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:
         self._app().add_containers(n, memory, virtual_cores, role)
 
@@ -105,8 +105,9 @@ class Knit(ClusterClient):
     def wait_for_completion(self, timeout: float | None = None) -> str:
         return self._app().wait_for_completion(timeout)
 
-    def logs(self, container_id: str | None = None, timeout: float = 60) -> dict:
-        return self._app().logs(container_id, timeout)
+    def logs(self, container_id: str | None = None, timeout: float = 60,
+             all_files: bool = False) -> dict[str, dict[str, str]]:
+        return self._app().logs(container_id, timeout, all_files)
 
     def read_log_file(self, container_id: str, name: str) -> str:
         return self._app().read_log_file(container_id, name)

@@ -5,8 +5,10 @@ and reads them as JSON, and the JVM binds the same JSON to a Scala case class of
 fields (``knit.common.Messages``). ``tests/test_contract.py`` fails when a field is on one
 side only or their types differ.
 
-Records that knit returns (``Container``, ``ApplicationReport``) also answer ``r["field"]``
-and ``r.get("field")``, as the dicts they replace did.
+Records that knit returns (``Container`` from ``get_containers()``, ``ApplicationReport``
+from ``status()``) are frozen dataclasses: read their fields as attributes (``c.state``),
+and turn them into plain JSON-serialisable dicts with ``to_dict()``. They also answer
+``r["field"]`` and ``r.get("field")``, as the dicts they replaced did, for older code.
 """
 from __future__ import annotations
 
@@ -40,7 +42,13 @@ class _Record:
             raise ValueError(f"{cls.__name__}: fields the JVM sent that Python lacks: {sorted(extra)}")
         return cls(**{k: data[k] for k in names if k in data})
 
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a plain dict of its fields (str, int, bool, None, lists and dicts
+        of those): ``json.dumps(r.to_dict())`` works."""
+        return dataclasses.asdict(self)
+
     def to_json(self) -> dict:
+        """The message as it crosses to the JVM (JSON-ready)."""
         return dataclasses.asdict(self)
 
 
@@ -91,7 +99,9 @@ class RoleSpec(_Record):
 
 @dataclass(frozen=True)
 class Container(_Record):
-    """One of an application's containers, as its ApplicationMaster knows it."""
+    """One of an application's containers, as its ApplicationMaster knows it (what
+    ``get_containers()`` lists). Timestamps are ms since the epoch; ``memory_mb`` and
+    ``vcores`` are the size YARN gave; ``node_http`` is its NodeManager's web address."""
 
     id: str
     role: str
@@ -131,7 +141,9 @@ class ContainerList(_Record):
 
 @dataclass(frozen=True)
 class ApplicationReport(_Record):
-    """The ResourceManager's report of an application."""
+    """The ResourceManager's report of an application (what ``status()`` returns).
+    Times are ms since the epoch (``finish_time`` 0 while it runs); ``log_aggregation_status``
+    is YARN's (DISABLED, NOT_START, RUNNING, SUCCEEDED, FAILED, TIME_OUT...)."""
 
     app_id: str
     name: str

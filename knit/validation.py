@@ -15,15 +15,76 @@ _RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.json", "knit_env", "
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 
+MIB = 2**20
+# Byte units, as dask.utils.parse_bytes reads them (case does not matter): k, M, G, T, P
+# with or without a trailing B are powers of 1000, Ki, Mi, ... (with or without B) powers of
+# 1024. tests/test_vocabulary_unit.py checks that both read every form alike.
+_UNITS = {"b": 1}
+for _i, _p in enumerate("kmgtp", start=1):
+    _UNITS.update({_p: 1000**_i, f"{_p}b": 1000**_i, f"{_p}i": 1024**_i, f"{_p}ib": 1024**_i})
+del _i, _p
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*")
+MEMORY_FORMS = "an integer number of MB (MiB), such as 2048, or a size such as '2 GiB', '512MiB' or '2GB'"
+
+
+def memory_mb(value, what: str = "memory") -> int:
+    """A container's memory in MB (MiB, YARN's unit) from the forms knit takes everywhere.
+
+    - an ``int``, or a string of digits alone (``"2048"``, as on the command line): MB;
+    - a string with a unit, as :func:`dask.utils.parse_bytes` reads it: ``"2 GiB"``,
+      ``"512MiB"``, ``"2Gi"`` (powers of 1024), ``"2 GB"``, ``"2g"``, ``"1.5 G"`` (powers
+      of 1000: ``"1GB"`` is 10**9 bytes, 953.7 MiB), ``"2e9 B"``.
+
+    Bytes become MB rounded up, so a container holds at least what was asked for
+    (``"1GB"`` -> 954); less than 1 MiB is refused.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Another type (bool, float, None...), an unknown unit, or a size under 1 MiB.
+    """
+    bad = InvalidArgumentError(f"{what} must be {MEMORY_FORMS}; got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise bad
+    if isinstance(value, int):
+        mb = value
+    else:
+        match = _SIZE.fullmatch(value)
+        if not match:
+            raise bad
+        number, unit = match.groups()
+        if not unit:
+            if not number.isdigit():
+                raise InvalidArgumentError(f"{what}: a number without a unit is MB and must be "
+                                           f"a whole number; got {value!r} (or give a unit: "
+                                           "'1.5 GiB').")
+            mb = int(number)
+        elif unit.lower() not in _UNITS:
+            raise InvalidArgumentError(f"{what}: unknown unit {unit!r} in {value!r}; use B, kB, "
+                                       "MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB "
+                                       "(powers of 1024), or a number of MB.")
+        else:
+            try:
+                nbytes = int(float(number) * _UNITS[unit.lower()])
+            except OverflowError:
+                raise bad from None
+            mb = -(-nbytes // MIB)  # rounded up
+            if nbytes < MIB:
+                mb = 0
+    if mb < 1:
+        raise InvalidArgumentError(f"{what} must be at least 1 MB (1 MiB); got {value!r}.")
+    return mb
+
 
 def validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
     """What a kind of container runs (the application's, or a role's), checked:
-    {"command", "memory", "vcores", "files" (absolute paths), "envvars"}."""
+    {"command", "memory" (MB, see :func:`memory_mb`), "vcores", "files" (absolute paths),
+    "envvars"}."""
     if not isinstance(cmd, str) or not cmd.strip():
         raise InvalidArgumentError("cmd must be a non-empty shell command string.")
-    for name, value in (("memory", memory), ("virtual_cores", virtual_cores)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InvalidArgumentError(f"{name} must be an integer >= 1, got {value!r}.")
+    memory = memory_mb(memory)
+    if not isinstance(virtual_cores, int) or isinstance(virtual_cores, bool) or virtual_cores < 1:
+        raise InvalidArgumentError(f"virtual_cores must be an integer >= 1, got {virtual_cores!r}.")
     paths = []
     for f in files or []:
         path = os.path.abspath(os.fspath(f))

@@ -143,7 +143,7 @@ def test_bad_input_is_refused_and_leaves_nothing(expected, call, minicluster, tm
 def test_calls_on_a_killed_application_are_refused(minicluster):
     """Killing twice is harmless; controlling a killed application is refused."""
     with Knit(minicluster.conf_dir) as k:
-        k.start("sleep 600", num_containers=0, memory=256)
+        k.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
         k.kill()
         k.kill()
         for call in (lambda: k.add_containers(1), lambda: k.remove_containers(["c"]),
@@ -156,9 +156,9 @@ def test_calls_on_a_killed_application_are_refused(minicluster):
 
 def test_starting_twice_on_one_knit_is_refused(minicluster):
     with Knit(minicluster.conf_dir) as k:
-        k.start("sleep 600", num_containers=0, memory=256)
+        k.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
         with pytest.raises(ApplicationStateError, match="already running"):
-            k.start("sleep 600", num_containers=0, memory=256)
+            k.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
 
 
 @pytest.mark.parametrize("args, message", [

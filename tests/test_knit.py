@@ -145,7 +145,7 @@ def test_am_gateway_is_tls_pinned_and_refuses_connections_without_the_token(knit
     import ssl
 
     from knit._tls import new_certificate, pinned_context
-    knit.start("sleep 600", num_containers=0, memory=256)
+    knit.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
     report = knit.status()
     host, port = report["am_host"], report["am_port"]
     # The channel is TLS 1.3, and the AM presents the certificate this client made.

@@ -8,8 +8,7 @@ import time
 
 import requests
 
-from helpers import (NO_CLASS_ARCHIVE, children_with_arg, class_archives, cwd_of, pids_with_arg,
-                     wait_for)
+from helpers import NO_CLASS_ARCHIVE, children_with_arg, class_archives, cwd_of, wait_for
 from knit import Knit, MiniCluster
 from knit._procfs import am_jvm_pid, peak_rss_bytes, processes_under
 from knit.client_jvm import get_client

@@ -11,15 +11,19 @@ import org.apache.hadoop.yarn.logaggregation.filecontroller.LogAggregationFileCo
 /** Reads a finished application's logs from where the NodeManagers aggregated them. */
 object AggregatedLogs {
 
-  /** {container id -> {log file name -> contents}} for every container of the application. */
-  def read(conf: Configuration, appId: ApplicationId, owner: String): Map[String, Map[String, String]] = {
+  /** {container id -> {log file name -> contents}} for every container of the application:
+    * stdout and stderr, or with `allFiles` every file aggregated. */
+  def read(conf: Configuration, appId: ApplicationId, owner: String,
+      allFiles: Boolean): Map[String, Map[String, String]] = {
     val controller = new LogAggregationFileControllerFactory(conf).getFileControllerForRead(appId, owner)
     val request = new ContainerLogsRequest()
     request.setAppId(appId)
     request.setAppOwner(owner)
     request.setAppFinished(true)
     request.setBytes(Long.MaxValue)
-    request.setLogTypes(new java.util.HashSet[String]()) // empty: every log file
+    val types = new java.util.HashSet[String]() // empty: every log file
+    if (!allFiles) LiveLogs.StdFiles.foreach(types.add)
+    request.setLogTypes(types)
     val out = new ByteArrayOutputStream()
     controller.readAggregatedLogs(request, out)
     parse(out.toByteArray)

@@ -111,19 +111,21 @@ class ClientEntryPoint {
   /** The application is over or left to run on its own: do not kill it at exit. */
   def forget(appId: String): Unit = killOnExit.remove(ApplicationId.fromString(appId))
 
-  /** Logs of a finished application: {container id -> {file name -> contents}}. */
-  def aggregatedLogs(confDir: String, overrides: String, appId: String): String = {
+  /** Logs of a finished application: {container id -> {file name -> contents}}; stdout and
+    * stderr, or every file with `allFiles`. */
+  def aggregatedLogs(confDir: String, overrides: String, appId: String, allFiles: Boolean): String = {
     val (conf, yarn) = client(confDir, overrides)
     val id = ApplicationId.fromString(appId)
     val owner = yarn.getApplicationReport(id).getUser
-    Messages.toJson(AggregatedLogs.read(conf, id, owner))
+    Messages.toJson(AggregatedLogs.read(conf, id, owner, allFiles))
   }
 
-  /** stdout and stderr of running containers, read from their NodeManagers. `containers`
-    * is a JSON object {container id: NodeManager http address}; the answer is a LiveLogsRead. */
-  def liveLogs(confDir: String, overrides: String, containers: String): String = {
+  /** stdout and stderr of running containers (every file their NodeManagers list, with
+    * `allFiles`), read from their NodeManagers. `containers` is a JSON object {container
+    * id: NodeManager http address}; the answer is a LiveLogsRead. */
+  def liveLogs(confDir: String, overrides: String, containers: String, allFiles: Boolean): String = {
     val (conf, _) = client(confDir, overrides)
-    Messages.toJson(LiveLogs.read(conf, Json.stringMap(containers).toSeq))
+    Messages.toJson(LiveLogs.read(conf, Json.stringMap(containers).toSeq, allFiles = allFiles))
   }
 
   /** Packed environments stored in HDFS: a JSON list of StoredEnv. */
