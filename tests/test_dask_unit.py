@@ -20,9 +20,9 @@ from knit.dask.security import CredentialFiles, make_security  # noqa: E402
 @pytest.mark.parametrize("kwargs, message", [
     ({"deploy_mode": "cloud"}, "deploy_mode must be one of"),
     ({"n_workers": -1}, "n_workers must be >= 0"),
-    ({"worker_memory": "lots"}, "worker_memory must be a size"),
-    ({"worker_memory": 0}, "worker_memory must be at least 1 MiB"),
-    ({"scheduler_memory": "1 KiB"}, "scheduler_memory must be at least 1 MiB"),
+    ({"worker_memory": "lots"}, "worker_memory must be an integer number of MB"),
+    ({"worker_memory": 0}, "worker_memory must be at least 1 MB"),
+    ({"scheduler_memory": "1 KiB"}, "scheduler_memory must be at least 1 MB"),
     ({"worker_vcores": 0}, "must be at least 1"),
     ({"security": "yes"}, "security must be True, False or a distributed.Security"),
     ({"security": Security()}, "security must have tls_ca_file"),

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import dask.config
-from dask.utils import parse_bytes, parse_timedelta
+from dask.utils import parse_timedelta
 from distributed import Scheduler
 from distributed.core import Status, rpc
 from distributed.deploy import Cluster
@@ -28,7 +28,7 @@ from distributed.utils import Log, format_dashboard_link
 
 from ..core import MAIN_ROLE, Knit
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
-from ..validation import validated_resources
+from ..validation import memory_mb, validated_resources
 from .address import scheduler_host as choose_scheduler_host
 from .progress import Counts, Progress
 from .security import COMBINED_FILE, CredentialFiles, make_security, split_combined
@@ -85,17 +85,6 @@ class WorkersCannotConnectError(KnitException):
 
 def _config(key: str, value: Any) -> Any:
     return dask.config.get(f"knit.{key}") if value is None else value
-
-
-def _megabytes(value: str | int, what: str) -> int:
-    try:
-        mb = parse_bytes(value) // 2**20 if isinstance(value, str) else int(value)
-    except (TypeError, ValueError) as e:
-        raise InvalidArgumentError(f"{what} must be a size such as '2 GiB' or a number of MB, "
-                            f"got {value!r}") from e
-    if mb < 1:
-        raise InvalidArgumentError(f"{what} must be at least 1 MiB, got {value!r}")
-    return mb
 
 
 def _cannot_execute_hint(python: str) -> str:
@@ -186,7 +175,7 @@ class YarnCluster(Cluster):
                  interface: str | None = None, asynchronous: bool = False, loop=None,
                  **kwargs: Any) -> None:
         self.n_workers = int(_config("n-workers", n_workers))
-        self.worker_memory_mb = _megabytes(_config("worker-memory", worker_memory),
+        self.worker_memory_mb = memory_mb(_config("worker-memory", worker_memory),
                                            "worker_memory")
         self.worker_vcores = int(_config("worker-vcores", worker_vcores))
         self.worker_options = dict(_config("worker-options", worker_options) or {})
@@ -198,7 +187,7 @@ class YarnCluster(Cluster):
         self.queue = _config("queue", queue)
         self.app_name = _config("app-name", app_name)
         self.deploy_mode = _config("deploy-mode", deploy_mode)
-        self.scheduler_memory_mb = _megabytes(_config("scheduler-memory", scheduler_memory),
+        self.scheduler_memory_mb = memory_mb(_config("scheduler-memory", scheduler_memory),
                                               "scheduler_memory")
         self.scheduler_vcores = int(_config("scheduler-vcores", scheduler_vcores))
         if self.deploy_mode not in _MODES:
