@@ -4,8 +4,8 @@ NameNode, DataNode, ResourceManager and NodeManagers run as on a real cluster (`
 namenode``, ``yarn nodemanager``...), each reading a conf dir of its own, with the stock
 capacity scheduler. Separate JVMs keep Hadoop's web apps apart (in one JVM they share
 Guice's static filter pipeline, YARN-7747, which the embedded cluster has to mend), and
-are closer to what users run. :class:`knit.MiniCluster` uses this
-for ``daemons=True`` (the default for Hadoop before 3.5).
+are closer to what users run. :class:`knit.MiniCluster` uses this for ``daemons=True``
+(the default for Hadoop before 3.5).
 
 Every daemon is started through ``knit.minicluster.DaemonMain``, which ends it when its
 stdin reaches EOF: if this Python process dies, so does the cluster.
