@@ -2,10 +2,10 @@
 
 NameNode, DataNode, ResourceManager and NodeManagers run as on a real cluster (``hdfs
 namenode``, ``yarn nodemanager``...), each reading a conf dir of its own, with the stock
-capacity scheduler. Before Hadoop 3.5, daemons sharing a JVM share Jersey 1's static
-filter pipeline, so the ResourceManager's REST API answers 404 (YARN-7747): separate
-JVMs avoid that, and are closer to what users run. :class:`knit.MiniCluster` uses this
-for ``daemons=True`` (the default for Hadoop before 3.5).
+capacity scheduler. Separate JVMs keep Hadoop's web apps apart (in one JVM they share
+Guice's static filter pipeline, YARN-7747, which the embedded cluster has to mend), and
+are closer to what users run. :class:`knit.MiniCluster` uses this for ``daemons=True``
+(the default for Hadoop before 3.5).
 
 Every daemon is started through ``knit.minicluster.DaemonMain``, which ends it when its
 stdin reaches EOF: if this Python process dies, so does the cluster.

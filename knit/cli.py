@@ -83,7 +83,7 @@ def minicluster(nodemanagers: int, conf_dir: str | None, nodemanager_memory_mb: 
         raise click.ClickException(str(e)) from e
     try:
         click.echo(f"HADOOP_CONF_DIR={cluster.conf_dir}")
-        click.echo(f"ResourceManager web: {cluster.resourcemanager_web}")
+        click.echo(f"ResourceManager web UI and REST API: {cluster.resourcemanager_web}")
         click.echo(f"HDFS: {cluster.default_fs}  WebHDFS: {cluster.webhdfs_url}")
         if kerberos:
             click.echo(f"KRB5_CONFIG={cluster.krb5_conf}")

@@ -86,8 +86,9 @@ class MiniCluster:
     daemons : bool, optional
         Run each daemon in its own JVM from its own main class (see above), reading its own
         conf dir, with Hadoop's stock capacity-scheduler.xml (ApplicationMasters may use
-        10 % of the queue). By default True for Hadoop before 3.5, where daemons sharing a
-        JVM break the ResourceManager's REST API (YARN-7747), and False for 3.5.
+        10 % of the queue). By default True for Hadoop before 3.5, and False for 3.5: the
+        lines are tested so. (In one JVM, Hadoop alone breaks the ResourceManager's web UI,
+        and before 3.5 its REST API, YARN-7747; the embedded cluster mends that.)
     daemon_users : dict, optional
         With daemons: the OS users HDFS's and YARN's daemons run as, e.g. ``{"hdfs": "hdfs",
         "yarn": "yarn"}`` (needs root; the users must exist). HDFS's user is then its
@@ -151,7 +152,7 @@ class MiniCluster:
             if not isinstance(key, str) or not isinstance(value, str) or not key or "=" in key:
                 raise InvalidArgumentError(f"config must map Hadoop keys to strings; bad entry {key!r}")
         self.hadoop_version = java.check_hadoop_version(hadoop_version)
-        if daemons is None:  # one JVM breaks the ResourceManager's REST API before 3.5
+        if daemons is None:  # the lines before 3.5 are tested as daemons (docs/clusters.md)
             daemons = not java.version_at_least(self.hadoop_version, (3, 5))
         if not isinstance(daemons, bool):
             raise InvalidArgumentError(f"daemons must be True, False or None, got {daemons!r}")
@@ -279,7 +280,8 @@ class MiniCluster:
 
     @property
     def resourcemanager_web(self) -> str:
-        """Base URL of the ResourceManager web UI and REST API (``.../ws/v1/cluster``)."""
+        """Base URL of the ResourceManager's web UI (``.../cluster``) and REST API
+        (``.../ws/v1/cluster``)."""
         return self._address("resourcemanager_web")
 
     @property

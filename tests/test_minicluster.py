@@ -1,6 +1,7 @@
 """The embedded cluster is real: HDFS stores, YARN runs containers, logs are aggregated."""
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import requests
 
 from helpers import app_by_name, wait_for
+from knit import Knit
 from knit._hadoop_tools import (DSHELL_CLIENT, LOGS_CLI, distributedshell_args,
                                 stdout_by_container)
 
@@ -45,6 +47,53 @@ def test_resourcemanager_rest_lists_every_nodemanager(minicluster):
     assert len({n["id"] for n in nodes}) == 2
     scheduler = requests.get(base + "/scheduler", timeout=10).json()
     assert scheduler["scheduler"]["schedulerInfo"]["type"] == "capacityScheduler"
+
+
+def _container_ids(text: str) -> set[str]:
+    return set(re.findall(r"container_[0-9_e]+", text))
+
+
+def test_resourcemanager_and_each_nodemanager_serve_their_own_web_pages(minicluster, tmp_path):
+    """In one JVM every Hadoop web app used the Guice pipeline of the last one started (a
+    NodeManager's, YARN-7747): the ResourceManager's pages answered 404, so did the proxy's
+    page of a finished application. Now each server has its own, REST APIs unchanged."""
+    web = minicluster.resourcemanager_web
+    done = tmp_path / "done"  # the containers run on this machine: a file ends them
+    with Knit(minicluster.conf_dir) as k:
+        app_id = k.start(f"while [ ! -e {done} ]; do sleep 0.2; done", num_containers=1,
+                         memory=256)
+        wait_for(lambda: [c for c in k.get_containers() if c.state == "RUNNING"], 120,
+                 "a RUNNING container")
+        # 3.5.0's /cluster renders the "About" page (YARN-11842); both are the RM's own.
+        cluster = requests.get(f"{web}/cluster", timeout=30)
+        assert cluster.status_code == 200 and "ResourceManager" in cluster.text, cluster.text[:500]
+        apps = requests.get(f"{web}/cluster/apps", timeout=30)
+        assert apps.status_code == 200 and "All Applications" in apps.text
+        page = requests.get(f"{web}/cluster/app/{app_id}", timeout=30)
+        assert page.status_code == 200 and f"Application {app_id}" in page.text
+
+        # Each NodeManager's HTML lists its own containers (those its REST API reports),
+        # not the last NodeManager's.
+        nodes = requests.get(f"{web}/ws/v1/cluster/nodes", timeout=10).json()["nodes"]["node"]
+        listed = []
+        for node in nodes:
+            nm = f"http://{node['nodeHTTPAddress']}"
+            rest = requests.get(f"{nm}/ws/v1/node/containers", timeout=10)
+            assert rest.status_code == 200
+            own = {c["id"] for c in ((rest.json()["containers"] or {}).get("container") or [])}
+            html = requests.get(f"{nm}/node/allContainers", timeout=30)
+            assert html.status_code == 200 and _container_ids(html.text) == own, node["id"]
+            listed.append(own)
+        assert len(set().union(*listed)) == 2  # the AM's and the command's
+
+        done.touch()
+        assert k.wait_for_completion(timeout=120) == "SUCCEEDED"
+    app = requests.get(f"{web}/ws/v1/cluster/apps/{app_id}", timeout=10).json()["app"]
+    assert app["state"] == "FINISHED"
+    # A finished application's tracking URL: the proxy sends to the RM's page of it.
+    tracked = requests.get(app["trackingUrl"], timeout=30)
+    assert tracked.status_code == 200 and tracked.url == f"{web}/cluster/app/{app_id}"
+    assert f"Application {app_id}" in tracked.text
 
 
 def test_file_written_by_hadoop_client_reads_back_through_webhdfs(minicluster, tmp_path):

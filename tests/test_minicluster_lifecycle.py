@@ -133,9 +133,11 @@ def test_command_line_runs_until_ctrl_c(java_ready, tmp_path):
     try:
         lines = [proc.stdout.readline() for _ in range(4)]
         assert lines[0].strip() == f"HADOOP_CONF_DIR={conf_dir}", (lines, (tmp_path / "stderr").read_text())
+        assert lines[1].startswith("ResourceManager web UI and REST API: "), lines
         web = lines[1].split(": ", 1)[1].strip()
         nodes = requests.get(web + "/ws/v1/cluster/nodes", timeout=10).json()["nodes"]["node"]
         assert len(nodes) == 1
+        assert requests.get(web + "/cluster/apps", timeout=30).status_code == 200
         assert (conf_dir / "yarn-site.xml").is_file()
         jvms = pids_with_arg(f"MiniClusterMain --conf-dir {conf_dir}")
         assert len(jvms) == 1
