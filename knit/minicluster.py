@@ -386,6 +386,24 @@ class MiniCluster:
         self._daemon_nodemanager(index)
         self._backend.restart_daemon(f"nodemanager-{index}")
 
+    def stop_resourcemanager(self, sig: int = signal.SIGTERM) -> None:
+        """With daemons: send `sig` to the ResourceManager's JVM and wait for it to exit (an
+        operator's stop with SIGTERM, a crash with SIGKILL). With
+        ``yarn.resourcemanager.recovery.enabled`` (work-preserving, with a state store),
+        running applications survive until :meth:`restart_resourcemanager`."""
+        self._require_daemons()
+        self._backend.kill_daemon("resourcemanager", sig)
+
+    def restart_resourcemanager(self) -> None:
+        """With daemons: start the ResourceManager again, with the same ports and dirs."""
+        self._require_daemons()
+        self._backend.restart_daemon("resourcemanager")
+
+    def _require_daemons(self) -> None:
+        if self._backend is None:
+            raise ApplicationStateError("Stopping and restarting a daemon needs a running "
+                                        "MiniCluster(daemons=True).")
+
     def _daemon_nodemanager(self, index: int) -> None:
         if self._backend is None:
             raise ApplicationStateError("kill_nodemanager and restart_nodemanager need a running "

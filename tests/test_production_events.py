@@ -12,18 +12,28 @@ from conftest import ON_CI, require_java
 from helpers import container_pids, wait_for
 from knit import Knit, KnitException, MiniCluster
 
-#: What a production cluster sets for rolling NodeManager restarts (its ports are fixed
-#: by the daemon test bed, as yarn.nodemanager.address must be for recovery).
-NM_RECOVERY = {
+#: What a production cluster sets to survive restarts: NodeManager recovery for rolling
+#: restarts (its ports are fixed by the daemon test bed, as yarn.nodemanager.address must
+#: be for recovery), ResourceManager recovery, work-preserving, with a state store.
+RECOVERY = {
     "yarn.nodemanager.recovery.enabled": "true",
     "yarn.nodemanager.recovery.supervised": "true",
+    "yarn.resourcemanager.recovery.enabled": "true",
+    "yarn.resourcemanager.work-preserving-recovery.enabled": "true",
+    "yarn.resourcemanager.store.class":
+        "org.apache.hadoop.yarn.server.resourcemanager.recovery.FileSystemRMStateStore",
 }
 
 
 @pytest.fixture(scope="module")
-def events_cluster():
+def events_cluster(tmp_path_factory):
     require_java()
-    mc = MiniCluster(nodemanagers=2, daemons=True, config=NM_RECOVERY)
+    store = tmp_path_factory.mktemp("rm-state")
+    # Two applications at once (a Knit app and a YarnCluster): Hadoop's stock 10 % AM share
+    # of an 8 GB queue admits one AM.
+    mc = MiniCluster(nodemanagers=2, daemons=True, config={
+        **RECOVERY, "yarn.resourcemanager.fs.state-store.uri": store.as_uri(),
+        "yarn.scheduler.capacity.maximum-am-resource-percent": "0.5"})
     try:
         mc.start()
     except KnitException as e:
@@ -94,3 +104,41 @@ def test_a_rolling_nodemanager_restart_with_recovery_keeps_the_am_and_its_contai
         wait_for(lambda: sum(c.state == "RUNNING" for c in k.get_containers()) == 5, 120,
                  "a fifth container")
     assert k.status().final_status == "SUCCEEDED"
+
+
+def test_a_resourcemanager_away_two_minutes_ends_no_attached_application(events_cluster):
+    """The lease renews with the AM alone: a ResourceManager stopped for 2 minutes (four
+    times the lease) ends neither a Knit application nor a YarnCluster, and both go on
+    afterwards."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from knit.dask import YarnCluster
+    mc = events_cluster
+    with Knit(mc.conf_dir) as k, \
+            YarnCluster(n_workers=2, worker_memory="512 MiB", progress=False,
+                        hadoop_conf_dir=mc.conf_dir) as cluster, Client(cluster) as client:
+        k.start("sleep 600", num_containers=1, memory=256)
+        client.wait_for_workers(2, timeout=180)
+        assert client.submit(sum, range(10)).result() == 45
+        workers = {w["name"] for w in client.scheduler_info()["workers"].values()}
+        mc.stop_resourcemanager()
+        down_at = time.monotonic()
+        time.sleep(120)
+        # Meanwhile Dask computes: the scheduler and workers need no ResourceManager.
+        assert client.submit(sum, range(100)).result() == 4950
+        mc.restart_resourcemanager()
+        wait_for(lambda: running_nodes(mc) == 2, 180, "the ResourceManager back with its nodes")
+        print(f"ResourceManager away {time.monotonic() - down_at:.1f} s")
+        wait_for(lambda: k.status().state == "RUNNING", 120, "the application RUNNING again")
+        assert k.status().attempt == 1
+        assert cluster.knit.status().state == "RUNNING" and cluster.knit.status().attempt == 1
+        assert {w["name"] for w in client.scheduler_info()["workers"].values()} == workers
+        k.add_containers(1)
+        wait_for(lambda: sum(c.state == "RUNNING" for c in k.get_containers()) == 2, 120,
+                 "a container asked for after the outage")
+        cluster.scale(3)
+        client.wait_for_workers(3, timeout=180)
+        assert client.submit(sum, range(1000)).result() == 499500
+    assert k.status().final_status == "SUCCEEDED"
+    assert cluster.knit.status().final_status == "SUCCEEDED"
