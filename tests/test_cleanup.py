@@ -281,3 +281,53 @@ def test_knit_clean_removes_what_ended_applications_left_and_keeps_a_running_one
             requests.delete(f"{mc.webhdfs_url}{path}", params={
                 "op": "DELETE", "user.name": cluster.user}, timeout=10)
 
+
+def safemode(mc, action: str) -> None:
+    run = mc.run_hadoop_class("org.apache.hadoop.hdfs.tools.DFSAdmin", "-safemode", action)
+    assert run.returncode == 0 and "Safe mode is " in run.stdout, run.stdout + run.stderr[-2000:]
+
+
+def am_log(mc, app_id: str) -> str:
+    return "".join(p.read_text(errors="replace") for p in Path(mc.work_dir).glob(
+        f"**/{app_id}/container_*_000001/stderr"))
+
+
+def test_safe_mode_delays_the_staging_dirs_removal_and_the_target_record_not_the_end(minicluster):
+    """HDFS in safe mode (a NameNode restarting): the AM's record of the containers asked
+    for waits for it to end rather than being dropped; kill() ends the application without
+    an error, and its staging dir goes once HDFS leaves safe mode."""
+    mc = minicluster
+    cluster = ClusterClient(mc.conf_dir)
+    app = cluster.start("sleep 600", num_containers=0, memory=256)
+    staging = f"/user/{cluster.user}/.knit/{app.app_id}"
+    target = f"{staging}/target"
+    in_safe_mode = False
+    try:
+        safemode(mc, "enter")
+        in_safe_mode = True
+        app.add_containers(1)
+        wait_for(lambda: "HDFS is in safe mode: the target of" in am_log(mc, app.app_id), 60,
+                 "the AM to find HDFS in safe mode")
+        safemode(mc, "leave")
+        in_safe_mode = False
+
+        def recorded() -> str:
+            r = requests.get(f"{mc.webhdfs_url}{target}",
+                             params={"op": "OPEN", "user.name": cluster.user}, timeout=10)
+            return r.text if r.status_code == 200 else ""
+        assert wait_for(recorded, 30, "the target record") == "main=1\n"
+
+        safemode(mc, "enter")
+        in_safe_mode = True
+        app.kill()  # no SafeModeException: the application has ended
+        assert app.status().state in DONE
+        assert hdfs_status(mc, staging) is not None  # HDFS refused: it waits
+        safemode(mc, "leave")
+        in_safe_mode = False
+        left = time.monotonic()
+        wait_for(lambda: hdfs_status(mc, staging) is None, 30, "the staging dir to go after safe mode")
+        print(f"\nstaging dir gone {time.monotonic() - left:.1f} s after HDFS left safe mode")
+    finally:
+        if in_safe_mode:
+            safemode(mc, "leave")
+        app.kill()

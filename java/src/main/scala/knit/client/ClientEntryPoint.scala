@@ -25,6 +25,7 @@ class ClientEntryPoint {
   private val killOnExit = new ConcurrentHashMap[ApplicationId, (YarnConfiguration, YarnClient)]()
   /** When each cluster (by client key) was last swept in the background, monotonic ms. */
   private val lastSweep = new ConcurrentHashMap[String, java.lang.Long]()
+  private val removal = new StagingRemoval
   private val sweeper = Executors.newSingleThreadExecutor { r =>
     val t = new Thread(r, "staging-sweep"); t.setDaemon(true); t
   }
@@ -128,7 +129,7 @@ class ClientEntryPoint {
     killOnExit.remove(id)
     yarn.killApplication(id) // a no-op for a finished application
     val fs = FileSystem.get(conf)
-    fs.delete(new Path(Localized.root(fs), appId), true)
+    removal.remove(fs, new Path(Localized.root(fs), appId))
   }
 
   /** Removes the staging dir of an application that ended (its AM removes it when it
@@ -136,7 +137,7 @@ class ClientEntryPoint {
   def removeStaging(confDir: String, overrides: String, appId: String): Unit = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    fs.delete(new Path(Localized.root(fs), appId), true)
+    removal.remove(fs, new Path(Localized.root(fs), appId))
   }
 
   /** The application is over or left to run on its own: do not kill it at exit. */
@@ -185,7 +186,7 @@ class ClientEntryPoint {
           yarn.killApplication(id)
           log.info(s"Killed $id: its Python process exited")
           val fs = FileSystem.get(conf)
-          fs.delete(new Path(Localized.root(fs), id.toString), true)
+          removal.remove(fs, new Path(Localized.root(fs), id.toString))
         }
         catch { case e: Exception => log.warn(s"Could not kill $id or remove its staging dir", e) }
       }, s"kill-$id")
