@@ -306,8 +306,10 @@ def test_safe_mode_delays_the_staging_dirs_removal_and_the_target_record_not_the
         safemode(mc, "enter")
         in_safe_mode = True
         app.add_containers(1)
-        wait_for(lambda: "HDFS is in safe mode: the target of" in am_log(mc, app.app_id), 60,
-                 "the AM to find HDFS in safe mode")
+        # The AM tried to record the new count (and waits, or gave up: before the fix).
+        wait_for(lambda: any(said in am_log(mc, app.app_id) for said in (
+            "HDFS is in safe mode: the target of", "Cannot record the target of")), 60,
+            "the AM to find HDFS in safe mode")
         safemode(mc, "leave")
         in_safe_mode = False
 
