@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,23 +103,25 @@ class Client:
     def stop_everything(self) -> None:
         """SIGKILL the client and its JVM, stopped or not; remove the log dir the JVM had no
         chance to."""
-        for pid in [*self.jvms(), self.proc.pid]:
-            if pid_alive(pid):
-                if pid != self.proc.pid:
-                    try:  # the JVM's log dir is its last argument
-                        self.jvm_log_dir = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2].decode()
-                    except (OSError, IndexError):
-                        pass
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.kill(pid, signal.SIGCONT)
-                except ProcessLookupError:
+        jvms = self.jvms()
+        for pid in [*jvms, self.proc.pid]:
+            if pid in jvms:
+                try:  # the JVM's log dir is its last argument
+                    self.jvm_log_dir = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2].decode()
+                except (OSError, IndexError):
                     pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
         self.proc.wait(timeout=30)
-        if self.jvm_log_dir and self.jvm_log_dir.startswith(tempfile.gettempdir()):
-            wait_for(lambda: not any(pid_alive(p) for p in self.jvms()), 30, "the JVM to die")
-            subprocess.run(["rm", "-rf", self.jvm_log_dir], check=False)
-        self.err.close()
+        for stream in (self.proc.stdin, self.proc.stdout, self.err):
+            if stream is not None and not stream.closed:
+                stream.close()
+        if self.jvm_log_dir and self.jvm_log_dir.startswith(tempfile.gettempdir() + "/knit-client-"):
+            wait_for(lambda: not any(pid_alive(p) for p in jvms), 30, "the JVM to die")
+            shutil.rmtree(self.jvm_log_dir, ignore_errors=True)
 
 
 def gone_within(mc, client: Client, timeout: float, since: float) -> float:
