@@ -577,7 +577,8 @@ class Application:
         (the final :meth:`get_containers` shows them COMPLETED, outcome RELEASED) and
         finishes it (final status SUCCEEDED, as the application's owner ended it); if the
         AM does not answer, or has not finished within `timeout` seconds, YARN kills it
-        (KILLED)."""
+        (KILLED). While HDFS is in safe mode (a NameNode restarting) the staging dir goes
+        once it leaves it, in the background: the application's end does not wait."""
         if self.app_id is None:
             return
         am, ended = self._am, False

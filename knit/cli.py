@@ -123,5 +123,5 @@ def demo(workers: int, use_env: bool) -> None:
 
 
 for _command in (cli_apps.start, cli_apps.ls, cli_apps.status, cli_apps.logs, cli_apps.scale,
-                 cli_apps.kill, cli_env.env, cli_dask.dask):
+                 cli_apps.kill, cli_apps.clean, cli_env.env, cli_dask.dask):
     main.add_command(_command)

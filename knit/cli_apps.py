@@ -1,4 +1,4 @@
-"""``knit start|ls|status|logs|scale|kill``: applications from the shell."""
+"""``knit start|ls|status|logs|scale|kill|clean``: applications from the shell."""
 from __future__ import annotations
 
 import json
@@ -200,3 +200,18 @@ def kill(app_id, hadoop_conf_dir):
     app.kill()
     report = app.status()
     click.echo(f"{app_id}: {report.state} ({report.final_status})")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@conf_option
+def clean(as_json, hadoop_conf_dir):
+    """Remove the HDFS staging dirs that ended applications left (~/.knit/application_*)."""
+    removed = ClusterClient(hadoop_conf_dir).clean()
+    if as_json:
+        click.echo(json.dumps(removed, indent=2))
+    elif not removed:
+        click.echo("No staging dir of an ended application was left.")
+    else:
+        click.echo(table([[r["app_id"], r["state"], elapsed(r["age_ms"]) + " ago"] for r in removed],
+                         ["REMOVED", "STATE", "ENDED"]))

@@ -19,7 +19,8 @@ from .env import create_env
 from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgumentError,
                          KerberosError, KnitException, UnknownQueueError)
 from .kerberos import Identity, uses_kerberos
-from .messages import AppSpec, Attachment, GatewaySecrets, StoredEnv, Submitted
+from .messages import (AppSpec, Attachment, GatewaySecrets, RemovedStaging, StoredEnv,
+                       Submitted)
 from .validation import (queue_names, validated_containers, validated_env, validated_resources,
                          validated_tags)
 
@@ -397,6 +398,38 @@ class ClusterClient:
             raise InvalidArgumentError("remove_env needs an environment name or hash.")
         return self._jvm_call("removeEnv", f"remove the environment {name_or_hash!r}", name_or_hash)
 
+
+    # ------------------------------------------------------------------ clean-up
+    def clean(self) -> list[dict]:
+        """Remove the staging dirs that ended applications of this user left in HDFS.
+
+        Each application is staged in ``~/.knit/<application id>`` (its command, files and
+        the ApplicationMaster gateway's secrets). The application's AM or client removes the
+        dir when it ends; one that ended with neither able to (an AM killed by YARN or by
+        SIGKILL while no client ran) leaves it, and every :meth:`start` sweeps such dirs in
+        the background. This sweeps now. Only dirs of applications YARN reports FINISHED,
+        FAILED or KILLED go, and those of applications this ResourceManager no longer knows
+        once they are an hour old; a running application's dir, another user's, stored
+        environments and anything else under ``~/.knit`` stay.
+
+        Returns
+        -------
+        list of dict
+            What was removed, one dict per application: ``app_id``, ``state`` (``UNKNOWN``
+            when the ResourceManager no longer knows it) and ``age_ms`` (how long ago it
+            ended).
+
+        Raises
+        ------
+        KnitException
+            The ResourceManager or HDFS cannot be reached.
+        """
+        # Ids of this ResourceManager carry its start time: only those can be unknown to it
+        # and still be ours to remove.
+        started_on = int(self._rm_get("/ws/v1/cluster/info")["clusterInfo"]["startedOn"])
+        answer = self._jvm_call("clean", "remove the staging dirs of ended applications",
+                                started_on)
+        return [RemovedStaging.from_json(r).to_json() for r in answer]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}<{self.config.conf_dir}>"

@@ -220,9 +220,20 @@ class LiveLogsRead(_Record):
 
 
 #: Every message, by the name its Scala case class has.
+@dataclass(frozen=True)
+class RemovedStaging(_Record):
+    """A staging dir :meth:`knit.ClusterClient.clean` removed: its application's id, its
+    state (``UNKNOWN`` when the ResourceManager no longer knows it), and how long ago it
+    ended in ms (for an unknown one, since its dir last changed)."""
+
+    app_id: str
+    state: str
+    age_ms: int
+
+
 MESSAGES = {cls.__name__: cls for cls in (AppSpec, RoleSpec, Container, ContainerList,
                                           ApplicationReport, GatewaySecrets, Submitted,
-                                          Attachment, StoredEnv, LiveLogsRead)}
+                                          Attachment, StoredEnv, LiveLogsRead, RemovedStaging)}
 
 
 def field_types(cls: type) -> dict[str, str]:

@@ -171,3 +171,12 @@ NO_CLASS_ARCHIVE = {"yarn.nodemanager.admin-env":
 def class_archives(mc) -> list[str]:
     """The AM class-data archives the cluster's NodeManagers hold."""
     return glob.glob(f"{mc.work_dir}/**/usercache/*/knit-cds/am-*.jsa", recursive=True)
+
+
+def hdfs_status(mc, path: str, user: str | None = None) -> dict | None:
+    """WebHDFS's FileStatus of `path` on a MiniCluster (as `user`, by default this one), or
+    None when it does not exist."""
+    import getpass
+    answer = requests.get(f"{mc.webhdfs_url}{path}", params={
+        "op": "GETFILESTATUS", "user.name": user or getpass.getuser()}, timeout=10)
+    return answer.json()["FileStatus"] if answer.status_code == 200 else None

@@ -31,7 +31,7 @@ def ok(run: subprocess.CompletedProcess) -> str:
 def test_version_and_help_list_every_command():
     assert re.fullmatch(r"knit \S+\n", ok(knit_cli("--version")))
     helptext = ok(knit_cli("--help"))
-    for command in ("start", "ls", "status", "logs", "scale", "kill", "env", "dask", "info"):
+    for command in ("start", "ls", "status", "logs", "scale", "kill", "clean", "env", "dask", "info"):
         assert re.search(rf"^\s+{command}\s", helptext, re.M), command
 
 

@@ -10,6 +10,8 @@ import org.apache.hadoop.fs.Path
 import org.apache.hadoop.fs.permission.FsPermission
 import org.slf4j.LoggerFactory
 
+import knit.common.SafeMode
+
 /** How many containers of each role the application should have now (running or asked
   * for), kept in a file of its staging dir as `role=count` lines: a later AM attempt
   * restores those counts, not the initial ones, after the application was scaled. Written
@@ -21,6 +23,7 @@ class TargetRecord(conf: Configuration, file: Path) {
     val t = new Thread(r, "target-record"); t.setDaemon(true); t
   }
   @volatile private var latest = Map.empty[String, Int]
+  @volatile private var stopping = false
 
   def update(counts: Map[String, Int]): Unit = if (counts != latest) {
     latest = counts
@@ -38,26 +41,46 @@ class TargetRecord(conf: Configuration, file: Path) {
       }
     } catch { case NonFatal(e) => log.warn(s"Cannot read $file", e); Map.empty }
 
-  /** Waits for the last write: the staging dir is deleted next. */
+  /** Waits for the last write: the staging dir is deleted next (one waiting for HDFS to
+    * leave safe mode gives up: the application ends, no later attempt reads it). */
   def stop(): Unit = {
+    stopping = true
     writer.shutdown()
     writer.awaitTermination(5, TimeUnit.SECONDS)
   }
 
+  /** Writes the latest counts; while HDFS is in safe mode (a NameNode restarting) it waits,
+    * retrying every `TargetRecord.SafeModeRetryMs`: a later attempt must find the count. */
   private def write(): Unit = {
-    val counts = latest
-    try {
-      // Non-recursive: once the application is killed and its staging dir deleted, a late
-      // write must not bring the dir back.
-      val fs = file.getFileSystem(conf)
-      val out = fs.createNonRecursive(file, new FsPermission("600"), true, 4096,
-        fs.getDefaultReplication(file), fs.getDefaultBlockSize(file), null)
-      try out.write(TargetRecord.format(counts).getBytes(UTF_8)) finally out.close()
-    } catch { case NonFatal(e) => log.warn(s"Cannot record the target of $counts containers in $file", e) }
+    var waiting = false
+    var done = false
+    while (!done) {
+      val counts = latest
+      try {
+        // Non-recursive: once the application is killed and its staging dir deleted, a late
+        // write must not bring the dir back.
+        val fs = file.getFileSystem(conf)
+        val out = fs.createNonRecursive(file, new FsPermission("600"), true, 4096,
+          fs.getDefaultReplication(file), fs.getDefaultBlockSize(file), null)
+        try out.write(TargetRecord.format(counts).getBytes(UTF_8)) finally out.close()
+        if (waiting) log.info(s"Recorded the target of $counts containers: HDFS left safe mode")
+        done = true
+      } catch {
+        case NonFatal(e) if SafeMode.refused(e) && !stopping =>
+          if (!waiting) log.info(s"HDFS is in safe mode: the target of $counts containers waits for it to end")
+          waiting = true
+          Thread.sleep(TargetRecord.SafeModeRetryMs)
+        case NonFatal(e) =>
+          log.warn(s"Cannot record the target of $counts containers in $file", e)
+          done = true // given up
+      }
+    }
   }
 }
 
 object TargetRecord {
+  val SafeModeRetryMs: Long = 1000L
+
   def format(counts: Map[String, Int]): String =
     counts.toSeq.sorted.map { case (role, n) => s"$role=$n\n" }.mkString
 

@@ -1,6 +1,6 @@
 package knit.client
 
-import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.{ConcurrentHashMap, Executors}
 
 import scala.jdk.CollectionConverters._
 
@@ -22,7 +22,13 @@ class ClientEntryPoint {
   private val log = LoggerFactory.getLogger(getClass)
   private val clients = new ConcurrentHashMap[String, (YarnConfiguration, YarnClient)]()
   /** Applications to kill when the Python process goes away (not detached ones). */
-  private val killOnExit = new ConcurrentHashMap[ApplicationId, YarnClient]()
+  private val killOnExit = new ConcurrentHashMap[ApplicationId, (YarnConfiguration, YarnClient)]()
+  /** When each cluster (by client key) was last swept in the background, monotonic ms. */
+  private val lastSweep = new ConcurrentHashMap[String, java.lang.Long]()
+  private val removal = new StagingRemoval
+  private val sweeper = Executors.newSingleThreadExecutor { r =>
+    val t = new Thread(r, "staging-sweep"); t.setDaemon(true); t
+  }
 
   /** Logs in (see `ClientLogin`); `principal` and `keytab` are empty for the ticket cache.
     * Returns {"user": short name}. */
@@ -32,10 +38,13 @@ class ClientEntryPoint {
     Messages.toJson(Map("user" -> user))
   }
 
+  private def key(confDir: String, overrides: String) =
+    confDir + "\u0000" + Json.stringMap(overrides).toSeq.sorted.mkString(",")
+
   private def client(confDir: String, overrides: String) = {
     ClientLogin.refresh()
     val overrideMap = Json.stringMap(overrides)
-    val key = confDir + "\u0000" + overrideMap.toSeq.sorted.mkString(",")
+    val key = this.key(confDir, overrides)
     clients.computeIfAbsent(key, _ => {
       val conf = HadoopConf.load(confDir, overrideMap)
       val yarn = YarnClient.createYarnClient()
@@ -54,8 +63,31 @@ class ClientEntryPoint {
     val submitter = new Submitter(conf, yarn)
     val (id, staging) = submitter.submit(req, Messages.fromJson[GatewaySecrets](secrets),
       Option(confDir).filter(_.nonEmpty))
-    if (!detached) killOnExit.put(id, yarn)
+    if (!detached) killOnExit.put(id, (conf, yarn))
+    sweepInBackground(key(confDir, overrides), conf, yarn, id.getClusterTimestamp)
     Messages.toJson(Submitted(id.toString, staging.toString, submitter.uploadedBytes))
+  }
+
+  /** After a start, while Python waits for the AM to register: removes what ended
+    * applications left in `~/.knit` (see `StagingSweep`), at most once a `SweepEveryMs`
+    * per cluster. Off the caller's thread: a start never waits for it. */
+  private def sweepInBackground(key: String, conf: YarnConfiguration, yarn: YarnClient,
+      rmClusterTimestamp: Long): Unit = {
+    val now = Time.monotonicNow()
+    var due = false
+    lastSweep.compute(key, (_, last) =>
+      if (last == null || now - last >= ClientEntryPoint.SweepEveryMs) { due = true; java.lang.Long.valueOf(now) } else last)
+    if (due) sweeper.execute(() =>
+        try StagingSweep.run(FileSystem.get(conf), yarn, rmClusterTimestamp)
+        catch { case e: Exception => log.warn("Could not sweep the staging dirs of ended applications", e) })
+  }
+
+  /** Removes the staging dirs ended applications left (see `StagingSweep`), now; answers the
+    * JSON list of RemovedStaging. `rmClusterTimestamp` is the ResourceManager's (its
+    * `startedOn`): only its own ids may be unknown to it and still be removed. */
+  def clean(confDir: String, overrides: String, rmClusterTimestamp: Long): String = {
+    val (conf, yarn) = client(confDir, overrides)
+    Messages.toJson(StagingSweep.run(FileSystem.get(conf), yarn, rmClusterTimestamp))
   }
 
   /** Stages another role of a running application (see `RoleStaging`); `role` is a RoleSpec. */
@@ -97,7 +129,7 @@ class ClientEntryPoint {
     killOnExit.remove(id)
     yarn.killApplication(id) // a no-op for a finished application
     val fs = FileSystem.get(conf)
-    fs.delete(new Path(Localized.root(fs), appId), true)
+    removal.remove(fs, new Path(Localized.root(fs), appId))
   }
 
   /** Removes the staging dir of an application that ended (its AM removes it when it
@@ -105,7 +137,7 @@ class ClientEntryPoint {
   def removeStaging(confDir: String, overrides: String, appId: String): Unit = {
     val (conf, _) = client(confDir, overrides)
     val fs = FileSystem.get(conf)
-    fs.delete(new Path(Localized.root(fs), appId), true)
+    removal.remove(fs, new Path(Localized.root(fs), appId))
   }
 
   /** The application is over or left to run on its own: do not kill it at exit. */
@@ -143,14 +175,22 @@ class ClientEntryPoint {
     Messages.toJson(SharedFiles.remove(fs, Localized.root(fs), "envs", nameOrHash))
   }
 
-  /** Called when Python goes away: kill what it did not detach, then close clients. An
-    * unreachable ResourceManager must not keep this JVM alive: the kills get
-    * `timeoutMs` in all, in parallel. */
+  /** Called when Python goes away: kill what it did not detach and remove their staging
+    * dirs (the AM's own removal, in the 250 ms YARN leaves between SIGTERM and SIGKILL,
+    * may not finish), then close clients. An unreachable ResourceManager must not keep
+    * this JVM alive: the kills get `timeoutMs` in all, in parallel. */
   def shutdown(timeoutMs: Long = 15000L): Unit = {
-    val kills = killOnExit.asScala.toSeq.map { case (id, yarn) =>
+    val kills = killOnExit.asScala.toSeq.map { case (id, (conf, yarn)) =>
       val t = new Thread(() => {
-        try { yarn.killApplication(id); log.info(s"Killed $id: its Python process exited") }
-        catch { case e: Exception => log.warn(s"Could not kill $id", e) }
+        // killApplication returns once YARN reports the application ended: only then may
+        // its dir go (a kill that failed leaves it to the AM, whose lease runs out).
+        try {
+          yarn.killApplication(id)
+          log.info(s"Killed $id: its Python process exited")
+          val fs = FileSystem.get(conf)
+          removal.remove(fs, new Path(Localized.root(fs), id.toString))
+        }
+        catch { case e: Exception => log.warn(s"Could not kill $id or remove its staging dir", e) }
       }, s"kill-$id")
       t.setDaemon(true)
       t.start()
@@ -180,4 +220,10 @@ class ClientEntryPoint {
     logAggregationStatus = Option(r.getLogAggregationStatus).map(_.name).getOrElse(""),
     // Which attempt of the ApplicationMaster is YARN's current one (0: none yet).
     attempt = Option(r.getCurrentApplicationAttemptId).map(_.getAttemptId).getOrElse(0)))
+}
+
+object ClientEntryPoint {
+  /** A client JVM sweeps a cluster's ended staging dirs after a start at most this often:
+    * a process starting many applications does not list `~/.knit` for each. */
+  val SweepEveryMs: Long = 60000L
 }

@@ -107,10 +107,16 @@ object Messages {
     * contents}}, and why the others could not be read {container id: reason}. */
   final case class LiveLogsRead(logs: Map[String, Map[String, String]], unreadable: Map[String, String])
 
+  /** A staging dir `clean` (or a start's sweep) removed: its application, that
+    * application's state (UNKNOWN: the ResourceManager does not know it) and how long ago it
+    * ended (ms; for an unknown one, since its dir last changed). */
+  final case class RemovedStaging(appId: String, state: String, ageMs: Long)
+
   /** Every message Python shares, by name (what `describe` reports). */
   val All: Seq[Class[_]] = Seq(classOf[AppSpec], classOf[RoleSpec], classOf[Container],
     classOf[ContainerList], classOf[ApplicationReport], classOf[GatewaySecrets],
-    classOf[Submitted], classOf[Attachment], classOf[StoredEnv], classOf[LiveLogsRead])
+    classOf[Submitted], classOf[Attachment], classOf[StoredEnv], classOf[LiveLogsRead],
+    classOf[RemovedStaging])
 
   /** What the client stages for the ApplicationMaster (`knit-app.json`): the request, and
     * what staging it produced. Between the JVMs only. */
@@ -161,6 +167,7 @@ object Messages {
   implicit val stagedAppRw: Wire.ReadWriter[StagedApp] = Wire.macroRW
   implicit val storedEnvRw: Wire.ReadWriter[StoredEnv] = Wire.macroRW
   implicit val liveLogsReadRw: Wire.ReadWriter[LiveLogsRead] = Wire.macroRW
+  implicit val removedStagingRw: Wire.ReadWriter[RemovedStaging] = Wire.macroRW
 
   /** A message, or a plain value of strings, whole numbers, booleans, options, sequences
     * and string-keyed maps (upickle's writers, chosen at compile time), as JSON. */
