@@ -17,10 +17,13 @@ import sys
 import pytest
 
 from conftest import ON_CI, require_java
-from multihost import ADDRESSES, EDGE, WORKERS, TestBed
+from multihost import ADDRESSES, EDGE, WORKERS, TestBed, hosts_file_text
 
 #: The knit command line, as run on the edge.
 KNIT_CLI = (sys.executable, "-m", "knit")
+#: Seconds within which WorkersCannotConnectError must come once the first worker
+#: container runs: knit promises 60, and a loaded machine gets some room.
+CANNOT_CONNECT_WITHIN_S = 90
 
 
 def require_namespaces() -> None:
@@ -221,3 +224,87 @@ def test_remote_dask_cluster_computes_with_everything_on_the_worker_hosts(bed):
     assert host_of(result["scheduler"]) == ADDRESSES[result["scheduler_host"]]
     assert len(result["workers"]) == 2 and set(result["workers"].values()) <= set(WORKERS)
 
+
+def test_a_firewalled_edge_fails_local_mode_clearly_and_remote_mode_works(bed):
+    """The edge drops new connections from the worker hosts. Local mode's workers cannot
+    reach the scheduler in the client: WorkersCannotConnectError (a KnitException) naming
+    the scheduler's address comes within 90 s of the first worker container running, and
+    the workers' containers are ended. Remote mode needs no connection to the edge."""
+    with bed.edge_firewall():
+        local = bed.python_on_edge("""
+            import json, sys, threading, time
+            import requests
+            from knit.dask import YarnCluster
+            rm, name = sys.argv[1], "mh-firewalled"
+            started, seen = time.monotonic(), {}
+
+            def app():
+                apps = requests.get(f"{rm}/ws/v1/cluster/apps", timeout=10).json()
+                return next(a for a in (apps["apps"] or {}).get("app", []) if a["name"] == name)
+
+            def watch():  # when YARN first runs a worker (the AM is the first container)
+                while "worker_running" not in seen:
+                    try:
+                        if app()["runningContainers"] >= 2:
+                            seen["worker_running"] = time.monotonic() - started
+                    except (requests.RequestException, StopIteration):
+                        pass
+                    time.sleep(0.5)
+
+            threading.Thread(target=watch, daemon=True).start()
+            error, cluster = None, None
+            try:
+                cluster = YarnCluster(n_workers=2, worker_memory="1 GiB", app_name=name,
+                                      progress=False)
+                cluster.wait_for_workers(2, timeout=150)
+            except Exception as e:
+                error = {"type": type(e).__name__, "at": time.monotonic() - started,
+                         "classes": [c.__name__ for c in type(e).__mro__], "message": str(e)}
+            deadline = time.monotonic() + 60
+            while True:  # its workers' containers end (the AM may stay, or go with the app)
+                report = app()
+                workers = max(0, report["runningContainers"] - (report["state"] == "RUNNING"))
+                if workers == 0 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            if cluster is not None:
+                cluster.close()
+            print(json.dumps({"error": error, "seen": seen, "state": report["state"],
+                              "workers_running": workers}))
+        """, bed.resourcemanager_web, timeout=420)
+        remote = bed.python_on_edge(DASK_SCRIPT, "remote")
+    print(f"firewalled local mode: {local}")
+    assert local["error"] is not None, local
+    assert local["error"]["type"] == "WorkersCannotConnectError", local["error"]
+    assert "KnitException" in local["error"]["classes"]
+    assert re.search(rf"\b{re.escape(ADDRESSES[EDGE])}:\d+", local["error"]["message"]), local["error"]
+    assert "worker_running" in local["seen"], local
+    assert local["error"]["at"] - local["seen"]["worker_running"] <= CANNOT_CONNECT_WITHIN_S, local
+    assert local["workers_running"] == 0, local
+    assert remote["sum"] == 4950 and set(remote["workers"].values()) <= set(WORKERS)
+
+
+def test_local_mode_works_on_an_edge_whose_name_resolves_to_127_0_1_1(bed):
+    """Debian's hosts file maps the machine's own name to 127.0.1.1: the scheduler must
+    advertise the address the edge reaches the ResourceManager from, not that one."""
+    hosts = bed.write_hosts_file("hosts-own-name-on-loopback", hosts_file_text(EDGE))
+    result = bed.python_on_edge("""
+        import json, socket
+        from distributed import Client
+        from knit.dask import YarnCluster
+        answer = {"own_name_resolves_to": socket.gethostbyname(socket.gethostname())}
+        with YarnCluster(n_workers=2, worker_memory="1 GiB", app_name="mh-own-name-on-loopback",
+                         progress=False) as cluster, Client(cluster) as client:
+            answer["scheduler"] = cluster.scheduler_address
+            try:
+                cluster.wait_for_workers(2, timeout=120)
+                answer["sum"] = client.submit(sum, range(100)).result()
+                answer["workers"] = client.run(socket.gethostname)
+            except Exception as e:
+                answer["error"] = f"{type(e).__name__}: {e}"
+        print(json.dumps(answer))
+    """, hosts_file=hosts)
+    assert result["own_name_resolves_to"] == "127.0.1.1"  # the bed is as it should be
+    assert host_of(result["scheduler"]) == ADDRESSES[EDGE], result
+    assert result.get("sum") == 4950, result
+    assert set(result["workers"].values()) <= set(WORKERS)
