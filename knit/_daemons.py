@@ -444,7 +444,8 @@ class DaemonCluster:
     def _spawn(self, daemon: Daemon) -> Daemon:
         daemon.log_path.parent.mkdir(exist_ok=True)
         # On another host: its prefix runs the JVM there (stdin, env and cwd pass through).
-        cmd = [*self.host_of(daemon.name).prefix, self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC", QUICK_JIT,
+        cmd = [*self.host_of(daemon.name).prefix,
+               self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC", QUICK_JIT,
                f"-Djava.io.tmpdir={daemon.conf_dir.parent / 'tmp'}",
                f"-Dhadoop.log.dir={self.work / 'logs'}",
                f"-Dyarn.log.dir={self.work / 'logs'}", *java.jvm_compat_options(), _LOG4J,
