@@ -198,6 +198,7 @@ class TestBed:
                     shutil.rmtree(self.work_dir, ignore_errors=True)
                     self.work_dir = None
                 if self._lock is not None:
+                    LOCK.unlink(missing_ok=True)  # while held, so no other bed locks it meanwhile
                     self._lock.close()  # releases the lock
                     self._lock = None
 
