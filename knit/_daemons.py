@@ -9,6 +9,11 @@ are closer to what users run. :class:`knit.MiniCluster` uses this for ``daemons=
 
 Every daemon is started through ``knit.minicluster.DaemonMain``, which ends it when its
 stdin reaches EOF: if this Python process dies, so does the cluster.
+
+By default every daemon runs on this machine as ``localhost``. A daemon can run on another
+host instead (:class:`Host`: the name it binds and advertises, and the command prefix that
+runs a program there); the test suite puts hosts in Linux network namespaces
+(tests/multihost.py).
 """
 from __future__ import annotations
 
@@ -139,6 +144,21 @@ def server_only(key: str) -> bool:
             or key == "fs.AbstractFileSystem.file.impl")
 
 
+@dataclass(frozen=True)
+class Host:
+    """A machine daemons run on."""
+
+    #: The name a daemon binds to and advertises to clients and the other daemons.
+    name: str = "localhost"
+    #: A command prefix that runs a program on that machine (with its environment and
+    #: stdin): for example ``ip netns exec NS ...``. Empty: this machine.
+    prefix: tuple[str, ...] = ()
+
+
+#: Where a daemon runs unless told otherwise.
+LOCAL = Host()
+
+
 @dataclass
 class Daemon:
     """One Hadoop daemon JVM."""
@@ -175,13 +195,20 @@ class DaemonCluster:
 
     The clients' conf dir (`client_conf_dir`) gets the addresses and what every client
     needs; each daemon reads a conf dir of its own, with its local dirs and ports.
+
+    `hosts` maps daemon names (``namenode``, ``datanode``, ``resourcemanager``,
+    ``nodemanager-0``, ``webproxy``...; with ``datanodes`` > 1 ``datanode-0``...) to the
+    :class:`Host` each runs on; a daemon it does not name runs here as ``localhost``.
+    The readiness checks reach the NameNode's and the ResourceManager's web ports by the
+    names of their hosts, so this process must be on their network.
     """
 
     def __init__(self, work_dir: Path, client_conf_dir: Path, hadoop_version: str,
                  java_home: str, nodemanagers: int, nodemanager_memory_mb: int,
                  settings: dict[str, str], startup_timeout: float, heap_mb: int = 384,
                  kerberos: bool = False, users: dict[str, str] | None = None,
-                 web_proxy: bool = False, homes: tuple[str, ...] = ()) -> None:
+                 web_proxy: bool = False, homes: tuple[str, ...] = (),
+                 hosts: dict[str, Host] | None = None, datanodes: int = 1) -> None:
         self.work = work_dir
         #: The NameNode's name dir (dfs.namenode.name.dir): formatted once it holds a VERSION.
         self.name_dir = work_dir / "hdfs-name"
@@ -200,41 +227,59 @@ class DaemonCluster:
         self.web_proxy = web_proxy
         #: Users whose HDFS home is made (besides the one of whoever runs this).
         self.homes = homes
+        self.hosts = dict(hosts or {})
+        if self.hosts and (kerberos or self.users):
+            # The KDC and the dirs of other OS users assume one machine (and a prefix run
+            # as another user could not enter a namespace).
+            raise InvalidArgumentError("Daemons on other hosts need kerberos=False and no users.")
+        self.datanodes = datanodes
         #: On a secure cluster: what the KDC wrote (krb5_conf, principal, keytab, ...).
         self.realm: dict[str, str] = {}
         self._rm_web_settings: dict[str, str] = {}
         self.daemons: dict[str, Daemon] = {}
         self.cluster_jars = java.cluster_classpath(hadoop_version)
         self.knit_jar = str(java.knit_jar())
-        host = "localhost"
         self.ports = {k: free_port() for k in ("nn_rpc", "nn_http", "rm", "rm_scheduler",
                                                 "rm_tracker", "rm_admin", "rm_web", "proxy")}
         p = self.ports
+        nn, rm = self.host_of("namenode").name, self.host_of("resourcemanager").name
         self.addresses = {
-            "default_fs": f"hdfs://{host}:{p['nn_rpc']}",
-            "webhdfs": f"http://{host}:{p['nn_http']}/webhdfs/v1",
-            "resourcemanager": f"{host}:{p['rm']}",
-            "resourcemanager_web": f"http://{host}:{p['rm_web']}",
-            "namenode_web": f"http://{host}:{p['nn_http']}",
+            "default_fs": f"hdfs://{nn}:{p['nn_rpc']}",
+            "webhdfs": f"http://{nn}:{p['nn_http']}/webhdfs/v1",
+            "resourcemanager": f"{rm}:{p['rm']}",
+            "resourcemanager_web": f"http://{rm}:{p['rm_web']}",
+            "namenode_web": f"http://{nn}:{p['nn_http']}",
         }
+
+    def host_of(self, daemon: str) -> Host:
+        """The host daemon `daemon` runs on."""
+        return self.hosts.get(daemon, LOCAL)
+
+    def datanode_names(self) -> list[str]:
+        return ["datanode"] if self.datanodes == 1 else [f"datanode-{i}" for i in range(self.datanodes)]
+
+    def _data_dir(self, datanode: str) -> Path:
+        """A DataNode's storage dir (dfs.datanode.data.dir)."""
+        return self.work / ("hdfs-data" if datanode == "datanode" else f"hdfs-data-{datanode}")
 
     # ------------------------------------------------------------------ configuration
     def client_properties(self) -> dict[str, str]:
         """What every client and daemon reads: where the daemons are, and the cluster's
         few departures from Hadoop's defaults (each for a one-machine reason)."""
-        p, host = self.ports, "localhost"
+        p = self.ports
+        nn, rm = self.host_of("namenode").name, self.host_of("resourcemanager").name
         classpath = [str(self.client_conf_dir), *self.cluster_jars]
         props = {
             "fs.defaultFS": self.addresses["default_fs"],
-            "dfs.namenode.rpc-address": f"{host}:{p['nn_rpc']}",
-            "dfs.namenode.http-address": f"{host}:{p['nn_http']}",
-            "dfs.replication": "1",  # one DataNode
-            "yarn.resourcemanager.hostname": host,
-            "yarn.resourcemanager.address": f"{host}:{p['rm']}",
-            "yarn.resourcemanager.scheduler.address": f"{host}:{p['rm_scheduler']}",
-            "yarn.resourcemanager.resource-tracker.address": f"{host}:{p['rm_tracker']}",
-            "yarn.resourcemanager.admin.address": f"{host}:{p['rm_admin']}",
-            "yarn.resourcemanager.webapp.address": f"{host}:{p['rm_web']}",
+            "dfs.namenode.rpc-address": f"{nn}:{p['nn_rpc']}",
+            "dfs.namenode.http-address": f"{nn}:{p['nn_http']}",
+            "dfs.replication": "1",  # one DataNode (by default)
+            "yarn.resourcemanager.hostname": rm,
+            "yarn.resourcemanager.address": f"{rm}:{p['rm']}",
+            "yarn.resourcemanager.scheduler.address": f"{rm}:{p['rm_scheduler']}",
+            "yarn.resourcemanager.resource-tracker.address": f"{rm}:{p['rm_tracker']}",
+            "yarn.resourcemanager.admin.address": f"{rm}:{p['rm_admin']}",
+            "yarn.resourcemanager.webapp.address": f"{rm}:{p['rm_web']}",
             # Containers find Hadoop where a real cluster puts it. No tarball here: the
             # jars Maven resolved for this version, after the clients' conf dir.
             "yarn.application.classpath": ",".join(classpath),
@@ -243,11 +288,11 @@ class DaemonCluster:
             "yarn.nodemanager.remote-app-log-dir": "/tmp/logs",
         }
         if self.web_proxy:  # a proxy server of its own, not the one inside the ResourceManager
-            props["yarn.web-proxy.address"] = f"{host}:{p['proxy']}"
+            props["yarn.web-proxy.address"] = f"{self.host_of('webproxy').name}:{p['proxy']}"
         props.update({k: v for k, v in self.settings.items() if not server_only(k)})
         return props
 
-    def _server_properties(self, local: Path) -> dict[str, str]:
+    def _server_properties(self, local: Path, host: str = "localhost") -> dict[str, str]:
         props = self.client_properties()
         props.update({
             "hadoop.tmp.dir": str(local / "tmp"),
@@ -255,10 +300,10 @@ class DaemonCluster:
             "dfs.datanode.data.dir": str(self.work / "hdfs-data"),
             # The ResourceManager's node-attribute store (default /tmp/hadoop-yarn-<user>).
             "yarn.node-attribute.fs-store.root-dir": f"file://{local / 'node-attribute'}",
-            "dfs.datanode.address": "localhost:0",
-            "dfs.datanode.http.address": "localhost:0",
-            "dfs.datanode.ipc.address": "localhost:0",
-            "dfs.datanode.hostname": "localhost",
+            "dfs.datanode.address": f"{host}:0",
+            "dfs.datanode.http.address": f"{host}:0",
+            "dfs.datanode.ipc.address": f"{host}:0",
+            "dfs.datanode.hostname": host,
             # Developer disks are often over the 90 % at which a NodeManager calls itself
             # unhealthy.
             "yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage":
@@ -267,7 +312,7 @@ class DaemonCluster:
             # the virtual-memory check only produces false kills.
             "yarn.nodemanager.vmem-check-enabled": "false",
             "yarn.nodemanager.resource.memory-mb": str(self.nm_memory_mb),
-            "yarn.nodemanager.hostname": "localhost",
+            "yarn.nodemanager.hostname": host,
             "yarn.nodemanager.local-dirs": str(local / "nm-local"),
             "yarn.nodemanager.log-dirs": str(local / "nm-logs"),
             # Without libhadoop.so (no Maven artifact has it) localization forks `chmod`
@@ -285,7 +330,8 @@ class DaemonCluster:
         files: dict[str, dict[str, str]] = {
             "core-site.xml": {}, "hdfs-site.xml": {}, "yarn-site.xml": {},
             "capacity-scheduler.xml": dict(STOCK_CAPACITY_SCHEDULER)}
-        for key, value in {**self._server_properties(local), **own}.items():
+        for key, value in {**self._server_properties(local, self.host_of(name).name),
+                           **own}.items():
             files[site_file_for(key)][key] = value
         for file_name, props in files.items():
             write_site(conf / file_name, props)
@@ -316,13 +362,16 @@ class DaemonCluster:
         # Everything starts at once: the NameNode formats HDFS first (in its own JVM, see
         # _spawn), and the DataNode and YARN wait for it by themselves.
         self._spawn(self._daemon("namenode", NAMENODE))
-        self._spawn(self._daemon("datanode", DATANODE))
+        for name in self.datanode_names():
+            own = {} if name == "datanode" else {"dfs.datanode.data.dir": str(self._data_dir(name))}
+            self._spawn(self._daemon(name, DATANODE, own_settings=own))
         self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER,
                                  own_settings=self._rm_web_settings))
         for i in range(self.nodemanagers):
             # Fixed ports, as on a real cluster: a NodeManager started again is the same node
             # to the ResourceManager (which then ends the containers it no longer runs).
-            ports = {key: f"localhost:{free_port()}" for key in (
+            host = self.host_of(f"nodemanager-{i}").name
+            ports = {key: f"{host}:{free_port()}" for key in (
                 "yarn.nodemanager.address", "yarn.nodemanager.webapp.address",
                 "yarn.nodemanager.localizer.address")}
             self._spawn(self._daemon(f"nodemanager-{i}", NODEMANAGER, env={
@@ -332,7 +381,8 @@ class DaemonCluster:
                 own_settings=ports))
         if self.web_proxy:
             self._spawn(self._daemon("webproxy", WEB_PROXY))
-        self._wait(deadline, "HDFS to leave safe mode with a live DataNode", self._hdfs_ready)
+        live = "a live DataNode" if self.datanodes == 1 else f"{self.datanodes} live DataNodes"
+        self._wait(deadline, f"HDFS to leave safe mode with {live}", self._hdfs_ready)
         self._hdfs_dirs()
         self._wait(deadline, f"{self.nodemanagers} NodeManagers to be RUNNING", self._yarn_ready)
         logger.info("Hadoop %s daemons ready in %.1f s", self.version, time.monotonic() - started)
@@ -355,9 +405,9 @@ class DaemonCluster:
             target.chmod(0o644)
             placed.append(str(target))
         self.knit_jar, self.cluster_jars = placed[0], placed[1:]
-        for name in ("hdfs-name", "hdfs-data"):
-            (self.work / name).mkdir()
-            _chown_tree(self.work / name, self.users.get("hdfs"))
+        for path in (self.name_dir, *map(self._data_dir, self.datanode_names())):
+            path.mkdir()
+            _chown_tree(path, self.users.get("hdfs"))
 
     def _user_of(self, main_class: str) -> str | None:
         """The OS user a daemon runs as: HDFS's for HDFS daemons, YARN's for YARN's."""
@@ -393,7 +443,9 @@ class DaemonCluster:
 
     def _spawn(self, daemon: Daemon) -> Daemon:
         daemon.log_path.parent.mkdir(exist_ok=True)
-        cmd = [self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC", QUICK_JIT,
+        # On another host: its prefix runs the JVM there (stdin, env and cwd pass through).
+        cmd = [*self.host_of(daemon.name).prefix,
+               self.java_exe, f"-Xmx{self.heap_mb}m", "-XX:+UseSerialGC", QUICK_JIT,
                f"-Djava.io.tmpdir={daemon.conf_dir.parent / 'tmp'}",
                f"-Dhadoop.log.dir={self.work / 'logs'}",
                f"-Dyarn.log.dir={self.work / 'logs'}", *java.jvm_compat_options(), _LOG4J,
@@ -454,7 +506,7 @@ class DaemonCluster:
         bean = requests.get(f"{self.addresses['namenode_web']}/jmx",
                             params={"qry": "Hadoop:service=NameNode,name=FSNamesystemState"},
                             timeout=5).json()["beans"][0]
-        return bean["FSState"] == "Operational" and bean["NumLiveDataNodes"] >= 1
+        return bean["FSState"] == "Operational" and bean["NumLiveDataNodes"] >= self.datanodes
 
     def _yarn_ready(self) -> bool:
         if self.kerberos:  # the REST API needs SPNEGO: count registrations in the RM's log

@@ -19,6 +19,17 @@ if ! command -v kinit >/dev/null || ! command -v krb5-config >/dev/null; then
     exit 1
   fi
 fi
+# ip (network namespaces) and nft (a firewall in one): the multi-host tests' hosts
+# (tests/multihost.py; unshare comes with util-linux).
+if ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 nftables >/dev/null
+  else
+    echo "knit's multi-host tests need iproute2 and nftables: apt-get install iproute2 nftables (as root)" >&2
+    exit 1
+  fi
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test,demo]"
