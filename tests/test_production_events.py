@@ -68,8 +68,12 @@ def main_pids(mc: MiniCluster, containers: set[str], am_container: str) -> dict[
 
 
 def running_nodes(mc: MiniCluster) -> int:
-    nodes = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/nodes",
-                         params={"states": "RUNNING"}, timeout=10).json()
+    """NodeManagers the ResourceManager counts RUNNING (0 while it does not answer)."""
+    try:
+        nodes = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/nodes",
+                             params={"states": "RUNNING"}, timeout=10).json()
+    except (requests.RequestException, ValueError):
+        return 0
     return len((nodes.get("nodes") or {}).get("node") or [])
 
 
