@@ -36,7 +36,7 @@ CLIENT = textwrap.dedent("""
     from knit import ClusterClient
     conf, way = sys.argv[1], sys.argv[2]
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, whatever the parent
-    app = ClusterClient(conf).start("sleep 600", num_containers=0, am_attempts=1,
+    app = ClusterClient(conf).start("sleep 600", num_containers=0, keep_alive=True, am_attempts=1,
                                     detached=way in ("yarn-kill", "left-by-dead-am"),
                                     start_timeout=170)
     print(app.app_id, urlparse(app._staging["dir"]).path, flush=True)
@@ -237,8 +237,8 @@ def test_knit_clean_removes_what_ended_applications_left_and_keeps_a_running_one
     started_on = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/info",
                               timeout=10).json()["clusterInfo"]["startedOn"]
     # The running one first: a start sweeps (in the background), and must find nothing yet.
-    running = cluster.start("sleep 600", num_containers=0, detached=True)
-    left = cluster.start("sleep 600", num_containers=0, detached=True, am_attempts=1)
+    running = cluster.start("sleep 600", num_containers=0, keep_alive=True, detached=True)
+    left = cluster.start("sleep 600", num_containers=0, keep_alive=True, detached=True, am_attempts=1)
     fakes = []
     try:
         assert running.app_id.startswith(f"application_{started_on}_")  # the RM's timestamp
@@ -301,7 +301,7 @@ def test_safe_mode_delays_the_staging_dirs_removal_and_the_target_record_not_the
     an error, and its staging dir goes once HDFS leaves safe mode."""
     mc = minicluster
     cluster = ClusterClient(mc.conf_dir)
-    app = cluster.start("sleep 600", num_containers=0, memory=256)
+    app = cluster.start("sleep 600", num_containers=0, keep_alive=True, memory=256)
     staging = f"/user/{cluster.user}/.knit/{app.app_id}"
     target = f"{staging}/target"
     in_safe_mode = False
