@@ -159,37 +159,35 @@ class NodeManagerWatchSuite extends AnyFunSuite {
   }
 
   test("without a NodeManager process to watch, the REST API decides: a 404 or refusals for longer than YARN waits for a node end a container, 200s keep it, and no answer at the start leaves it alone") {
-    val (knows, forgets, dies, silent) = (new FakeNodeManager, new FakeNodeManager, new FakeNodeManager, new FakeNodeManager)
+    val (knows, forgets, dies, silent, restarts) = (new FakeNodeManager, new FakeNodeManager,
+      new FakeNodeManager, new FakeNodeManager, new FakeNodeManager)
     silent.knows = false // its first answer is no 200: the watch stays off
-    val nms = Seq(knows, forgets, dies, silent)
+    val nms = Seq(knows, forgets, dies, silent, restarts)
     val containers = Seq.newBuilder[Container]
     try {
       val kept = launch("sleep 12; touch done", knows, underNodeManager = false)
       val unknown = launch("sleep 300", forgets, underNodeManager = false)
       val orphan = launch("sleep 300", dies, underNodeManager = false)
       val unwatched = launch("sleep 8; touch done", silent, underNodeManager = false)
-      containers += kept += unknown += orphan += unwatched
+      // Restarted with recovery: it refuses for 15 s (three questions), then knows it again.
+      val recovered = launch("sleep 30; touch done", restarts, underNodeManager = false,
+        givenUpAfterS = 600)
+      containers += kept += unknown += orphan += unwatched += recovered
       Thread.sleep(2000)
       forgets.knows = false // the NodeManager was started again, without recovery
       dies.stop()           // killed: its port answers no more
+      Thread.sleep(5000)    // armed by a first 200
+      restarts.stop()
+      Thread.sleep(15000)
+      restarts.restart()
+      assert(recovered.exited(40) && recovered.ranThrough,
+        "the container was ended while its NodeManager restarted")
       assert(unknown.exited(30), "the container its NodeManager forgot kept running")
       assert(orphan.exited(40), "the container whose NodeManager is gone kept running")
       assert(kept.exited(30) && kept.ranThrough) // ran through, watched all along
       assert(knows.asked.get >= 2)
       assert(unwatched.exited(30) && unwatched.ranThrough)
     } finally { containers.result().foreach(_.stop()); nms.foreach(_.stop()) }
-  }
-
-  test("a NodeManager restarted with recovery (refusing for longer than two questions, then knowing the container) keeps it") {
-    val nm = new FakeNodeManager
-    val c = launch("sleep 30; touch done", nm, underNodeManager = false, givenUpAfterS = 600)
-    try {
-      Thread.sleep(7000) // armed by a first 200
-      nm.stop()          // down for 15 s: three questions refused
-      Thread.sleep(15000)
-      nm.restart()
-      assert(c.exited(40) && c.ranThrough, "the container was ended while its NodeManager restarted")
-    } finally { c.stop(); nm.stop() }
   }
 
   test("the command starts without waiting for the NodeManager's first answer") {
