@@ -25,15 +25,20 @@ def require_java() -> None:
         (pytest.fail if ON_CI else pytest.skip)(f"needs Java and the JVM build: {e}")
 
 
-@pytest.fixture(scope="session")
-def minicluster():
-    """One 2-NodeManager MiniCluster shared by the tests of a session."""
+def started(cluster: MiniCluster) -> MiniCluster:
+    """`cluster`, started; a cluster that will not start fails (CI) or skips the tests."""
     require_java()
-    cluster = MiniCluster(nodemanagers=2)
     try:
         cluster.start()
     except KnitException as e:
-        (pytest.fail if ON_CI else pytest.skip)(f"the embedded cluster did not start: {e}")
+        (pytest.fail if ON_CI else pytest.skip)(f"the cluster did not start: {e}")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def minicluster():
+    """One 2-NodeManager MiniCluster shared by the tests of a session."""
+    cluster = started(MiniCluster(nodemanagers=2))
     yield cluster
     cluster.stop()
 

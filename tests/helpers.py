@@ -180,3 +180,23 @@ def hdfs_status(mc, path: str, user: str | None = None) -> dict | None:
     answer = requests.get(f"{mc.webhdfs_url}{path}", params={
         "op": "GETFILESTATUS", "user.name": user or getpass.getuser()}, timeout=10)
     return answer.json()["FileStatus"] if answer.status_code == 200 else None
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def app_state(mc, app_id: str) -> str:
+    """The ResourceManager's state of an application (RUNNING, FINISHED...)."""
+    return requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/apps/{app_id}",
+                        timeout=10).json()["app"]["state"]

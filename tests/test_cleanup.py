@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from helpers import hdfs_status, pid_alive, wait_for
+from helpers import app_state, children_of, hdfs_status, pid_alive, wait_for
 from knit import ClusterClient, Knit
 from knit._procfs import am_jvm_pid
 
@@ -53,24 +53,6 @@ CLIENT = textwrap.dedent("""
 # The lease's first, as it holds its AM's slot longest (the cluster runs 4 AMs at once).
 WAYS = ["lease", "am-dies", "left-by-dead-am", "sigkill", "sigterm", "sigint", "exit",
         "exception", "yarn-kill"]
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def app_state(mc, app_id: str) -> str:
-    return requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/apps/{app_id}",
-                        timeout=10).json()["app"]["state"]
 
 
 class Client:

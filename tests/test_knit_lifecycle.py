@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import ON_CI
-from helpers import NO_CLASS_ARCHIVE, wait_for
+from helpers import NO_CLASS_ARCHIVE, app_state, children_of, wait_for
 from knit import Knit, MiniCluster
 
 SCRIPT = textwrap.dedent("""
@@ -27,11 +27,6 @@ SCRIPT = textwrap.dedent("""
     if sys.argv[3] == "linger":
         time.sleep(600)
 """)
-
-
-def app_state(minicluster, app_id: str) -> str:
-    url = f"{minicluster.resourcemanager_web}/ws/v1/cluster/apps/{app_id}"
-    return requests.get(url, timeout=10).json()["app"]["state"]
 
 
 def start_in_child(minicluster, detached: bool, linger: bool) -> tuple[subprocess.Popen, str]:
@@ -68,19 +63,6 @@ def test_detached_application_outlives_python(minicluster):
         k.app_id = app_id  # adopt it to clean up
         k.kill()
     assert app_state(minicluster, app_id) == "KILLED"
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def test_lease_ends_the_application_when_python_and_its_jvm_die_unless_detached(minicluster):

@@ -8,9 +8,9 @@ import time
 import pytest
 import requests
 
-from conftest import ON_CI, require_java
+from conftest import started
 from helpers import container_pids, wait_for
-from knit import Knit, KnitException, MiniCluster
+from knit import Knit, MiniCluster
 
 #: What a production cluster sets to survive restarts: NodeManager recovery for rolling
 #: restarts (its ports are fixed by the daemon test bed, as yarn.nodemanager.address must
@@ -27,17 +27,12 @@ RECOVERY = {
 
 @pytest.fixture(scope="module")
 def events_cluster(tmp_path_factory):
-    require_java()
     store = tmp_path_factory.mktemp("rm-state")
     # Two applications at once (a Knit app and a YarnCluster): Hadoop's stock 10 % AM share
     # of an 8 GB queue admits one AM.
-    mc = MiniCluster(nodemanagers=2, daemons=True, config={
+    mc = started(MiniCluster(nodemanagers=2, daemons=True, config={
         **RECOVERY, "yarn.resourcemanager.fs.state-store.uri": store.as_uri(),
-        "yarn.scheduler.capacity.maximum-am-resource-percent": "0.5"})
-    try:
-        mc.start()
-    except KnitException as e:
-        (pytest.fail if ON_CI else pytest.skip)(f"the daemon cluster did not start: {e}")
+        "yarn.scheduler.capacity.maximum-am-resource-percent": "0.5"}))
     yield mc
     mc.stop()
 

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from conftest import ON_CI, require_java
+from conftest import started
 from helpers import wait_for
-from knit import ConfigurationError, InvalidArgumentError, Knit, KnitException, MiniCluster
+from knit import ConfigurationError, InvalidArgumentError, Knit, MiniCluster
 
 STD = {"stdout", "stderr"}
 
@@ -20,13 +20,8 @@ STD = {"stdout", "stderr"}
 def no_aggregation():
     """A 1-NodeManager cluster with log aggregation off, which the tests here that need no
     aggregated logs share (8 GB: room for an AM and containers of 1 to 3 GiB at once)."""
-    require_java()
-    cluster = MiniCluster(nodemanagers=1, nodemanager_memory_mb=8192,
-                          config={"yarn.log-aggregation-enable": "false"})
-    try:
-        cluster.start()
-    except KnitException as e:
-        (pytest.fail if ON_CI else pytest.skip)(f"the embedded cluster did not start: {e}")
+    cluster = started(MiniCluster(nodemanagers=1, nodemanager_memory_mb=8192,
+                                  config={"yarn.log-aggregation-enable": "false"}))
     yield cluster
     cluster.stop()
 
