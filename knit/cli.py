@@ -21,6 +21,9 @@ def main(verbose: bool) -> None:
     """knit: run Python and Dask on Hadoop YARN."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # py4j logs its reconnection attempts at DEBUG; after Ctrl-C they reached stderr
+    # beside the one-line message (seen once in a full CI run).
+    logging.getLogger("py4j").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @main.command()
