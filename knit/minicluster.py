@@ -386,6 +386,19 @@ class MiniCluster:
         self._daemon_nodemanager(index)
         self._backend.restart_daemon(f"nodemanager-{index}")
 
+    def stop_namenode(self, sig: int = signal.SIGTERM) -> None:
+        """With daemons: send `sig` to the NameNode's JVM and wait for it to exit. HDFS is
+        unavailable until :meth:`restart_namenode`, and in safe mode for a while after."""
+        self._require_daemons()
+        self._backend.kill_daemon("namenode", sig)
+
+    def restart_namenode(self) -> None:
+        """With daemons: start the NameNode again on its name dir (not formatted again).
+        It is in safe mode until the DataNodes report their blocks, and
+        ``dfs.namenode.safemode.extension`` (30 s by default) after that."""
+        self._require_daemons()
+        self._backend.restart_daemon("namenode")
+
     def stop_resourcemanager(self, sig: int = signal.SIGTERM) -> None:
         """With daemons: send `sig` to the ResourceManager's JVM and wait for it to exit (an
         operator's stop with SIGTERM, a crash with SIGKILL). With
