@@ -5,35 +5,11 @@ tests that need it; elsewhere they are skipped with the reason.
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from knit import KnitException, MiniCluster
-from knit import java
-
-ON_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require_java() -> None:
-    """Fail (CI) or skip (elsewhere) unless Java and knit's built jars are there."""
-    try:
-        java.find_java()
-        java.knit_jar()
-        java.cluster_classpath()
-    except KnitException as e:
-        (pytest.fail if ON_CI else pytest.skip)(f"needs Java and the JVM build: {e}")
-
-
-def started(cluster: MiniCluster) -> MiniCluster:
-    """`cluster`, started; a cluster that will not start fails (CI) or skips the tests."""
-    require_java()
-    try:
-        cluster.start()
-    except KnitException as e:
-        (pytest.fail if ON_CI else pytest.skip)(f"the cluster did not start: {e}")
-    return cluster
-
+from helpers import started
+from knit import MiniCluster
 
 @pytest.fixture(scope="session")
 def minicluster():
@@ -80,3 +56,12 @@ def pytest_runtest_makereport(item, call):
             logs = _am_logs_since(value.work_dir, call.start)
             if logs:
                 report.sections.append(("ApplicationMaster logs", logs))
+
+
+def pytest_collection_modifyitems(config, items):
+    """A module named ``*_unit.py`` holds unit tests only (the name promises what
+    ``pytest -m unit`` picks)."""
+    wrong = [item.nodeid for item in items
+             if item.path.stem.endswith("_unit") and item.get_closest_marker("unit") is None]
+    if wrong:
+        raise pytest.UsageError(f"tests in *_unit.py modules must be marked unit: {wrong}")

@@ -7,10 +7,35 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
+import pytest
 import requests
 from py4j.protocol import Py4JError, get_return_value
 
+from knit import KnitException, MiniCluster, java
+
 T = TypeVar("T")
+
+ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_java() -> None:
+    """Fail (CI) or skip (elsewhere) unless Java and knit's built jars are there."""
+    try:
+        java.find_java()
+        java.knit_jar()
+        java.cluster_classpath()
+    except KnitException as e:
+        (pytest.fail if ON_CI else pytest.skip)(f"needs Java and the JVM build: {e}")
+
+
+def started(cluster: MiniCluster) -> MiniCluster:
+    """`cluster`, started; a cluster that will not start fails (CI) or skips the tests."""
+    require_java()
+    try:
+        cluster.start()
+    except KnitException as e:
+        (pytest.fail if ON_CI else pytest.skip)(f"the cluster did not start: {e}")
+    return cluster
 
 
 def py4j_error(answer: str) -> Py4JError:

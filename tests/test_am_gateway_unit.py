@@ -12,6 +12,9 @@ from helpers import py4j_error
 from knit.am_gateway import AMGateway, _noise
 from knit.exceptions import ApplicationMasterLostError, KnitException
 
+#: Pure logic: no Java, no cluster (`pytest -m unit`).
+pytestmark = pytest.mark.unit
+
 
 def test_py4j_connection_errors_about_an_am_are_demoted(caplog):
     caplog.set_level(logging.WARNING)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_java
+from helpers import require_java
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "peers.py"
 
@@ -46,6 +46,7 @@ def test_peers_quick(tmp_path: Path) -> None:
     assert results["logs"].startswith("<tmp>/knit-peers-logs-")
 
 
+@pytest.mark.unit
 def test_results_name_no_path_of_this_machine() -> None:
     sys.path.insert(0, str(SCRIPT.parent))
     try:
@@ -60,6 +61,7 @@ def test_results_name_no_path_of_this_machine() -> None:
                                       'logs in <tmp>/knit-peers-logs-x; java /usr/lib/jvm/j17')
 
 
+@pytest.mark.unit
 def test_run_order_rotates_round_by_round() -> None:
     sys.path.insert(0, str(SCRIPT.parent))
     try:

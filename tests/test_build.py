@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+
+from helpers import ON_CI
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.unit
 def test_setup_names_missing_java_and_maven(tmp_path):
     # A PATH with this Python only: no java, no mvn.
     (tmp_path / "python").symlink_to(sys.executable)
@@ -30,7 +37,7 @@ def class_versions(jar: Path) -> dict[str, int]:
 
 
 def test_what_runs_on_the_cluster_is_java_8_bytecode():
-    from conftest import require_java
+    from helpers import require_java
     from knit import java
     require_java()
     versions = class_versions(java.knit_jar())
@@ -47,7 +54,7 @@ def test_knits_own_dependencies_are_relocated():
     """scala-library, py4j and upickle (with ujson, upack and geny) live under knit/shaded/,
     so a cluster's own versions cannot clash with them."""
     import zipfile
-    from conftest import require_java
+    from helpers import require_java
     from knit import java
     require_java()
     with zipfile.ZipFile(java.knit_jar()) as z:
@@ -56,3 +63,25 @@ def test_knits_own_dependencies_are_relocated():
     assert tops == {"knit"}
     for lib in ("scala", "py4j", "upickle", "ujson", "upack", "geny"):
         assert any(n.startswith(f"knit/shaded/{lib}/") for n in names), lib
+
+
+def test_the_unit_tests_run_in_seconds_without_java_or_maven(tmp_path):
+    """`pytest -m unit` is the quick loop: Java's and Maven's homes hidden under empty
+    mounts (`unshare -m`), every unit test passes, none skips, in well under a minute."""
+    if shutil.which("unshare") is None:
+        (pytest.fail if ON_CI else pytest.skip)("needs unshare (util-linux)")
+    hide = " && ".join(f"mount -t tmpfs none {d}" for d in ("/usr/lib/jvm", "/usr/share/maven")
+                       if Path(d).is_dir())
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "CI")}
+    started_at = time.monotonic()
+    run = subprocess.run(
+        ["unshare", "-m", "bash", "-c",
+         f"{hide or 'true'} && ! command -v java && ! command -v mvn && exec \"$@\"", "_",
+         sys.executable, "-m", "pytest", "-m", "unit", "-q", "-p", "no:cacheprovider",
+         "-o", "addopts=--strict-markers", f"--junitxml={tmp_path / 'unit.xml'}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    took = time.monotonic() - started_at
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+    assert took < 60, f"pytest -m unit took {took:.0f} s"

@@ -28,6 +28,7 @@ def ok(run: subprocess.CompletedProcess) -> str:
     return run.stdout
 
 
+@pytest.mark.unit
 def test_version_and_help_list_every_command():
     assert re.fullmatch(r"knit \S+\n", ok(knit_cli("--version")))
     helptext = ok(knit_cli("--help"))

@@ -19,7 +19,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ON_CI, require_java
+from helpers import ON_CI, require_java
 from helpers import class_archives, wait_for
 from knit import Knit, MiniCluster, create_env, java
 from knit._procfs import processes_under

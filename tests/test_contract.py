@@ -8,7 +8,7 @@ import signal
 import pytest
 from py4j.protocol import Py4JError
 
-from conftest import require_java
+from helpers import require_java
 from knit import (ApplicationStateError, InvalidArgumentError, Knit, KnitException,
                   KnitTimeoutError, messages)
 from knit._procfs import am_jvm_pid
@@ -25,11 +25,13 @@ def test_every_message_has_the_same_fields_and_types_on_both_sides():
         assert scala[name] == python[name], name
 
 
+@pytest.mark.unit
 def test_a_message_field_python_lacks_is_an_error_not_noise():
     with pytest.raises(ValueError, match="fields the JVM sent that Python lacks: \\['extra'\\]"):
         messages.Container.from_json({"id": "c", "extra": 1})
 
 
+@pytest.mark.unit
 def test_records_read_as_attributes_and_as_the_dicts_they_replace():
     c = messages.Container(id="c1", role="main", node="n:1", node_http="n:2", state="RUNNING",
                            memory_mb=1024, vcores=1, allocated_at=1)

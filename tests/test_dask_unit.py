@@ -16,6 +16,9 @@ from knit.dask import YarnCluster  # noqa: E402
 from knit.dask.progress import Counts, Progress  # noqa: E402
 from knit.dask.security import CredentialFiles, make_security  # noqa: E402
 
+#: Pure logic: no Java, no cluster (`pytest -m unit`).
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"deploy_mode": "cloud"}, "deploy_mode must be one of"),

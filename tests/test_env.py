@@ -47,6 +47,7 @@ def probe_env(env_cache, tmp_path_factory):
 
 
 # ---------------------------------------------------------------- pure logic
+@pytest.mark.unit
 def test_interpreter_specs_are_checked_not_passed_to_pip():
     pip, python = knit_env.split_specs(["python=3", "python>=3.9", "dask", "numpy=1.26"],
                                        (3, 11, 7))
@@ -56,6 +57,7 @@ def test_interpreter_specs_are_checked_not_passed_to_pip():
         knit_env.split_specs(["python=2.7"], (3, 11, 7))
 
 
+@pytest.mark.unit
 def test_cache_key_ignores_order_case_and_spaces():
     a = knit_env.cache_key("venv", ["Dask", "pandas >= 2"], "/usr/bin/python3", None)
     b = knit_env.cache_key("venv", ["pandas>=2", "dask"], "/usr/bin/python3", None)
@@ -63,6 +65,7 @@ def test_cache_key_ignores_order_case_and_spaces():
     assert a == b != c
 
 
+@pytest.mark.unit
 def test_conda_backend_without_conda_names_the_venv_backend(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(KnitException, match="needs `conda`.*backend='venv'"):
@@ -71,6 +74,7 @@ def test_conda_backend_without_conda_names_the_venv_backend(monkeypatch, tmp_pat
 
 @pytest.mark.parametrize("kwargs", [{"name": "bad name"}, {"name": ""},
                                     {"name": "x", "backend": "pip"}])
+@pytest.mark.unit
 def test_bad_arguments(kwargs):
     with pytest.raises(KnitException):
         create_env(**kwargs)

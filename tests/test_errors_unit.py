@@ -13,6 +13,9 @@ from knit._errors import connection_lost, translate
 from knit.client_jvm import ClientJVM
 from knit.exceptions import KnitException
 
+#: Pure logic: no Java, no cluster (`pytest -m unit`).
+pytestmark = pytest.mark.unit
+
 
 def test_a_call_whose_connection_failed_twice_says_the_jvm_does_not_answer():
     """py4j's bare "x" answer (its retry failed too) is a lost JVM, like a network error."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ON_CI, require_java
+from helpers import ON_CI, require_java
 from helpers import wait_for
 from knit import MiniCluster
 from knit._procfs import processes_under

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import knit
 
 KNIT = [sys.executable, "-m", "knit"]
@@ -14,6 +16,7 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([*KNIT, *args], capture_output=True, text=True, timeout=120, **kwargs)
 
 
+@pytest.mark.unit
 def test_version_comes_from_the_package():
     out = run("--version")
     assert out.returncode == 0 and out.stdout.strip() == f"knit {knit.__version__}"
@@ -38,6 +41,7 @@ def test_info_names_java_hadoop_client_and_the_cluster(minicluster):
     assert "this machine toward the cluster: 127.0.0.1" in text
 
 
+@pytest.mark.unit
 def test_info_without_a_cluster_says_what_is_missing_and_exits_1(tmp_path):
     out = run("info", "--hadoop-conf-dir", str(tmp_path / "nowhere"))
     assert out.returncode == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_java
+from helpers import require_java
 from knit import _jarlock, java
 
 #: Two small jars every cluster lock pins.

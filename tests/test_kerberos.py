@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from conftest import ON_CI, require_java
+from helpers import ON_CI, require_java
 from helpers import NO_CLASS_ARCHIVE, children_with_arg, pids_with_arg, wait_for
 from knit import client_jvm
 from knit import (ConfigurationError, InvalidArgumentError, KerberosError, Knit, KnitException,

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import ON_CI
+from helpers import ON_CI
 from knit import KerberosError, MiniCluster, java
 from test_kerberos import check_keytab_renewal, kerberized
 

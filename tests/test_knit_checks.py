@@ -94,6 +94,7 @@ class _NoNodesRM(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.unit
 def test_no_active_nodemanager(tmp_path):
     server = http.server.HTTPServer(("127.0.0.1", 0), _NoNodesRM)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -105,6 +106,7 @@ def test_no_active_nodemanager(tmp_path):
         server.shutdown()
 
 
+@pytest.mark.unit
 def test_unreachable_resourcemanager_is_named_quickly(tmp_path):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -116,6 +118,7 @@ def test_unreachable_resourcemanager_is_named_quickly(tmp_path):
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.unit
 def test_no_configuration_anywhere(monkeypatch, tmp_path):
     monkeypatch.delenv("HADOOP_CONF_DIR", raising=False)
     monkeypatch.delenv("YARN_CONF_DIR", raising=False)
@@ -136,7 +139,7 @@ def test_calls_to_a_resourcemanager_that_is_down_fail_in_bounded_time(tmp_path):
     import subprocess
     import sys
 
-    from conftest import require_java
+    from helpers import require_java
     from knit.application import Application
     require_java()
     with socket.socket() as s:  # a port nothing listens on

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ON_CI
+from helpers import ON_CI
 from helpers import NO_CLASS_ARCHIVE, app_state, children_of, wait_for
 from knit import Knit, MiniCluster
 

@@ -6,6 +6,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import requests
 
 from helpers import app_by_name, wait_for
@@ -143,6 +144,7 @@ def test_distributedshell_runs_in_two_containers_with_aggregated_logs(minicluste
     assert all(c.startswith("container_" + app_id[len("application_"):]) for c in containers)
 
 
+@pytest.mark.unit
 def test_daemon_ports_are_outside_the_kernels_ephemeral_range_and_never_repeat():
     """A port the kernel can give an outgoing connection before the daemon binds it made a
     NameNode fail with "Address already in use" in CI: daemon ports come from below."""

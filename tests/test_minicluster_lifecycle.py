@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import require_java
+from helpers import require_java
 from helpers import pid_alive, pids_with_arg, wait_for
 from knit import KnitException, MiniCluster, MiniClusterError, java
 from knit._hadoop_tools import DSHELL_CLIENT, distributedshell_args
@@ -84,6 +84,7 @@ def test_unwritable_conf_dir_is_refused_before_anything_starts(java_ready, tmp_p
     assert pids_with_arg(str(blocker)) == []
 
 
+@pytest.mark.unit
 def test_missing_java_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -108,6 +109,7 @@ def test_jvm_failing_during_startup_reports_its_log_and_leaves_nothing(java_read
 
 @pytest.mark.parametrize("kwargs", [{"nodemanagers": 0}, {"nodemanagers": "2"},
                                     {"nodemanager_memory_mb": 10}, {"startup_timeout": 0}])
+@pytest.mark.unit
 def test_bad_arguments_raise_knit_exception(kwargs):
     with pytest.raises(KnitException):
         MiniCluster(**kwargs)

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from conftest import ON_CI, require_java
+from helpers import ON_CI, require_java
 from multihost import ADDRESSES, EDGE, WORKERS, TestBed, hosts_file_text
 
 #: The knit command line, as run on the edge.

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ON_CI, require_java
+from helpers import ON_CI, require_java
 
 ROOT = Path(__file__).resolve().parent.parent
 MAVEN_REPO = Path.home() / ".m2"

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from conftest import started
+from helpers import started
 from helpers import container_pids, hdfs_status, wait_for
 from knit import Knit, MiniCluster
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import started
+from helpers import started
 from helpers import wait_for
 from knit import ConfigurationError, InvalidArgumentError, Knit, MiniCluster
 

@@ -16,6 +16,9 @@ from knit.cli_common import MEMORY
 from knit.config import find_conf_dir
 from knit.validation import MIB, memory_mb
 
+#: Pure logic: no Java, no cluster (`pytest -m unit`).
+pytestmark = pytest.mark.unit
+
 ACCEPTED = [  # (value, MB)
     (1024, 1024), ("1024", 1024), (" 2048 ", 2048),
     ("1 GiB", 1024), ("2 GiB", 2048), ("512MiB", 512), ("2Gi", 2048), ("1.5 GiB", 1536),

@@ -1,5 +1,10 @@
 """Why an application waits, from the ResourceManager's answers (pure logic)."""
+import pytest
+
 from knit import waiting
+
+#: Pure logic: no Java, no cluster (`pytest -m unit`).
+pytestmark = pytest.mark.unit
 
 QUEUE_LIMIT = ("Application is added to the scheduler and is not yet activated. Queue's AM "
                "resource limit exceeded.  Details : AM Partition = <DEFAULT_PARTITION>; AM "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_java
+from helpers import require_java
 from knit import java
 
 MAIN = "knit.am.ApplicationMasterMain"

@@ -19,6 +19,9 @@ from knit import KnitException
 from knit import config as kc
 from knit.config import HadoopConfig, find_conf_dir, rm_get
 
+#: Pure logic: no Java, no cluster (`pytest -m unit`).
+pytestmark = pytest.mark.unit
+
 
 def site_xml(props: dict[str, str], final: tuple[str, ...] = ()) -> str:
     body = "".join(
