@@ -241,14 +241,13 @@ class ClusterClient:
         app = Application(self, submitted.app_id, staging, (token, cert_pem),
                           submitted.uploaded_bytes)
         logger.info("Submitted %s; waiting for its ApplicationMaster", app.app_id)
-        self._submitted(app)
         try:
             return app.attach(renew_lease=not detached, timeout=start_timeout)
-        except BaseException:
+        except BaseException as e:
             app.kill()
+            if isinstance(e, KnitException):
+                e.app_id = app.app_id
             raise
-    def _submitted(self, app: Application) -> None:
-        """Called with each application as soon as YARN has it (before its AM registers)."""
 
     def _validated_spec(self, cmd, num_containers, memory, virtual_cores, files, envvars,
                         app_name, queue, node_label) -> dict:

@@ -1,22 +1,60 @@
-"""``Knit``: the seed's flow in one object. A :class:`ClusterClient` holding the one
-application it started; calls about that application go to its :class:`Application`."""
+"""``Knit``: the seed's flow in one object. It holds a :class:`ClusterClient` and the one
+:class:`Application` its :meth:`Knit.start` started (or :meth:`Knit.attach` adopted), and
+answers for both: every public method of :class:`Application`, and the cluster-wide ones
+of :class:`ClusterClient`, are methods of ``Knit`` too."""
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable
 
-from .application import MAIN_ROLE, Application
+from .application import MAIN_ROLE, DONE_STATES, Application
 from .cluster_client import ClusterClient
-from .exceptions import ApplicationStateError
-from .messages import ApplicationReport, Container
+from .exceptions import ApplicationStateError, KnitException
 
 __all__ = ["Knit", "connect", "MAIN_ROLE"]
 
+#: ClusterClient's calls about the cluster, which a Knit answers as its ClusterClient does.
+CLUSTER_METHODS = ("check_fits", "applications", "connect", "create_env", "list_envs",
+                   "remove_env", "clean")
+#: Application's calls, which a Knit answers for the application it holds (``kill``, which
+#: is idempotent and allowed before any start, is written out below).
+APPLICATION_METHODS = ("add_role", "add_containers", "waiting_reason", "pending_containers",
+                       "cancel_containers", "scale", "remove_containers", "get_containers",
+                       "detach", "status", "wait_for_completion", "logs", "read_log_file",
+                       "set_link", "read_staged_file")
 
-class Knit(ClusterClient):
-    """A handle on one YARN application that runs a command in N containers: a
-    :class:`ClusterClient` (same parameters) that holds the application :meth:`start`
-    started, and answers for it.
+
+def _to_cluster(name: str) -> Callable:
+    @functools.wraps(getattr(ClusterClient, name))
+    def call(self: "Knit", *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.cluster, name)(*args, **kwargs)
+    return call
+
+
+def _to_application(name: str) -> Callable:
+    @functools.wraps(getattr(Application, name))
+    def call(self: "Knit", *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._app(), name)(*args, **kwargs)
+    return call
+
+
+class Knit:
+    """A handle on one YARN application that runs a command in N containers.
+
+    It takes :class:`ClusterClient`'s parameters, holds one (:attr:`cluster`), and the
+    application :meth:`start` started (:attr:`app`); it has every public method of
+    :class:`Application`, for that application, and the cluster-wide methods of
+    :class:`ClusterClient` (``create_env``, ``connect``, ``applications``...).
+
+    Parameters
+    ----------
+    hadoop_conf_dir : str or path, optional
+        The cluster's client configuration; see :class:`ClusterClient`.
+    principal, keytab : str, optional
+        Kerberos login; see :class:`ClusterClient`.
+    **overrides
+        Hadoop properties that win over the configuration files.
 
     Examples
     --------
@@ -37,21 +75,46 @@ class Knit(ClusterClient):
     def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, *,
                  principal: str | None = None, keytab: str | os.PathLike | None = None,
                  **overrides: Any) -> None:
-        super().__init__(hadoop_conf_dir, principal=principal, keytab=keytab, **overrides)
+        #: The cluster this Knit talks to.
+        self.cluster = ClusterClient(hadoop_conf_dir, principal=principal, keytab=keytab,
+                                     **overrides)
+        #: The application this Knit holds (None before start() or attach()).
         self.app: Application | None = None
+
+    @property
+    def config(self):
+        """The cluster's Hadoop configuration (:class:`knit.config.HadoopConfig`)."""
+        return self.cluster.config
+
+    @property
+    def user(self) -> str:
+        """Who this client is to the cluster (see :attr:`ClusterClient.user`)."""
+        return self.cluster.user
 
     def start(self, cmd: str, *args: Any, **kwargs: Any) -> str:  # noqa: D417
         """Start an application running `cmd` in containers; see
         :meth:`ClusterClient.start` for the parameters. Returns its YARN application id;
-        :attr:`app` is its :class:`Application`."""
-        if self.app is not None and self.app.status().state not in ("FINISHED", "FAILED", "KILLED"):
+        :attr:`app` is its :class:`Application` (also when the start then fails: its
+        status says how it ended)."""
+        if self.app is not None and self.app.status().state not in DONE_STATES:
             raise ApplicationStateError(f"This Knit is already running {self.app.app_id}; kill() "
                                         "it or use another Knit object.")
-        super().start(cmd, *args, **kwargs)
+        try:
+            self.app = self.cluster.start(cmd, *args, **kwargs)
+        except KnitException as e:
+            if e.app_id is not None:
+                self.app = Application(self.cluster, e.app_id)
+            raise
         return self.app.app_id
 
-    def _submitted(self, app: Application) -> None:
-        self.app = app  # also when its start then fails: status() says how it ended
+    def attach(self, app_id: str, renew_lease: bool = False, timeout: float = 60) -> Application:
+        """Hold a running application of this user, started by any process (see
+        :meth:`ClusterClient.connect`): this Knit's calls then act on it."""
+        if self.app is not None and self.app.status().state not in DONE_STATES:
+            raise ApplicationStateError(f"This Knit holds {self.app.app_id}, which runs; kill() "
+                                        "it or use another Knit object.")
+        self.app = self.cluster.connect(app_id, renew_lease=renew_lease, timeout=timeout)
+        return self.app
 
     @property
     def app_id(self) -> str | None:
@@ -61,7 +124,12 @@ class Knit(ClusterClient):
     @app_id.setter
     def app_id(self, app_id: str) -> None:
         """Adopt an application by id (to ask its status or kill it)."""
-        self.app = Application(self, app_id)
+        self.app = Application(self.cluster, app_id)
+
+    @property
+    def roles(self) -> set[str]:
+        """The roles of this Knit's application (see :attr:`Application.roles`)."""
+        return self._app().roles
 
     @property
     def uploaded_bytes(self) -> int:
@@ -73,55 +141,17 @@ class Knit(ClusterClient):
             raise ApplicationStateError("No application: call start() first.")
         return self.app
 
-    # The application's calls; see Application for what each does.
-    def status(self) -> ApplicationReport:
-        return self._app().status()
-
-    def waiting_reason(self) -> str | None:
-        return self._app().waiting_reason()
-
-    def get_containers(self) -> list[Container]:
-        return self._app().get_containers()
-
-    def add_role(self, name: str, cmd: str, memory: int | str = 1024, virtual_cores: int = 1,
-                 files: Sequence[str | os.PathLike] | None = None,
-                 envvars: Mapping[str, str] | None = None, gpus: int = 0,
-                 resources: Mapping[str, int] | None = None) -> None:
-        self._app().add_role(name, cmd, memory, virtual_cores, files, envvars, gpus, resources)
-
-    def add_containers(self, n: int, memory: int | str | None = None,
-                       virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:
-        self._app().add_containers(n, memory, virtual_cores, role)
-
-    def pending_containers(self, role: str | None = None) -> int:
-        return self._app().pending_containers(role)
-
-    def cancel_containers(self, n: int, role: str = MAIN_ROLE) -> int:
-        return self._app().cancel_containers(n, role)
-
-    def remove_containers(self, container_id: str | Sequence[str]) -> None:
-        self._app().remove_containers(container_id)
-
-    def wait_for_completion(self, timeout: float | None = None) -> str:
-        return self._app().wait_for_completion(timeout)
-
-    def logs(self, container_id: str | None = None, timeout: float = 60,
-             all_files: bool = False) -> dict[str, dict[str, str]]:
-        return self._app().logs(container_id, timeout, all_files)
-
-    def read_log_file(self, container_id: str, name: str) -> str:
-        return self._app().read_log_file(container_id, name)
+    for _name in CLUSTER_METHODS:
+        locals()[_name] = _to_cluster(_name)
+    for _name in APPLICATION_METHODS:
+        locals()[_name] = _to_application(_name)
+    del _name
 
     def kill(self, timeout: float = 30) -> None:
-        """End the application, if one was started; idempotent (see Application.kill)."""
+        """End the application, if one was started; idempotent (see
+        :meth:`Application.kill`)."""
         if self.app is not None:
             self.app.kill(timeout)
-
-    for _name in ("status", "waiting_reason", "get_containers", "add_role", "add_containers",
-                  "pending_containers", "cancel_containers", "remove_containers",
-                  "wait_for_completion", "logs", "read_log_file"):
-        locals()[_name].__doc__ = getattr(Application, _name).__doc__
-    del _name
 
     def __enter__(self) -> "Knit":
         return self

@@ -3,10 +3,15 @@
 Catch :class:`KnitException` for all of them; the subclasses say what kind of thing went
 wrong, so a caller can react to one kind (say, a missing file) and let others through.
 """
+from __future__ import annotations
 
 
 class KnitException(Exception):
     """Base class of the errors knit raises for things a user can cause or fix."""
+
+    #: The YARN id of the application a failed ``start()`` had submitted (and then ended),
+    #: so that its status and logs can still be read; None for other errors.
+    app_id: str | None = None
 
 
 class InvalidArgumentError(KnitException, ValueError):

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.unit
     ({"security": "yes"}, "security must be True, False or a distributed.Security"),
     ({"security": Security()}, "security must have tls_ca_file"),
     ({"shutdown_on_close": False}, "shutdown_on_close=False needs deploy_mode='remote'"),
+    ({"application_id": "application_1_0001", "n_workers": 2, "env": "e.tar.gz"},
+     "env, n_workers: these are the running cluster's when attaching"),
 ])
 def test_bad_arguments_are_refused_before_anything_starts(kwargs, message, tmp_path):
     # A conf dir that does not exist: the check must come before any use of the cluster.

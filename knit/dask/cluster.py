@@ -151,6 +151,10 @@ class YarnCluster(Cluster):
         attach to it from any process of this user with :meth:`from_application_id`, whose
         ``close()`` ends it. While no ``YarnCluster`` is attached, lost workers are not
         replaced.
+    application_id : str, optional
+        Attach to this running remote-mode cluster instead of starting one (what
+        :meth:`from_application_id` does); the workers' sizes, environment, queue and mode
+        are then the running cluster's, and passing them is an error.
 
     Defaults come from the ``knit`` section of ``dask.config`` (see knit/knit.yaml).
 
@@ -172,8 +176,25 @@ class YarnCluster(Cluster):
                  keytab: str | None = None, security: Security | bool | None = None,
                  progress: bool | None = None, shutdown_on_close: bool | None = None,
                  worker_gpus: int | None = None, scheduler_host: str | None = None,
-                 interface: str | None = None, asynchronous: bool = False, loop=None,
-                 **kwargs: Any) -> None:
+                 interface: str | None = None, application_id: str | None = None,
+                 asynchronous: bool = False, loop=None, **kwargs: Any) -> None:
+        if application_id is not None:
+            given = {name for name, value in (
+                ("n_workers", n_workers), ("worker_memory", worker_memory),
+                ("worker_vcores", worker_vcores), ("worker_options", worker_options),
+                ("env", env), ("queue", queue), ("app_name", app_name),
+                ("deploy_mode", deploy_mode), ("scheduler_memory", scheduler_memory),
+                ("scheduler_vcores", scheduler_vcores), ("worker_gpus", worker_gpus),
+                ("scheduler_host", scheduler_host), ("interface", interface))
+                if value is not None}
+            if given:
+                raise InvalidArgumentError(
+                    f"{', '.join(sorted(given))}: these are the running cluster's when "
+                    "attaching to it (application_id); pass them to a new cluster only.")
+            self._init_attached(application_id, hadoop_conf_dir, principal, keytab,
+                                security, worker_restarts, progress, shutdown_on_close,
+                                asynchronous, loop, **kwargs)
+            return
         self.n_workers = int(_config("n-workers", n_workers))
         self.worker_memory_mb = memory_mb(_config("worker-memory", worker_memory),
                                            "worker_memory")
@@ -231,6 +252,7 @@ class YarnCluster(Cluster):
         self.hadoop_conf_dir = _config("hadoop-conf-dir", hadoop_conf_dir)
         self.show_progress = bool(_config("progress", progress))
         self.shutdown_on_close = bool(_config("shutdown-on-close", shutdown_on_close))
+        self._attaching: str | None = None  # the running application to attach to, if any
         self.scheduler_timeout = parse_timedelta(dask.config.get("knit.scheduler-timeout"))
         login = {"principal": _config("principal", principal), "keytab": _config("keytab", keytab)}
         self.knit = Knit(self.hadoop_conf_dir, **login)
@@ -288,28 +310,34 @@ class YarnCluster(Cluster):
         KnitException
             It is not a remote-mode knit Dask cluster.
         """
-        self = cls.__new__(cls)
+        return cls(hadoop_conf_dir=hadoop_conf_dir, principal=principal, keytab=keytab,
+                   security=security, worker_restarts=worker_restarts, progress=progress,
+                   shutdown_on_close=shutdown_on_close, application_id=app_id,
+                   asynchronous=asynchronous, loop=loop, **kwargs)
+
+    def _init_attached(self, app_id: str, hadoop_conf_dir, principal, keytab, security,
+                       worker_restarts, progress, shutdown_on_close, asynchronous, loop,
+                       **kwargs: Any) -> None:
+        """__init__ of a cluster that attaches to running `app_id` (remote mode)."""
         self.deploy_mode = "remote"
         self.n_workers = 0
         self.worker_memory_mb = self.worker_vcores = self.worker_gpus = None  # the role's, in the AM
         self.worker_options, self.env, self.queue, self.app_name = {}, None, None, None
         self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
-                          shutdown_on_close)
+                          True if shutdown_on_close is None else shutdown_on_close)
         self.security = security
-        Cluster.__init__(self, asynchronous=asynchronous, loop=loop, **kwargs)
+        super().__init__(asynchronous=asynchronous, loop=loop, **kwargs)
+        self._attaching = app_id  # attached now, or by `await cluster`
         if not self.asynchronous:
             self._loop_runner.start()
             self._sync_start(self._attach, app_id)
-            return self
-        self._attaching = app_id  # attached by `await cluster`
-        return self
 
     # ------------------------------------------------------------------ lifecycle
     def __await__(self):
         """``await cluster`` (and ``async with``) starts an asynchronous cluster."""
         async def start():
             if self.status == Status.created:
-                attaching = getattr(self, "_attaching", None)
+                attaching = self._attaching
                 await (self._attach(attaching) if attaching else self._start())
             return self
         return start().__await__()
@@ -357,17 +385,17 @@ class YarnCluster(Cluster):
         name = "Dask dashboard" if self.deploy_mode == "remote" else \
             "Dask dashboard (on the client's machine)"
         try:
-            await self._call(self.knit.app.set_link, name, link)
+            await self._call(self.knit.set_link, name, link)
         except KnitException as e:
             logger.warning("Could not link the dashboard from YARN's UI: %s", e)
 
     async def _attach(self, app_id: str) -> None:
         self.status_message = "attaching"
         try:
-            self.knit.app = await self._call(self.knit.connect, app_id)
-            if _WORKER_ROLE not in self.knit.app.roles:
+            await self._call(self.knit.attach, app_id)
+            if _WORKER_ROLE not in self.knit.roles:
                 raise KnitException(f"{app_id} is not a remote-mode knit Dask cluster (it has no "
-                                    f"{_WORKER_ROLE!r} role; its roles: {sorted(self.knit.app.roles)}).")
+                                    f"{_WORKER_ROLE!r} role; its roles: {sorted(self.knit.roles)}).")
             address = await self._scheduler_address()
             if self.security is None and address.startswith("tls://"):
                 self.security = await self._call(self._workers_security)
@@ -385,7 +413,7 @@ class YarnCluster(Cluster):
         """The client credentials of an attached cluster: its workers' (client and worker
         certificates are alike to Dask: both are signed by the cluster's CA)."""
         def staged(name: str) -> str:
-            return self.knit.app.read_staged_file(f"roles/{_WORKER_ROLE}/files/{name}")
+            return self.knit.read_staged_file(f"roles/{_WORKER_ROLE}/files/{name}")
         try:
             cert, key = split_combined(staged(COMBINED_FILE))  # a per-cluster certificate
             files = {"ca": cert, "cert": cert, "key": key}
@@ -495,10 +523,10 @@ class YarnCluster(Cluster):
             await self.scheduler.close()
         if end_application:
             await self._call(self.knit.kill)
-        elif self.knit.app is not None:
+        elif self.knit.app_id is not None:
             logger.info("Left %s running; attach with YarnCluster.from_application_id(%r)",
                         self.knit.app_id, self.knit.app_id)
-            self.knit.app.detach()
+            self.knit.detach()
         if self._credentials is not None:
             self._credentials.remove()
 
