@@ -152,6 +152,8 @@ class YarnCluster(Cluster):
         ``close()`` ends it. While no ``YarnCluster`` is attached, lost workers are not
         replaced.
 
+    Notes
+    -----
     Defaults come from the ``knit`` section of ``dask.config`` (see knit/knit.yaml).
 
     Examples
