@@ -21,15 +21,12 @@ extensions = [
     "numpydoc",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.viewcode",
     "sphinx_click",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-# requirements.txt is the build's pins, not a page; conf.py is not a source either.
-exclude_patterns = ["_build", "requirements.txt"]
 
 # The markdown pages link to each other's headings as GitHub does (page.md#a-heading).
 myst_heading_anchors = 4
@@ -37,16 +34,10 @@ myst_heading_anchors = 4
 autosummary_generate = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-# numpydoc lists the members itself; autodoc's :members: adds their entries.
+# The pages list members with autodoc's :members:; numpydoc's own member tables would
+# repeat them.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
-
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-}
-# The build runs offline in CI: no inventories are fetched unless asked for.
-if not os.environ.get("KNIT_DOCS_INTERSPHINX"):
-    intersphinx_mapping = {}
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"knit {release}"
