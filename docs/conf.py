@@ -46,7 +46,8 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_sidebars = {"**": ["sidebar-nav-bs"]}
+# Only the API reference has sub-pages to list beside the page ("*" is one path level).
+html_sidebars = {"*": [], "api/*": ["sidebar-nav-bs"]}
 html_show_sourcelink = False
 
 # Every name a public package exports (its __all__) must be documented somewhere on the
