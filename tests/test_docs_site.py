@@ -18,7 +18,7 @@ import pytest
 
 import knit
 import knit.dask
-from conftest import ON_CI
+from helpers import ON_CI
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "docs"
