@@ -30,6 +30,16 @@ if ! command -v nft >/dev/null || ! command -v ip >/dev/null; then
     exit 1
   fi
 fi
+# Chromium: tests/test_docs_site.py opens the built docs site in it, headless.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "knit's docs test needs Chromium: apt-get install chromium (as root)" >&2
+    exit 1
+  fi
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test,demo]"

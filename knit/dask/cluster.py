@@ -156,6 +156,8 @@ class YarnCluster(Cluster):
         :meth:`from_application_id` does); the workers' sizes, environment, queue and mode
         are then the running cluster's, and passing them is an error.
 
+    Notes
+    -----
     Defaults come from the ``knit`` section of ``dask.config`` (see knit/knit.yaml).
 
     Examples
