@@ -16,16 +16,12 @@ from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          ConfigurationError, InvalidArgumentError, KnitException,
                          KnitTimeoutError)
 from .messages import ApplicationReport, Container, LiveLogsRead, RoleSpec
+from .names import MAIN_ROLE, STD_LOGS
 from .validation import ROLE_NAME, memory_mb, validated_containers, validated_resources
 
 logger = logging.getLogger(__name__)
 
 DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
-#: The log files logs() returns by default (all_files=True: every one); the JVM's
-#: knit.client.LiveLogs.StdFiles names the same.
-STD_LOGS = ("stdout", "stderr")
-#: The role of the containers that run the application's own command.
-MAIN_ROLE = "main"
 # The AM ends an application whose client has not renewed its lease for LEASE_SECONDS
 # (the client died, even by kill -9); the client renews every LEASE_RENEW_SECONDS.
 LEASE_SECONDS = 30
@@ -262,7 +258,7 @@ class Application:
         self._staging["roles"].add(name)
 
     def add_containers(self, n: int, memory: int | str | None = None,
-                       virtual_cores: int | None = None, role: str = "main") -> None:
+                       virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:
         """Ask for `n` more containers of a role: by default the application's own command
         (``"main"``), at the size given to :meth:`start` (or :meth:`add_role`); `memory`
         (MB, or a size such as ``"2 GiB"``, as for :meth:`ClusterClient.start`) and
@@ -297,7 +293,7 @@ class Application:
         pending = self._call_am(lambda am: am.pending())
         return sum(sum(sizes.values()) for r, sizes in pending.items() if role in (None, r))
 
-    def cancel_containers(self, n: int, role: str = "main") -> int:
+    def cancel_containers(self, n: int, role: str = MAIN_ROLE) -> int:
         """Withdraw up to `n` requests of a role YARN has not granted yet; return how many."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")

@@ -6,7 +6,8 @@ import time
 
 import click
 
-from .application import DONE_STATES, MAIN_ROLE, Application
+from .application import DONE_STATES, Application
+from .names import MAIN_ROLE
 from .cli_common import MEMORY, app_argument, conf_option, elapsed, table
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException

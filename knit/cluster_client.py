@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 from . import java
 from ._py4j import to_json
 from ._tls import new_certificate
-from .application import LEASE_SECONDS, MAIN_ROLE, Application
+from .application import LEASE_SECONDS, Application
+from .names import MAIN_ROLE
 from .client_jvm import close_client, get_client
 from .config import HadoopConfig, rm_get
 from .env import create_env

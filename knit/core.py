@@ -8,7 +8,8 @@ import functools
 import os
 from typing import Any, Callable
 
-from .application import MAIN_ROLE, DONE_STATES, Application
+from .application import DONE_STATES, Application
+from .names import MAIN_ROLE
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException
 

@@ -6,14 +6,12 @@ import re
 from typing import Mapping
 
 from .exceptions import InvalidArgumentError, MissingFileError
+from .names import CONTAINER_RESERVED_NAMES, ROLE_NAME_PATTERN
 
 _SAFE_FILE_PUNCTUATION = "._+-=@%,"
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
-# Names knit itself puts in a container's working directory.
-_RESERVED_NAMES = {"knit-command.sh", "knit.jar", "knit-app.json", "knit_env", "knit.keytab",
-                   "knit-hadoop-conf", "knit-hadoop-conf.zip"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+ROLE_NAME = re.compile(ROLE_NAME_PATTERN)
 
 MIB = 2**20
 # Byte units, as dask.utils.parse_bytes reads them (case does not matter): k, M, G, T, P
@@ -97,10 +95,10 @@ def validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
     for name in names:
         # The NodeManager links localized files by name inside a generated shell
         # script, in double quotes: `$`, backquotes and the like would run there.
-        if not _SAFE_FILE_NAME.fullmatch(name) or name in _RESERVED_NAMES:
+        if not _SAFE_FILE_NAME.fullmatch(name) or name in CONTAINER_RESERVED_NAMES:
             raise InvalidArgumentError(
                 f"Cannot ship a file named {name!r}: names may hold letters, digits and "
-                f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(_RESERVED_NAMES)}. "
+                f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(CONTAINER_RESERVED_NAMES)}. "
                 "Copy or link it under another name.")
     if not isinstance(envvars or {}, Mapping):
         raise InvalidArgumentError(f"envvars must be a mapping, got {envvars!r}.")

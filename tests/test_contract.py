@@ -2,6 +2,7 @@
 (knit/messages.py, knit.common.Messages), the same fields on both, and one error boundary."""
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 
@@ -10,7 +11,7 @@ from py4j.protocol import Py4JError
 
 from helpers import require_java
 from knit import (ApplicationStateError, InvalidArgumentError, Knit, KnitException,
-                  KnitTimeoutError, messages)
+                  KnitTimeoutError, messages, names, validation)
 from knit._procfs import am_jvm_pid
 from knit.client_jvm import get_client
 from helpers import wait_for
@@ -23,6 +24,24 @@ def test_every_message_has_the_same_fields_and_types_on_both_sides():
     assert set(scala) == set(python), "a message defined on one side only"
     for name in python:
         assert scala[name] == python[name], name
+
+
+def test_the_names_both_sides_use_are_the_same():
+    """Role names, the files knit puts beside the user's, the default logs, the staging
+    root: written once per side (knit/names.py; knit.common.AppFiles), equal across."""
+    require_java()
+    scala = get_client().call("sharedNames", what="describe the JVM's shared names")
+    assert scala == names.SHARED
+
+
+@pytest.mark.unit
+def test_python_uses_its_shared_names(tmp_path):
+    assert validation.ROLE_NAME.pattern == names.ROLE_NAME_PATTERN
+    assert inspect.signature(Knit.add_containers).parameters["role"].default == names.MAIN_ROLE
+    for reserved in names.CONTAINER_RESERVED_NAMES:
+        (tmp_path / reserved).write_text("")
+        with pytest.raises(InvalidArgumentError, match=reserved):
+            validation.validated_containers("true", 1, 1, [str(tmp_path / reserved)], None)
 
 
 @pytest.mark.unit

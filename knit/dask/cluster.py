@@ -26,7 +26,8 @@ from distributed.objects import SchedulerInfo
 from distributed.security import Security
 from distributed.utils import Log, format_dashboard_link
 
-from ..core import MAIN_ROLE, Knit
+from ..core import Knit
+from ..names import MAIN_ROLE
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
 from ..validation import memory_mb, validated_resources
 from .address import scheduler_host as choose_scheduler_host

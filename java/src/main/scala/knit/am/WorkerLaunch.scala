@@ -47,11 +47,11 @@ object WorkerLaunch {
     ctx.setLocalResources(resources.asJava)
     ctx.setCommands(java.util.Collections.singletonList(command))
     val tokenUpdaterEnv = tokenUpdates.map(t => Map(
-      "KNIT_CLASSPATH" -> Localized.jvmClasspath(conf),
-      "KNIT_TOKENS_DIR" -> fs.makeQualified(new Path(stagingDir, AppFiles.TokensDir)).toString,
-      "KNIT_TOKEN_POLL_MS" -> t.pollMs.toString)).getOrElse(Map.empty)
+      AppFiles.ClasspathVar -> Localized.jvmClasspath(conf),
+      AppFiles.TokensDirVar -> fs.makeQualified(new Path(stagingDir, AppFiles.TokensDir)).toString,
+      AppFiles.TokenPollMsVar -> t.pollMs.toString)).getOrElse(Map.empty)
     // Not a secret: the command script names it when a command fails after it.
-    val expiryEnv = tokensExpireAt.map(ms => "KNIT_TOKENS_EXPIRE_AT" -> (ms / 1000).toString)
+    val expiryEnv = tokensExpireAt.map(ms => AppFiles.TokensExpireAtVar -> (ms / 1000).toString)
     // How long the container's NodeManager watch lets its NodeManager refuse connections
     // (see CommandScript.NodeManagerWatch): as long as YARN waits for a node.
     val watchEnv = Map(AppFiles.NodeManagerGivenUpAfterVar -> (NodeManagerWatch.givenUpAfterMs(conf) / 1000).toString)

@@ -11,7 +11,7 @@ import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{HadoopConf, Json, Localized, Messages}
+import knit.common.{AppFiles, HadoopConf, Json, Localized, Messages}
 import knit.common.Messages.{AppSpec, GatewaySecrets, RoleSpec, Submitted}
 
 /** What the Python `Knit` object calls on the client JVM, over Py4J. Arguments are
@@ -116,6 +116,15 @@ class ClientEntryPoint {
 
   /** The messages this side defines, for the contract test: {message: {field: type}}. */
   def contract(): String = Messages.toJson(Messages.describe())
+
+  /** The names and rules both sides use, for the contract test (knit/names.py holds
+    * Python's): {name: its values}. */
+  def sharedNames(): String = ujson.write(ujson.Obj(
+    "main_role" -> AppFiles.MainRole,
+    "role_name" -> AppFiles.RoleName,
+    "container_reserved_names" -> ujson.Arr.from(AppFiles.ContainerReservedNames.sorted),
+    "std_logs" -> ujson.Arr.from(LiveLogs.StdFiles),
+    "staging_root" -> AppFiles.StagingRoot))
 
   def report(confDir: String, overrides: String, appId: String): String = {
     val (_, yarn) = client(confDir, overrides)

@@ -1,5 +1,7 @@
 package knit.client
 
+import knit.common.AppFiles
+
 /** The bash script every container runs: the user's variables, then the user's command.
   *
   * Variables are exported here, single-quoted, rather than handed to YARN as the launch
@@ -102,17 +104,18 @@ object CommandScript {
       |  ) </dev/null >/dev/null 2>>"${LOG_DIRS%%,*}/knit-nm-watch.log" &
       |fi
       |set --
-      |""".stripMargin.replace("@GIVEN_UP_VAR@", knit.common.AppFiles.NodeManagerGivenUpAfterVar)
+      |""".stripMargin.replace("@GIVEN_UP_VAR@", AppFiles.NodeManagerGivenUpAfterVar)
 
   /** Applications started with a keytab: keeps the container's token file fresh (see
     * knit.container.TokenUpdater; the AM sets the KNIT_ variables). It watches this
     * script's process and ends with it. */
   val TokenUpdater: String = {
     val jvm = (Seq("-Xmx64m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC") ++
-      knit.common.AppFiles.JvmCompatOptions).mkString(" ")
-    s"""if [ -n "$${KNIT_TOKENS_DIR:-}" ] && [ -n "$${HADOOP_TOKEN_FILE_LOCATION:-}" ]; then
-       |  "$$JAVA_HOME/bin/java" $jvm -cp "$$KNIT_CLASSPATH" knit.container.TokenUpdater \\
-       |    "$$KNIT_TOKENS_DIR" "$$HADOOP_TOKEN_FILE_LOCATION" $$$$ "$$KNIT_TOKEN_POLL_MS" \\
+      AppFiles.JvmCompatOptions).mkString(" ")
+    val (dir, classpath, poll) = (AppFiles.TokensDirVar, AppFiles.ClasspathVar, AppFiles.TokenPollMsVar)
+    s"""if [ -n "$${$dir:-}" ] && [ -n "$${HADOOP_TOKEN_FILE_LOCATION:-}" ]; then
+       |  "$$JAVA_HOME/bin/java" $jvm -cp "$$$classpath" knit.container.TokenUpdater \\
+       |    "$$$dir" "$$HADOOP_TOKEN_FILE_LOCATION" $$$$ "$$$poll" \\
        |    </dev/null >/dev/null 2>>"$${LOG_DIRS%%,*}/knit-token-updater.log" &
        |fi
        |""".stripMargin
@@ -123,12 +126,12 @@ object CommandScript {
     * using them a minute before. A command failing after that says why in its stderr,
     * which the HDFS client's own error does not. */
   val TokenExpiryNote: String =
-    """if [ -n "${KNIT_TOKENS_EXPIRE_AT:-}" ]; then
-      |  trap 'knit_status=$?; if [ $knit_status -ne 0 ] && [ "$(date +%s)" -ge $((KNIT_TOKENS_EXPIRE_AT - 60)) ]; then
-      |    echo "$(date -u +%FT%TZ) knit: the command failed as this application'"'"'s delegation tokens expire, at $(date -u -d "@$KNIT_TOKENS_EXPIRE_AT" +%FT%TZ) (hdfs-native stops using them a minute before): an application started from a ticket cache cannot renew them past their maximum lifetime; start it with a principal and keytab" >&2
+    """if [ -n "${@EXPIRE_AT_VAR@:-}" ]; then
+      |  trap 'knit_status=$?; if [ $knit_status -ne 0 ] && [ "$(date +%s)" -ge $((@EXPIRE_AT_VAR@ - 60)) ]; then
+      |    echo "$(date -u +%FT%TZ) knit: the command failed as this application'"'"'s delegation tokens expire, at $(date -u -d "@$@EXPIRE_AT_VAR@" +%FT%TZ) (hdfs-native stops using them a minute before): an application started from a ticket cache cannot renew them past their maximum lifetime; start it with a principal and keytab" >&2
       |  fi' EXIT
       |fi
-      |""".stripMargin
+      |""".stripMargin.replace("@EXPIRE_AT_VAR@", AppFiles.TokensExpireAtVar)
 
   /** HDFS clients in the container (hdfs-native...) read the client's configuration, which
     * the application shipped (knit.client.HadoopClientConf); the user's envvars, set after,

@@ -6,6 +6,17 @@ object AppFiles {
     * refuse connections before ending the container (the AM sets it from YARN's
     * `yarn.nm.liveness-monitor.expiry-interval-ms`). */
   val NodeManagerGivenUpAfterVar = "KNIT_NM_GIVEN_UP_AFTER_S"
+  /** Container environment of applications whose AM renews delegation tokens
+    * (knit.am.WorkerLaunch sets them; the command script's token updater reads them): where
+    * the AM writes renewed tokens, and how often the updater looks there. */
+  val TokensDirVar = "KNIT_TOKENS_DIR"
+  val TokenPollMsVar = "KNIT_TOKEN_POLL_MS"
+  /** Container environment of applications started from a ticket cache: when their tokens
+    * expire, in seconds since the epoch (named by the command script when a command fails
+    * after it). */
+  val TokensExpireAtVar = "KNIT_TOKENS_EXPIRE_AT"
+  /** Container environment: the classpath of knit's small JVM helpers in a container. */
+  val ClasspathVar = "KNIT_CLASSPATH"
   /** Under the user's HDFS home: `.knit/<application id>/`. */
   val StagingRoot = ".knit"
   /** knit's jar, localized for the AM. */
@@ -58,6 +69,11 @@ object AppFiles {
   /** The client's Hadoop configuration (knit.client.HadoopClientConf), unpacked as this dir. */
   val HadoopConfArchive = "knit-hadoop-conf.zip"
   val HadoopConfLink = "knit-hadoop-conf"
+  /** What knit puts in a container's working directory: no file of the user's may take
+    * one of these names (knit/validation.py refuses them; tests/test_contract.py checks
+    * that both sides list the same). */
+  val ContainerReservedNames: Seq[String] =
+    Seq(Command, Jar, Spec, EnvLink, Keytab, HadoopConfLink, HadoopConfArchive)
 
   /** Archives YARN unpacks (under their own name); anything else is a plain file. */
   def isArchive(name: String): Boolean = {

@@ -1,0 +1,30 @@
+"""Names and rules that both sides use, each written once here (the JVM side's are in
+knit.common.AppFiles and knit.client.LiveLogs; tests/test_contract.py checks that the two
+agree).
+
+This module imports nothing of knit's, so that every other module can import it.
+"""
+from __future__ import annotations
+
+#: The role of the containers that run the application's own command.
+MAIN_ROLE = "main"
+#: Role names: plain, as they become directory names in the staging dir.
+ROLE_NAME_PATTERN = r"[A-Za-z][A-Za-z0-9_-]{0,63}"
+#: What knit puts in a container's working directory: no file of the user's may take one
+#: of these names.
+CONTAINER_RESERVED_NAMES = frozenset({
+    "knit-command.sh", "knit.jar", "knit-app.json", "knit_env", "knit.keytab",
+    "knit-hadoop-conf", "knit-hadoop-conf.zip"})
+#: The log files logs() returns by default (all_files=True: every one).
+STD_LOGS = ("stdout", "stderr")
+#: Under the user's HDFS home: ``.knit/<application id>/``, an application's staging dir.
+STAGING_ROOT = ".knit"
+
+#: What the contract test compares with the JVM's ``sharedNames()``.
+SHARED = {
+    "main_role": MAIN_ROLE,
+    "role_name": ROLE_NAME_PATTERN,
+    "container_reserved_names": sorted(CONTAINER_RESERVED_NAMES),
+    "std_logs": list(STD_LOGS),
+    "staging_root": STAGING_ROOT,
+}
