@@ -432,7 +432,11 @@ class ClusterClient:
             The ResourceManager or HDFS cannot be reached.
         """
         # Ids of this ResourceManager carry its start time: only those can be unknown to it
-        # and still be ours to remove.
+        # and still be ours to remove. Under HA that is the active one's JVM start: the
+        # applications submitted before a failover keep the old one's, and the new active
+        # knows them from the shared state store (they go when FINISHED, FAILED or KILLED);
+        # one it has also forgotten (past yarn.resourcemanager.max-completed-applications)
+        # stays, as another cluster's would: a dir kept too long, never a live one removed.
         started_on = int(self._rm_get("/ws/v1/cluster/info")["clusterInfo"]["startedOn"])
         answer = self._jvm_call("clean", "remove the staging dirs of ended applications",
                                 started_on)

@@ -3,7 +3,7 @@ package knit.common
 import java.io.File
 
 import org.apache.hadoop.fs.Path
-import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.apache.hadoop.yarn.conf.{HAUtil, YarnConfiguration}
 
 /** Builds a client Configuration from a conf dir plus overrides, as Python describes it. */
 object HadoopConf {
@@ -49,8 +49,22 @@ object HadoopConf {
   def forResourceManager(conf: YarnConfiguration): YarnConfiguration = {
     val rm = new YarnConfiguration(conf)
     if (isDefault(conf, IpcConnectRetries)) rm.setInt(IpcConnectRetries, 0)
+    if (HAUtil.isHAEnabled(conf) && isDefault(conf, FailoverMaxAttempts)) {
+      // Under HA YARN's client fails over between the ResourceManagers, each once in turn,
+      // sleeping between attempts up to `yarn.client.failover-sleep-max-ms` (by default
+      // the retry interval), and makes max-wait / sleep-base attempts: a cluster that
+      // lengthens the sleeps would stretch the max wait by their ratio. Attempts are
+      // counted against the longest sleep instead, which keeps the whole call near it.
+      val interval = conf.getLong(YarnConfiguration.RESOURCEMANAGER_CONNECT_RETRY_INTERVAL_MS,
+        YarnConfiguration.DEFAULT_RESOURCEMANAGER_CONNECT_RETRY_INTERVAL_MS)
+      val maxSleep = math.max(1L, conf.getLong(YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_MAX_MS, interval))
+      val maxWait = conf.getLong(RmMaxWaitKey, RmMaxWaitMs)
+      if (maxWait >= 0) rm.setInt(FailoverMaxAttempts, math.max(1L, maxWait / maxSleep).toInt)
+    }
     rm
   }
+
+  private val FailoverMaxAttempts = YarnConfiguration.CLIENT_FAILOVER_MAX_ATTEMPTS
 
   private def isDefault(conf: YarnConfiguration, key: String): Boolean =
     Option(conf.getPropertySources(key)).forall(_.forall(_.endsWith("-default.xml")))
