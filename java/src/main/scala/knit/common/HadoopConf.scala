@@ -65,6 +65,30 @@ object HadoopConf {
   }
 
   private val FailoverMaxAttempts = YarnConfiguration.CLIENT_FAILOVER_MAX_ATTEMPTS
+  private val FailoverSleepBase = YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_BASE_MS
+  private val FailoverSleepMax = YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_MAX_MS
+  /** Under HA, the AM's sleeps between failovers: from 1 s, doubling up to 10 s. */
+  val AmFailoverSleepBaseMs = 1000L
+  val AmFailoverSleepMaxMs = 10000L
+
+  /** The ApplicationMaster's configuration (the cluster's, as its container gets it).
+    * Under HA YARN's client sleeps the retry interval (30 s by default, times 0.5 to 1.5)
+    * before each failover after the first: an AM whose heartbeat found the standby not yet
+    * active (it takes about 10 s, the dead one's ZooKeeper session expiring) reached the
+    * new active only a minute after the failover, where its NodeManagers took 12 to 20 s.
+    * Shorter sleeps, and as many attempts as fill the same max wait (15 minutes by
+    * default). Values the cluster sets are kept. */
+  def forApplicationMaster(conf: YarnConfiguration): YarnConfiguration = {
+    if (HAUtil.isHAEnabled(conf)) {
+      if (isDefault(conf, FailoverSleepBase)) conf.setLong(FailoverSleepBase, AmFailoverSleepBaseMs)
+      if (isDefault(conf, FailoverSleepMax)) conf.setLong(FailoverSleepMax, AmFailoverSleepMaxMs)
+      val maxWait = conf.getLong(RmMaxWaitKey, YarnConfiguration.DEFAULT_RESOURCEMANAGER_CONNECT_MAX_WAIT_MS)
+      if (isDefault(conf, FailoverMaxAttempts) && maxWait >= 0)
+        conf.setInt(FailoverMaxAttempts,
+          math.max(1L, maxWait / math.max(1L, conf.getLong(FailoverSleepMax, AmFailoverSleepMaxMs))).toInt)
+    }
+    conf
+  }
 
   private def isDefault(conf: YarnConfiguration, key: String): Boolean =
     Option(conf.getPropertySources(key)).forall(_.forall(_.endsWith("-default.xml")))

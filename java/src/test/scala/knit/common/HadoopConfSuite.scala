@@ -28,4 +28,15 @@ class HadoopConfSuite extends AnyFunSuite {
     assert(loaded(ha :+ (attempts -> "7"): _*).getInt(attempts, -1) == 7)
     assert(loaded(ha :+ (HadoopConf.RmMaxWaitKey -> "-1"): _*).get(attempts) == null)
   }
+
+  test("an AM under HA sleeps 1 to 10 s between failovers, within YARN's 15-minute max wait") {
+    val conf = HadoopConf.forApplicationMaster(new YarnConfiguration())
+    assert(conf.get(attempts) == null)  // no HA: untouched
+    ha.foreach { case (k, v) => conf.set(k, v) }
+    HadoopConf.forApplicationMaster(conf)
+    assert(conf.getLong(YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_BASE_MS, -1) == HadoopConf.AmFailoverSleepBaseMs)
+    assert(conf.getLong(YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_MAX_MS, -1) == HadoopConf.AmFailoverSleepMaxMs)
+    assert(conf.getInt(attempts, -1) ==
+      YarnConfiguration.DEFAULT_RESOURCEMANAGER_CONNECT_MAX_WAIT_MS / HadoopConf.AmFailoverSleepMaxMs)
+  }
 }
