@@ -19,7 +19,7 @@ from conftest import started
 from helpers import hdfs_status, wait_for
 from knit import Knit, MiniCluster
 from knit.exceptions import KnitException, MiniClusterError
-from test_production_events import RECOVERY, running_nodes
+from test_production_events import RECOVERY, main_pids, running_nodes
 
 #: The production choice under HA: the state store both ResourceManagers share.
 ZK_STORE = "org.apache.hadoop.yarn.server.resourcemanager.recovery.ZKRMStateStore"
@@ -77,6 +77,10 @@ def test_the_active_resourcemanager_dies_and_the_standby_takes_over(ha_cluster):
         client.wait_for_workers(2, timeout=180)
         wait_for(lambda: len(running(k)) == 1, 120, "the Knit app's container")
         before = running(k)
+        ((am_container, _),) = k.app._am_container.items()
+        # YARN says RUNNING once the launch is under way; the processes come a moment later.
+        pids = wait_for(lambda: (lambda p: all(p.values()) and p)(
+            main_pids(mc, before, am_container)), 60, "the container's and the AM's processes")
         assert client.submit(sum, range(10)).result() == 45
         workers = {w["name"] for w in client.scheduler_info()["workers"].values()}
         apps = (k.app_id, cluster.knit.app_id)
@@ -100,6 +104,7 @@ def test_the_active_resourcemanager_dies_and_the_standby_takes_over(ha_cluster):
                  "both applications RUNNING under the new active")
         assert k.status().attempt == 1 and cluster.knit.status().attempt == 1
         assert running(k) == before
+        assert main_pids(mc, before, am_container) == pids  # the same processes
         assert {w["name"] for w in client.scheduler_info()["workers"].values()} == workers
         assert {a["app_id"] for a in knit.ClusterClient(mc.conf_dir).applications()} >= set(apps)
 

@@ -75,7 +75,7 @@ object HadoopConf {
     * Under HA YARN's client sleeps the retry interval (30 s by default, times 0.5 to 1.5)
     * before each failover after the first: an AM whose heartbeat found the standby not yet
     * active (it takes about 10 s, the dead one's ZooKeeper session expiring) reached the
-    * new active only a minute after the failover, where its NodeManagers took 12 to 20 s.
+    * new active only a minute after the failover, where its NodeManagers took 12 to 25 s.
     * Shorter sleeps, and as many attempts as fill the same max wait (15 minutes by
     * default). Values the cluster sets are kept. */
   def forApplicationMaster(conf: YarnConfiguration): YarnConfiguration = {
