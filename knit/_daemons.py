@@ -50,6 +50,20 @@ DATANODE = "org.apache.hadoop.hdfs.server.datanode.DataNode"
 RESOURCEMANAGER = "org.apache.hadoop.yarn.server.resourcemanager.ResourceManager"
 NODEMANAGER = "org.apache.hadoop.yarn.server.nodemanager.NodeManager"
 WEB_PROXY = "org.apache.hadoop.yarn.server.webproxy.WebAppProxyServer"
+#: ResourceManager HA's leader election and state store (resourcemanagers=2): ZooKeeper's
+#: standalone server, from the zookeeper jar already on Hadoop's classpath.
+ZOOKEEPER = "org.apache.zookeeper.server.ZooKeeperServerMain"
+#: The ResourceManager ids under HA, by index.
+RM_IDS = ("rm0", "rm1")
+#: yarn.resourcemanager.cluster-id of a test bed with HA (names its state in ZooKeeper).
+HA_CLUSTER_ID = "knit-minicluster"
+#: The ResourceManager's ports, by the keys of DaemonCluster.ports (one RM: as they are;
+#: under HA each gets a suffix per RM, "rm_web-1") and the key of each address.
+RM_PORT_KEYS = {"rm": "yarn.resourcemanager.address",
+                "rm_scheduler": "yarn.resourcemanager.scheduler.address",
+                "rm_tracker": "yarn.resourcemanager.resource-tracker.address",
+                "rm_admin": "yarn.resourcemanager.admin.address",
+                "rm_web": "yarn.resourcemanager.webapp.address"}
 KDC = "knit.minicluster.KdcMain"
 HDFS_DIRS = "knit.minicluster.HdfsDirs"
 # The ResourceManager logs each NodeManager it registers (knit-minicluster-log4j.properties).
@@ -199,6 +213,10 @@ class DaemonCluster:
     `hosts` maps daemon names (``namenode``, ``datanode``, ``resourcemanager``,
     ``nodemanager-0``, ``webproxy``...; with ``datanodes`` > 1 ``datanode-0``...) to the
     :class:`Host` each runs on; a daemon it does not name runs here as ``localhost``.
+
+    ``resourcemanagers=2`` is ResourceManager HA: ``resourcemanager-0`` and
+    ``resourcemanager-1`` (rm-ids ``rm0``, ``rm1``) with automatic failover, elected through
+    a ZooKeeper server (daemon ``zookeeper``, on localhost, its data under the work dir).
     The readiness checks reach the NameNode's and the ResourceManager's web ports by the
     names of their hosts, so this process must be on their network.
     """
@@ -208,7 +226,8 @@ class DaemonCluster:
                  settings: dict[str, str], startup_timeout: float, heap_mb: int = 384,
                  kerberos: bool = False, users: dict[str, str] | None = None,
                  web_proxy: bool = False, homes: tuple[str, ...] = (),
-                 hosts: dict[str, Host] | None = None, datanodes: int = 1) -> None:
+                 hosts: dict[str, Host] | None = None, datanodes: int = 1,
+                 resourcemanagers: int = 1) -> None:
         self.work = work_dir
         #: The NameNode's name dir (dfs.namenode.name.dir): formatted once it holds a VERSION.
         self.name_dir = work_dir / "hdfs-name"
@@ -233,23 +252,96 @@ class DaemonCluster:
             # as another user could not enter a namespace).
             raise InvalidArgumentError("Daemons on other hosts need kerberos=False and no users.")
         self.datanodes = datanodes
+        if resourcemanagers not in (1, len(RM_IDS)):
+            raise InvalidArgumentError(f"resourcemanagers must be 1 or {len(RM_IDS)} (HA), "
+                                       f"got {resourcemanagers!r}")
+        if resourcemanagers > 1 and (kerberos or self.users):
+            # ZooKeeper would need SASL, and its data dir the YARN user's.
+            raise InvalidArgumentError("resourcemanagers=2 needs kerberos=False and no daemon_users.")
+        self.resourcemanagers = resourcemanagers
         #: On a secure cluster: what the KDC wrote (krb5_conf, principal, keytab, ...).
         self.realm: dict[str, str] = {}
         self._rm_web_settings: dict[str, str] = {}
         self.daemons: dict[str, Daemon] = {}
         self.cluster_jars = java.cluster_classpath(hadoop_version)
         self.knit_jar = str(java.knit_jar())
-        self.ports = {k: free_port() for k in ("nn_rpc", "nn_http", "rm", "rm_scheduler",
-                                                "rm_tracker", "rm_admin", "rm_web", "proxy")}
+        self.ports = {k: free_port() for k in ("nn_rpc", "nn_http", *self._rm_port_keys(), "proxy")}
         p = self.ports
-        nn, rm = self.host_of("namenode").name, self.host_of("resourcemanager").name
+        nn = self.host_of("namenode").name
         self.addresses = {
             "default_fs": f"hdfs://{nn}:{p['nn_rpc']}",
             "webhdfs": f"http://{nn}:{p['nn_http']}/webhdfs/v1",
-            "resourcemanager": f"{rm}:{p['rm']}",
-            "resourcemanager_web": f"http://{rm}:{p['rm_web']}",
+            # Under HA: the first ResourceManager's (MiniCluster asks which is active).
+            "resourcemanager": self.rm_addresses()[0],
+            "resourcemanager_web": self.rm_web_urls()[0],
             "namenode_web": f"http://{nn}:{p['nn_http']}",
         }
+
+    # ------------------------------------------------------------------ ResourceManagers
+    def rm_names(self) -> list[str]:
+        """The ResourceManagers' daemon names: ``resourcemanager``, or under HA
+        ``resourcemanager-0``, ``resourcemanager-1``."""
+        if self.resourcemanagers == 1:
+            return ["resourcemanager"]
+        return [f"resourcemanager-{i}" for i in range(self.resourcemanagers)]
+
+    def _rm_port_keys(self) -> list[str]:
+        if self.resourcemanagers == 1:
+            return list(RM_PORT_KEYS)
+        return [f"{k}-{i}" for i in range(self.resourcemanagers) for k in RM_PORT_KEYS] + ["zk"]
+
+    def _rm_port(self, kind: str, index: int) -> int:
+        return self.ports[kind if self.resourcemanagers == 1 else f"{kind}-{index}"]
+
+    def rm_addresses(self) -> list[str]:
+        """Each ResourceManager's client RPC address (``host:port``), by index."""
+        return [f"{self.host_of(n).name}:{self._rm_port('rm', i)}" for i, n in enumerate(self.rm_names())]
+
+    def rm_web_urls(self) -> list[str]:
+        """Each ResourceManager's web base URL, by index."""
+        return [f"http://{self.host_of(n).name}:{self._rm_port('rm_web', i)}"
+                for i, n in enumerate(self.rm_names())]
+
+    def rm_ha_states(self) -> list[str]:
+        """Each ResourceManager's ``haState`` (``ACTIVE``, ``STANDBY``...; ``DOWN`` when its
+        REST API does not answer), by index."""
+        states = []
+        for url in self.rm_web_urls():
+            try:
+                info = requests.get(f"{url}/ws/v1/cluster/info", timeout=10).json()
+                states.append(info["clusterInfo"]["haState"])
+            except (requests.RequestException, ValueError, KeyError):
+                states.append("DOWN")
+        return states
+
+    def active_rm(self) -> int | None:
+        """The index of the ACTIVE ResourceManager, or None while none is."""
+        states = self.rm_ha_states()
+        return states.index("ACTIVE") if "ACTIVE" in states else None
+
+    def _rm_properties(self) -> dict[str, str]:
+        """Where the ResourceManager is, or under HA where each is, the election and the
+        ids (each ResourceManager's own yarn.resourcemanager.ha.id is in its own conf)."""
+        names = self.rm_names()
+        if self.resourcemanagers == 1:
+            rm = self.host_of(names[0]).name
+            return {"yarn.resourcemanager.hostname": rm,
+                    **{key: f"{rm}:{self._rm_port(kind, 0)}" for kind, key in RM_PORT_KEYS.items()}}
+        props = {
+            "yarn.resourcemanager.ha.enabled": "true",
+            "yarn.resourcemanager.ha.rm-ids": ",".join(RM_IDS),
+            "yarn.resourcemanager.cluster-id": HA_CLUSTER_ID,
+            # ZKRMStateStore reads Hadoop 3's common key; the leader elector
+            # (ActiveStandbyElectorBasedElectorService, Hadoop 3.3 to 3.5) YARN's own.
+            "hadoop.zk.address": f"localhost:{self.ports['zk']}",
+            "yarn.resourcemanager.zk-address": f"localhost:{self.ports['zk']}",
+        }
+        for i, (name, rm_id) in enumerate(zip(names, RM_IDS)):
+            host = self.host_of(name).name
+            props[f"yarn.resourcemanager.hostname.{rm_id}"] = host
+            props.update({f"{key}.{rm_id}": f"{host}:{self._rm_port(kind, i)}"
+                          for kind, key in RM_PORT_KEYS.items()})
+        return props
 
     def host_of(self, daemon: str) -> Host:
         """The host daemon `daemon` runs on."""
@@ -267,19 +359,14 @@ class DaemonCluster:
         """What every client and daemon reads: where the daemons are, and the cluster's
         few departures from Hadoop's defaults (each for a one-machine reason)."""
         p = self.ports
-        nn, rm = self.host_of("namenode").name, self.host_of("resourcemanager").name
+        nn = self.host_of("namenode").name
         classpath = [str(self.client_conf_dir), *self.cluster_jars]
         props = {
             "fs.defaultFS": self.addresses["default_fs"],
             "dfs.namenode.rpc-address": f"{nn}:{p['nn_rpc']}",
             "dfs.namenode.http-address": f"{nn}:{p['nn_http']}",
             "dfs.replication": "1",  # one DataNode (by default)
-            "yarn.resourcemanager.hostname": rm,
-            "yarn.resourcemanager.address": f"{rm}:{p['rm']}",
-            "yarn.resourcemanager.scheduler.address": f"{rm}:{p['rm_scheduler']}",
-            "yarn.resourcemanager.resource-tracker.address": f"{rm}:{p['rm_tracker']}",
-            "yarn.resourcemanager.admin.address": f"{rm}:{p['rm_admin']}",
-            "yarn.resourcemanager.webapp.address": f"{rm}:{p['rm_web']}",
+            **self._rm_properties(),
             # Containers find Hadoop where a real cluster puts it. No tarball here: the
             # jars Maven resolved for this version, after the clients' conf dir.
             "yarn.application.classpath": ",".join(classpath),
@@ -365,8 +452,12 @@ class DaemonCluster:
         for name in self.datanode_names():
             own = {} if name == "datanode" else {"dfs.datanode.data.dir": str(self._data_dir(name))}
             self._spawn(self._daemon(name, DATANODE, own_settings=own))
-        self._spawn(self._daemon("resourcemanager", RESOURCEMANAGER,
-                                 own_settings=self._rm_web_settings))
+        if self.resourcemanagers > 1:
+            self._spawn(self._zookeeper())
+        for name, rm_id in zip(self.rm_names(), RM_IDS):
+            own = {} if self.resourcemanagers == 1 else {"yarn.resourcemanager.ha.id": rm_id}
+            self._spawn(self._daemon(name, RESOURCEMANAGER,
+                                     own_settings={**self._rm_web_settings, **own}))
         for i in range(self.nodemanagers):
             # Fixed ports, as on a real cluster: a NodeManager started again is the same node
             # to the ResourceManager (which then ends the containers it no longer runs).
@@ -384,9 +475,24 @@ class DaemonCluster:
         live = "a live DataNode" if self.datanodes == 1 else f"{self.datanodes} live DataNodes"
         self._wait(deadline, f"HDFS to leave safe mode with {live}", self._hdfs_ready)
         self._hdfs_dirs()
-        self._wait(deadline, f"{self.nodemanagers} NodeManagers to be RUNNING", self._yarn_ready)
+        active = "an active ResourceManager with " if self.resourcemanagers > 1 else ""
+        self._wait(deadline, f"{active}{self.nodemanagers} NodeManagers to be RUNNING",
+                   self._yarn_ready)
         logger.info("Hadoop %s daemons ready in %.1f s", self.version, time.monotonic() - started)
         return dict(self.addresses)
+
+    def _zookeeper(self) -> Daemon:
+        """A standalone ZooKeeper server on localhost, its data under the work dir."""
+        zk_dir = self.work / "zookeeper-data"
+        zk_dir.mkdir()
+        cfg = self.work / "zookeeper.cfg"
+        cfg.write_text("\n".join([
+            "tickTime=2000", f"dataDir={zk_dir}", f"clientPort={self.ports['zk']}",
+            "clientPortAddress=localhost",
+            # ZooKeeper sets the system property zookeeper.<key> of each key it does not
+            # know: its admin web server (Jetty, port 8080 by default) stays off.
+            "admin.enableServer=false", ""]))
+        return self._daemon("zookeeper", ZOOKEEPER, str(cfg))
 
     def _prepare_for_other_users(self) -> None:
         """Daemons that run as other OS users need to read the jars, which live in this
@@ -413,7 +519,7 @@ class DaemonCluster:
         """The OS user a daemon runs as: HDFS's for HDFS daemons, YARN's for YARN's."""
         if main_class in (NAMENODE, DATANODE, HDFS_DIRS):
             return self.users.get("hdfs")
-        if main_class in (RESOURCEMANAGER, NODEMANAGER, WEB_PROXY):
+        if main_class in (RESOURCEMANAGER, NODEMANAGER, WEB_PROXY, ZOOKEEPER):
             return self.users.get("yarn")
         return None
 
@@ -512,9 +618,17 @@ class DaemonCluster:
         if self.kerberos:  # the REST API needs SPNEGO: count registrations in the RM's log
             log = self.daemons["resourcemanager"].log_path.read_text(errors="replace")
             return len(set(_REGISTERED.findall(log))) >= self.nodemanagers
-        nodes = requests.get(f"{self.addresses['resourcemanager_web']}/ws/v1/cluster/nodes",
+        return self.running_nodes() == self.nodemanagers
+
+    def running_nodes(self) -> int:
+        """NodeManagers the (active) ResourceManager counts RUNNING; 0 under HA while none
+        is active."""
+        index = 0 if self.resourcemanagers == 1 else self.active_rm()
+        if index is None:
+            return 0
+        nodes = requests.get(f"{self.rm_web_urls()[index]}/ws/v1/cluster/nodes",
                              params={"states": "RUNNING"}, timeout=5).json()
-        return len((nodes.get("nodes") or {}).get("node") or []) == self.nodemanagers
+        return len((nodes.get("nodes") or {}).get("node") or [])
 
     def _hdfs_dirs(self) -> None:
         """What an administrator makes on a new cluster: a world-writable /tmp (YARN's
@@ -538,8 +652,8 @@ class DaemonCluster:
                              timeout=30).raise_for_status()
 
     def stop(self) -> None:
-        """Stop the NodeManagers (which stop their containers), then the ResourceManager,
-        then HDFS. Safe to call more than once."""
+        """Stop the NodeManagers (which stop their containers), then the ResourceManager(s),
+        then HDFS (and ZooKeeper). Safe to call more than once."""
         rank = {NODEMANAGER: 0, RESOURCEMANAGER: 1, KDC: 3}
         order = sorted(self.daemons.values(), key=lambda d: rank.get(d.main_class, 2))
         for d in order:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import re
 import secrets
 from typing import Any, Mapping, Sequence
 
@@ -97,8 +98,14 @@ class ClusterClient:
     def _jvm_call(self, method: str, what: str, *args: Any) -> Any:
         """A client-JVM call about this cluster (its errors are knit's exceptions, saying
         `what` failed)."""
-        return self._client().call(method, self.config.conf_dir, self._overrides, *args,
-                                   what=what)
+        try:
+            return self._client().call(method, self.config.conf_dir, self._overrides, *args,
+                                       what=what)
+        except KnitException as e:
+            every = _every_resourcemanager(e, self.config.resourcemanager_addresses)
+            if every is None:
+                raise
+            raise every from e.__cause__
 
     # ------------------------------------------------------------------ applications
     def start(
@@ -425,7 +432,11 @@ class ClusterClient:
             The ResourceManager or HDFS cannot be reached.
         """
         # Ids of this ResourceManager carry its start time: only those can be unknown to it
-        # and still be ours to remove.
+        # and still be ours to remove. Under HA that is the active one's JVM start: the
+        # applications submitted before a failover keep the old one's, and the new active
+        # knows them from the shared state store (they go when FINISHED, FAILED or KILLED);
+        # one it has also forgotten (past yarn.resourcemanager.max-completed-applications)
+        # stays, as another cluster's would: a dir kept too long, never a live one removed.
         started_on = int(self._rm_get("/ws/v1/cluster/info")["clusterInfo"]["startedOn"])
         answer = self._jvm_call("clean", "remove the staging dirs of ended applications",
                                 started_on)
@@ -433,3 +444,16 @@ class ClusterClient:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}<{self.config.conf_dir}>"
+
+
+def _every_resourcemanager(error: KnitException, addresses: list[str]) -> KnitException | None:
+    """Under HA, YARN's client tries each ResourceManager in turn and reports the last one
+    it could not reach: the same error naming them all (None when it is not that)."""
+    found = re.search(r"nothing answers at (\S+) \(", str(error))
+    if len(addresses) < 2 or not found or \
+            not any(found[1].endswith(":" + a.rsplit(":", 1)[-1]) for a in addresses):
+        return None
+    message = str(error).replace(
+        found[0], f"no ResourceManager answers at {', '.join(addresses)} (each tried in turn; "
+                  f"the last, {found[1]}, said ", 1)
+    return type(error)(message)

@@ -99,6 +99,13 @@ class MiniCluster:
     web_proxy : bool
         With daemons: run YARN's web proxy as a daemon of its own
         (``yarn.web-proxy.address``), not inside the ResourceManager.
+    resourcemanagers : int
+        With daemons: 1 (the default), or 2 for ResourceManager HA: daemons
+        ``resourcemanager-0`` and ``resourcemanager-1`` (rm-ids ``rm0``, ``rm1``) with
+        automatic failover, elected through an embedded ZooKeeper server (daemon
+        ``zookeeper``); the clients' conf dir names both. Choose the state store with
+        `config` (``ZKRMStateStore`` is the production choice under HA). Not with
+        `kerberos` or `daemon_users`.
     kerberos : bool
         Secure the cluster: a KDC (Hadoop's MiniKdc) in the same JVM, Kerberos RPC for HDFS
         and YARN, block access tokens, and SPNEGO on the ResourceManager's REST API. A
@@ -131,6 +138,7 @@ class MiniCluster:
         daemon_users: dict[str, str] | None = None,
         homes: Sequence[str] = (),
         web_proxy: bool = False,
+        resourcemanagers: int = 1,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
                                  ("nodemanager_memory_mb", nodemanager_memory_mb, 256),
@@ -165,6 +173,12 @@ class MiniCluster:
         if web_proxy and not daemons:
             raise InvalidArgumentError("web_proxy=True needs daemons=True.")
         self.web_proxy = bool(web_proxy)
+        if resourcemanagers not in (1, 2) or isinstance(resourcemanagers, bool):
+            raise InvalidArgumentError(f"resourcemanagers must be 1 or 2 (HA), got {resourcemanagers!r}")
+        if resourcemanagers > 1 and (not daemons or kerberos or self.daemon_users):
+            raise InvalidArgumentError("resourcemanagers=2 needs daemons=True, kerberos=False "
+                                       "and no daemon_users.")
+        self.resourcemanagers = resourcemanagers
         self._java_home = None if java_home is None else os.fspath(java_home)
         self.conf_dir: str | None = None
         self._backend: DaemonCluster | None = None
@@ -199,7 +213,8 @@ class MiniCluster:
                     Path(self.work_dir), Path(self.conf_dir), self.hadoop_version, java_home,
                     self.nodemanagers, self.nodemanager_memory_mb, self.config,
                     self.startup_timeout, kerberos=self.kerberos, users=self.daemon_users,
-                    web_proxy=self.web_proxy, homes=self.homes)
+                    web_proxy=self.web_proxy, homes=self.homes,
+                    resourcemanagers=self.resourcemanagers)
                 self._addresses = self._backend.start()
             else:
                 self._launch(java_exe, java_home, jars)
@@ -260,9 +275,10 @@ class MiniCluster:
 
     @property
     def pid(self) -> int | None:
-        """Process id of the cluster JVM (with daemons: the ResourceManager's)."""
+        """Process id of the cluster JVM (with daemons: the ResourceManager's; under HA the
+        active one's, else the first running one's)."""
         if self._backend is not None:
-            rm = self._backend.daemons.get("resourcemanager")
+            rm = self._backend.daemons.get(self._rm_name(self._current_rm()))
             return rm.proc.pid if rm is not None and rm.running() else None
         return self._proc.pid if self._proc is not None else None
 
@@ -281,13 +297,58 @@ class MiniCluster:
     @property
     def resourcemanager_web(self) -> str:
         """Base URL of the ResourceManager's web UI (``.../cluster``) and REST API
-        (``.../ws/v1/cluster``)."""
-        return self._address("resourcemanager_web")
+        (``.../ws/v1/cluster``). Under HA: the active ResourceManager's at the time of the
+        call, or the first's while none is active (each is in
+        :attr:`resourcemanager_web_urls`)."""
+        self._address("resourcemanager_web")  # started?
+        return self.resourcemanager_web_urls[self._current_rm()]
 
     @property
     def resourcemanager_address(self) -> str:
-        """``host:port`` of the ResourceManager's client RPC."""
-        return self._address("resourcemanager")
+        """``host:port`` of the ResourceManager's client RPC. Under HA: the active one's,
+        as :attr:`resourcemanager_web`."""
+        address = self._address("resourcemanager")
+        if self._backend is None:
+            return address
+        return self._backend.rm_addresses()[self._current_rm()]
+
+    @property
+    def resourcemanager_web_urls(self) -> list[str]:
+        """Each ResourceManager's web base URL, by index (one without HA)."""
+        if self._backend is None:
+            return [self._address("resourcemanager_web")]
+        return self._backend.rm_web_urls()
+
+    def active_resourcemanager(self) -> int:
+        """The index of the ACTIVE ResourceManager, as each answers at
+        ``/ws/v1/cluster/info`` (``haState``); 0 without HA.
+
+        Raises
+        ------
+        MiniClusterError
+            Under HA, when no ResourceManager is active (the states are in the message).
+        """
+        self._address("resourcemanager_web")
+        if self.resourcemanagers == 1:
+            return 0
+        states = self._backend.rm_ha_states()
+        if "ACTIVE" not in states:
+            raise MiniClusterError(f"No ResourceManager is active: {states}")
+        return states.index("ACTIVE")
+
+    def _current_rm(self) -> int:
+        """The active ResourceManager's index, else the first running one's, else 0."""
+        if self._backend is None or self.resourcemanagers == 1:
+            return 0
+        active = self._backend.active_rm()
+        if active is not None:
+            return active
+        running = [i for i, n in enumerate(self._backend.rm_names())
+                   if n in self._backend.daemons and self._backend.daemons[n].running()]
+        return running[0] if running else 0
+
+    def _rm_name(self, index: int) -> str:
+        return "resourcemanager" if self.resourcemanagers == 1 else f"resourcemanager-{index}"
 
     @property
     def default_fs(self) -> str:
@@ -316,10 +377,10 @@ class MiniCluster:
 
     @property
     def log_path(self) -> str | None:
-        """The cluster JVM's log file (with daemons: the ResourceManager's); removed by
-        :meth:`stop`."""
+        """The cluster JVM's log file (with daemons: the ResourceManager's, under HA the
+        active one's); removed by :meth:`stop`."""
         if self._backend is not None:
-            return self._backend.log_paths()["resourcemanager"]
+            return self._backend.log_paths()[self._rm_name(self._current_rm())]
         return os.path.join(self.work_dir, "minicluster.log") if self.work_dir else None
 
     @property
@@ -399,18 +460,41 @@ class MiniCluster:
         self._require_daemons()
         self._backend.restart_daemon("namenode")
 
-    def stop_resourcemanager(self, sig: int = signal.SIGTERM) -> None:
-        """With daemons: send `sig` to the ResourceManager's JVM and wait for it to exit (an
+    def stop_resourcemanager(self, sig: int = signal.SIGTERM, index: int | None = None) -> int:
+        """With daemons: send `sig` to a ResourceManager's JVM and wait for it to exit (an
         operator's stop with SIGTERM, a crash with SIGKILL). With
         ``yarn.resourcemanager.recovery.enabled`` (work-preserving, with a state store),
-        running applications survive until :meth:`restart_resourcemanager`."""
-        self._require_daemons()
-        self._backend.kill_daemon("resourcemanager", sig)
+        running applications survive until :meth:`restart_resourcemanager`, or under HA
+        until the other ResourceManager takes over.
 
-    def restart_resourcemanager(self) -> None:
-        """With daemons: start the ResourceManager again, with the same ports and dirs."""
+        `index` picks the ResourceManager under HA (0 or 1); by default the active one.
+        Returns the index stopped.
+        """
         self._require_daemons()
-        self._backend.restart_daemon("resourcemanager")
+        if index is None:
+            index = self.active_resourcemanager()
+        self._check_rm_index(index)
+        self._backend.kill_daemon(self._rm_name(index), sig)
+        return index
+
+    def restart_resourcemanager(self, index: int | None = None) -> int:
+        """With daemons: start a stopped ResourceManager again, with the same ports and
+        dirs. `index` picks it under HA; by default the first one not running (under HA it
+        comes back as a standby unless no other is active). Returns the index started."""
+        self._require_daemons()
+        if index is None:
+            stopped = [i for i in range(self.resourcemanagers)
+                       if not self._backend.daemons[self._rm_name(i)].running()]
+            if not stopped:
+                raise InvalidArgumentError("Every ResourceManager is running; stop one first.")
+            index = stopped[0]
+        self._check_rm_index(index)
+        self._backend.restart_daemon(self._rm_name(index))
+        return index
+
+    def _check_rm_index(self, index: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.resourcemanagers:
+            raise InvalidArgumentError(f"index must be 0 to {self.resourcemanagers - 1}, got {index!r}")
 
     def _require_daemons(self) -> None:
         if self._backend is None:

@@ -100,6 +100,10 @@ DASK_ROWS = [
     ("dask-unknown-queue", UnknownQueueError,
      lambda c, t: YarnCluster(n_workers=1, queue="nope", hadoop_conf_dir=c)),
     ("minicluster-zero-nodes", InvalidArgumentError, lambda c, t: MiniCluster(nodemanagers=0)),
+    ("minicluster-three-resourcemanagers", InvalidArgumentError,
+     lambda c, t: MiniCluster(daemons=True, resourcemanagers=3)),
+    ("minicluster-ha-in-one-jvm", InvalidArgumentError,
+     lambda c, t: MiniCluster(daemons=False, resourcemanagers=2)),
 ]
 
 

@@ -8,7 +8,7 @@ import org.apache.hadoop.yarn.api.records.FinalApplicationStatus
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, GatewayTls, Messages}
+import knit.common.{AppFiles, GatewayTls, HadoopConf, Messages}
 
 /** Entry point of the AM container: reads the localized application spec and runs. */
 object ApplicationMasterMain {
@@ -29,7 +29,7 @@ object ApplicationMasterMain {
         // its TLS context is ready (GatewayTls.deferred).
         val staged = CompletableFuture.supplyAsync(() => Messages.fromJson[Messages.StagedApp](
           new String(java.nio.file.Files.readAllBytes(new java.io.File(AppFiles.Spec).toPath), UTF_8)))
-        val conf = new YarnConfiguration()
+        val conf = HadoopConf.forApplicationMaster(new YarnConfiguration())
         val tls = CompletableFuture.supplyAsync(() =>
           GatewayTls.context(AmSecrets.read(AppFiles.GatewayCertKey), AmSecrets.read(AppFiles.GatewayKeyKey)))
         // The workers' launch context reads HDFS: its client is cached for that first use.

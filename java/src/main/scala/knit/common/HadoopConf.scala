@@ -3,7 +3,7 @@ package knit.common
 import java.io.File
 
 import org.apache.hadoop.fs.Path
-import org.apache.hadoop.yarn.conf.YarnConfiguration
+import org.apache.hadoop.yarn.conf.{HAUtil, YarnConfiguration}
 
 /** Builds a client Configuration from a conf dir plus overrides, as Python describes it. */
 object HadoopConf {
@@ -49,7 +49,45 @@ object HadoopConf {
   def forResourceManager(conf: YarnConfiguration): YarnConfiguration = {
     val rm = new YarnConfiguration(conf)
     if (isDefault(conf, IpcConnectRetries)) rm.setInt(IpcConnectRetries, 0)
+    if (HAUtil.isHAEnabled(conf) && isDefault(conf, FailoverMaxAttempts)) {
+      // Under HA YARN's client fails over between the ResourceManagers, each once in turn,
+      // sleeping between attempts up to `yarn.client.failover-sleep-max-ms` (by default
+      // the retry interval), and makes max-wait / sleep-base attempts: a cluster that
+      // lengthens the sleeps would stretch the max wait by their ratio. Attempts are
+      // counted against the longest sleep instead, which keeps the whole call near it.
+      val interval = conf.getLong(YarnConfiguration.RESOURCEMANAGER_CONNECT_RETRY_INTERVAL_MS,
+        YarnConfiguration.DEFAULT_RESOURCEMANAGER_CONNECT_RETRY_INTERVAL_MS)
+      val maxSleep = math.max(1L, conf.getLong(YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_MAX_MS, interval))
+      val maxWait = conf.getLong(RmMaxWaitKey, RmMaxWaitMs)
+      if (maxWait >= 0) rm.setInt(FailoverMaxAttempts, math.max(1L, maxWait / maxSleep).toInt)
+    }
     rm
+  }
+
+  private val FailoverMaxAttempts = YarnConfiguration.CLIENT_FAILOVER_MAX_ATTEMPTS
+  private val FailoverSleepBase = YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_BASE_MS
+  private val FailoverSleepMax = YarnConfiguration.CLIENT_FAILOVER_SLEEPTIME_MAX_MS
+  /** Under HA, the AM's sleeps between failovers: from 1 s, doubling up to 10 s. */
+  val AmFailoverSleepBaseMs = 1000L
+  val AmFailoverSleepMaxMs = 10000L
+
+  /** The ApplicationMaster's configuration (the cluster's, as its container gets it).
+    * Under HA YARN's client sleeps the retry interval (30 s by default, times 0.5 to 1.5)
+    * before each failover after the first: an AM whose heartbeat found the standby not yet
+    * active (it takes about 10 s, the dead one's ZooKeeper session expiring) reached the
+    * new active only a minute after the failover, where its NodeManagers took 12 to 25 s.
+    * Shorter sleeps, and as many attempts as fill the same max wait (15 minutes by
+    * default). Values the cluster sets are kept. */
+  def forApplicationMaster(conf: YarnConfiguration): YarnConfiguration = {
+    if (HAUtil.isHAEnabled(conf)) {
+      if (isDefault(conf, FailoverSleepBase)) conf.setLong(FailoverSleepBase, AmFailoverSleepBaseMs)
+      if (isDefault(conf, FailoverSleepMax)) conf.setLong(FailoverSleepMax, AmFailoverSleepMaxMs)
+      val maxWait = conf.getLong(RmMaxWaitKey, YarnConfiguration.DEFAULT_RESOURCEMANAGER_CONNECT_MAX_WAIT_MS)
+      if (isDefault(conf, FailoverMaxAttempts) && maxWait >= 0)
+        conf.setInt(FailoverMaxAttempts,
+          math.max(1L, maxWait / math.max(1L, conf.getLong(FailoverSleepMax, AmFailoverSleepMaxMs))).toInt)
+    }
+    conf
   }
 
   private def isDefault(conf: YarnConfiguration, key: String): Boolean =

@@ -11,6 +11,8 @@ package knit.minicluster
   */
 object DaemonMain {
   private val FormatFirst = "--format-namenode"
+  /** How long a daemon's shutdown hooks may run once its stdin closed. */
+  val ShutdownGraceMs = 30000L
 
   def main(allArgs: Array[String]): Unit = {
     val formatFirst = allArgs.headOption.contains(FormatFirst)
@@ -18,6 +20,12 @@ object DaemonMain {
     require(args.nonEmpty, s"usage: DaemonMain [$FormatFirst] <main class> [args...]")
     val watcher = new Thread(() => {
       try while (System.in.read() != -1) {} catch { case _: java.io.IOException => }
+      // The shutdown hooks get a bounded time: a NodeManager whose ResourceManagers are
+      // gone too (its owner died while the cluster started) spent 90 s in its hook
+      // retrying to unregister. Python's stop() kills a daemon after the same wait.
+      val halt = new Thread(() => { Thread.sleep(ShutdownGraceMs); Runtime.getRuntime.halt(1) }, "knit-halt")
+      halt.setDaemon(true)
+      halt.start()
       System.exit(0)
     }, "knit-stdin-watcher")
     watcher.setDaemon(true)
