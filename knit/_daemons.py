@@ -35,6 +35,7 @@ from pathlib import Path
 import requests
 
 from . import java
+from .config import acting_user
 from .exceptions import InvalidArgumentError, MiniClusterError
 
 logger = logging.getLogger(__name__)
@@ -633,7 +634,7 @@ class DaemonCluster:
     def _hdfs_dirs(self) -> None:
         """What an administrator makes on a new cluster: a world-writable /tmp (YARN's
         aggregated logs go under it) and the users' homes."""
-        users = dict.fromkeys([current_user(), *self.homes])
+        users = dict.fromkeys([acting_user(), *self.homes])
         dirs = (("/tmp", "1777", None), *((f"/user/{u}", "755", u) for u in users))
         if self.kerberos:  # as the HDFS superuser: the NameNode's principal
             spec = [":".join(x for x in d if x) for d in dirs]
@@ -710,13 +711,6 @@ def _properties(path: Path) -> dict[str, str]:
     """key=value lines (as knit.minicluster.KdcMain writes them)."""
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
     return {k: v for k, v in pairs}
-
-
-def current_user() -> str:
-    """Who a Hadoop client of this process is, on a cluster without Kerberos:
-    ``$HADOOP_USER_NAME`` if set (Hadoop's simple authentication honours it), else the
-    login name."""
-    return os.environ.get("HADOOP_USER_NAME") or _login_name()
 
 
 def _chown_tree(root: Path, user: str | None) -> None:

@@ -10,6 +10,7 @@ from ._py4j import connect, from_json
 from .messages import ContainerList
 from ._tls import pinned_context
 from .exceptions import ApplicationMasterLostError, KnitException
+from .timeouts import AM_CALL_S
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class AMGateway:
         self.address = f"{host}:{port}"
         _noise.addresses.add(f"({self.address})")  # py4j writes "(host:port)"
         try:
-            self._gateway = connect(host, port, token, read_timeout=60,
+            self._gateway = connect(host, port, token, read_timeout=AM_CALL_S,
                                     ssl_context=pinned_context(cert_pem))
         except Py4JNetworkError as e:
             raise KnitException(f"Cannot reach the ApplicationMaster at {self.address}: {e}") from e

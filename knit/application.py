@@ -17,15 +17,12 @@ from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          KnitTimeoutError)
 from .messages import ApplicationReport, Container, LiveLogsRead, RoleSpec
 from .names import MAIN_ROLE, STD_LOGS
+from .timeouts import AM_TAKEOVER_S, KILL_S, LEASE_RENEW_S, LOGS_S, START_S
 from .validation import ROLE_NAME, memory_mb, validated_containers, validated_resources
 
 logger = logging.getLogger(__name__)
 
 DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
-# The AM ends an application whose client has not renewed its lease for LEASE_SECONDS
-# (the client died, even by kill -9); the client renews every LEASE_RENEW_SECONDS.
-LEASE_SECONDS = 30
-LEASE_RENEW_SECONDS = 5
 
 
 class Application:
@@ -89,7 +86,7 @@ class Application:
         return self
 
     def _connect_am(self, token: str, cert_pem: str, renew_lease: bool,
-                    timeout: float = 120) -> AMGateway:
+                    timeout: float = START_S) -> AMGateway:
         deadline = time.monotonic() + timeout
         said = None
         while time.monotonic() < deadline:
@@ -139,12 +136,12 @@ class Application:
         return am
 
     def _keep_lease(self, stop: threading.Event) -> None:
-        """Renews the lease every LEASE_RENEW_SECONDS while the application runs (and
+        """Renews the lease every LEASE_RENEW_S while the application runs (and
         this process lives), following the AM to its next attempt if it is lost. It asks
         nothing of the ResourceManager while the AM answers: a ResourceManager that is
         down (a restart, a failover) must not stop the renewals, or the AM would end the
         application for a client that is still there."""
-        while not stop.wait(LEASE_RENEW_SECONDS):
+        while not stop.wait(LEASE_RENEW_S):
             am = self._am
             if am is None:  # being replaced by the next attempt's (or closed: stop is set)
                 continue
@@ -160,11 +157,11 @@ class Application:
                 logger.debug("Could not renew the lease of %s: %s", self.app_id, e)
 
     def _follow_attempts(self, stop: threading.Event) -> None:
-        """Every LEASE_RENEW_SECONDS, asks the ResourceManager whether YARN runs a newer
+        """Every LEASE_RENEW_S, asks the ResourceManager whether YARN runs a newer
         attempt than the AM this client talks to (whose NodeManager was lost: it may still
         answer, not knowing), and follows it. Its own thread: this call blocks while the
         ResourceManager is down, and the lease must not wait for it."""
-        while not stop.wait(LEASE_RENEW_SECONDS):
+        while not stop.wait(LEASE_RENEW_S):
             am = self._am
             if am is None:  # being replaced by the next attempt's (or closed: stop is set)
                 continue
@@ -188,7 +185,7 @@ class Application:
         except ApplicationMasterLostError:
             return call(self._reconnect_am(am))
 
-    def _reconnect_am(self, lost: AMGateway, timeout: float = 120) -> AMGateway:
+    def _reconnect_am(self, lost: AMGateway, timeout: float = AM_TAKEOVER_S) -> AMGateway:
         """Waits for the next AM attempt to register and connects to it (once, when the
         lease thread and a caller both notice)."""
         with self._reconnecting:
@@ -453,7 +450,7 @@ class Application:
                 raise KnitTimeoutError(f"{self.app_id} still {report['state']} after {timeout} s.")
             time.sleep(0.25)
 
-    def logs(self, container_id: str | None = None, timeout: float = 60,
+    def logs(self, container_id: str | None = None, timeout: float = LOGS_S,
              all_files: bool = False) -> dict[str, dict[str, str]]:
         """Logs by container: ``{container_id: {"stdout": ..., "stderr": ...}}``, for every
         container the application had, the ApplicationMaster's own among them (its current
@@ -567,7 +564,7 @@ class Application:
             raise InvalidArgumentError(f"Not a relative path inside the staging dir: {path!r}")
         return self._jvm_call("readStagedFile", f"read {path} of {self.app_id}", self.app_id, path)
 
-    def kill(self, timeout: float = 30) -> None:
+    def kill(self, timeout: float = KILL_S) -> None:
         """End the application and remove its staging dir; idempotent. Its
         ApplicationMaster releases the containers, waits for YARN to report them ended
         (the final :meth:`get_containers` shows them COMPLETED, outcome RELEASED) and

@@ -18,7 +18,7 @@ _DASK_WORKER_ROLE = "worker"
 
 def _attached(conf: str | None, app_id: str) -> Application:
     """A full handle on a running application of this user (ApplicationStateError else)."""
-    return ClusterClient(conf).connect(app_id, timeout=30)
+    return ClusterClient(conf).connect(app_id)
 
 
 def _by_id(conf: str | None, app_id: str) -> Application:
@@ -189,7 +189,7 @@ def kill(app_id, hadoop_conf_dir):
     ended = _ended(cluster, app_id)
     if ended is None:
         try:
-            app = cluster.connect(app_id, timeout=30)
+            app = cluster.connect(app_id)
         except ApplicationStateError:
             app = Application(cluster, app_id)  # not attachable: YARN's kill
             report = app.status()

@@ -30,13 +30,13 @@ from ._errors import connection_lost, translate
 from ._py4j import connect, from_json
 from .exceptions import JavaNotFoundError, KnitException
 from .kerberos import Identity
+from .timeouts import JVM_START_S, JVM_STOP_S, TOOL_S
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _clients: "dict[Identity | None, ClientJVM]" = {}
 _MAIN_CLASS = "knit.client.ClientMain"
-_STARTUP_TIMEOUT = 60.0
 
 
 #: A classpath the user names for the client JVM's Hadoop (wins over `hadoop classpath`).
@@ -81,7 +81,7 @@ def client_setup() -> ClientSetup:
                                     f"directory: {named[:200]}")
     elif hadoop:
         run = subprocess.run([hadoop, "classpath", "--glob"], capture_output=True, text=True,
-                             timeout=60)
+                             timeout=TOOL_S)
         if run.returncode == 0 and run.stdout.strip():
             jars = _expand(run.stdout.strip().split(os.pathsep))
             source = f"this machine's Hadoop install ({hadoop} classpath --glob)"
@@ -162,7 +162,7 @@ class ClientJVM:
         return from_json(answer) if isinstance(answer, str) else answer
 
     def _await_callback(self, listener: socket.socket, token: str) -> int:
-        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        deadline = time.monotonic() + JVM_START_S
         listener.settimeout(0.5)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -184,7 +184,7 @@ class ClientJVM:
             if secrets.compare_digest(their_token, token) and port.isdigit():
                 return int(port)
             logger.warning("Ignored a callback connection that did not carry the token")
-        raise KnitException(f"The knit client JVM did not start within {_STARTUP_TIMEOUT:.0f} s. "
+        raise KnitException(f"The knit client JVM did not start within {JVM_START_S:.0f} s. "
                             f"Last lines of its log:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
@@ -203,7 +203,7 @@ class ClientJVM:
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()
-                self.proc.wait(timeout=60)
+                self.proc.wait(timeout=JVM_STOP_S)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()

@@ -3,7 +3,6 @@ the login, the checks before submitting, the environments stored in HDFS; it sta
 applications and attaches to running ones."""
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import re
@@ -13,10 +12,11 @@ from typing import Any, Mapping, Sequence
 from . import java
 from ._py4j import to_json
 from ._tls import new_certificate
-from .application import LEASE_SECONDS, Application
+from .application import Application
 from .names import MAIN_ROLE
+from .timeouts import CONNECT_S, LEASE_S, START_S
 from .client_jvm import close_client, get_client
-from .config import HadoopConfig, rm_get
+from .config import HadoopConfig, acting_user, rm_get
 from .env import create_env
 from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgumentError,
                          KerberosError, KnitException, UnknownQueueError)
@@ -65,7 +65,7 @@ class ClusterClient:
         self.identity: Identity | None = None
         #: Who this client is to the cluster: the Kerberos user's short name once logged
         #: in; without Kerberos, HADOOP_USER_NAME or the OS user (as Hadoop takes it).
-        self.user: str = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+        self.user: str = acting_user()
         self._http_auth = None
         if uses_kerberos(self.config):
             self.identity = Identity.from_arguments(principal, keytab)
@@ -125,7 +125,7 @@ class ClusterClient:
         keep_alive: bool = False,
         max_restarts: int = 0,
         am_attempts: int = 2,
-        start_timeout: float = 120,
+        start_timeout: float = START_S,
         gpus: int = 0,
         resources: Mapping[str, int] | None = None,
         tags: Sequence[str] = (),
@@ -233,7 +233,7 @@ class ClusterClient:
         spec = AppSpec(**spec, env=validated_env(env), keep_alive=bool(keep_alive),
                        resources=validated_resources(gpus, resources),
                        tags=validated_tags(tags),
-                       lease_ms=0 if detached else LEASE_SECONDS * 1000,
+                       lease_ms=0 if detached else LEASE_S * 1000,
                        max_restarts=max_restarts, am_attempts=am_attempts,
                        principal=self.identity.principal if keytab else None, keytab=keytab)
         if checks:
@@ -354,7 +354,7 @@ class ClusterClient:
             "tracking_url": a.get("trackingUrl", ""),
         } for a in sorted(apps, key=lambda a: a.get("startedTime", 0), reverse=True)]
 
-    def connect(self, app_id: str, renew_lease: bool = False, timeout: float = 60) -> Application:
+    def connect(self, app_id: str, renew_lease: bool = False, timeout: float = CONNECT_S) -> Application:
         """A handle on a running knit application of this user, started by another process
         (or this one): the gateway's token and certificate are read from its staging dir,
         which only its user can read.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+import pwd
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 import requests
 
 from .exceptions import ConfigurationError
+from .timeouts import REST_CONNECT_S, REST_S
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,20 @@ _MINICLUSTER_HINT = (
     "yarn-site.xml, or pass it as hadoop_conf_dir (Knit, ClusterClient, YarnCluster, "
     "knit.connect; --hadoop-conf-dir on the command line). For a local sandbox cluster, "
     "start `knit.MiniCluster()` and pass its .conf_dir.")
+
+
+def acting_user() -> str:
+    """Who a Hadoop client of this process is on a cluster without Kerberos:
+    ``$HADOOP_USER_NAME`` if set (Hadoop's simple authentication honours it), else the
+    login name of this process's uid (Java's ``user.name``), else what the environment says
+    (a uid without a passwd entry, as in some containers)."""
+    named = os.environ.get("HADOOP_USER_NAME")
+    if named:
+        return named
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return getpass.getuser()
 
 
 def find_conf_dir(explicit: str | os.PathLike | None = None) -> str:
@@ -304,7 +320,7 @@ class HadoopConfig:
 def rm_get(
     config: HadoopConfig,
     path: str,
-    timeout: float = 10,
+    timeout: float = REST_S,
     session: requests.Session | None = None,
     verify: bool | str | None = None,
     auth: Any = None,
@@ -324,7 +340,7 @@ def rm_get(
         The REST path, such as ``"/ws/v1/cluster/info"``; may carry a query string.
     timeout : float
         Seconds to wait for an answer from one RM; connecting waits at most
-        ``min(timeout, 5)``, so that an unreachable RM fails fast.
+        ``min(timeout, REST_CONNECT_S)``, so that an unreachable RM fails fast.
     session : requests.Session, optional
         The session to send the requests with; by default a new one.
     verify : bool or str, optional
@@ -349,8 +365,7 @@ def rm_get(
     params = {}
     method = (config.get("hadoop.security.authentication") or "simple").strip().lower()
     if method == "simple" and "user.name=" not in path:
-        # Who Hadoop's own clients would be: $HADOOP_USER_NAME, else the login name.
-        params["user.name"] = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+        params["user.name"] = acting_user()  # who Hadoop's own clients would be
     urls = config.resourcemanager_web_urls
     errors: list[str] = []
     own_session = session is None
@@ -360,7 +375,7 @@ def rm_get(
             url = base + path
             try:
                 response = http.get(
-                    url, params=params, timeout=(min(timeout, 5), timeout), verify=verify, auth=auth,
+                    url, params=params, timeout=(min(timeout, REST_CONNECT_S), timeout), verify=verify, auth=auth,
                     allow_redirects=False, headers={"Accept": "application/json"})
             except requests.RequestException as e:
                 errors.append(f"{base}: {e}")

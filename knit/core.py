@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from .application import DONE_STATES, Application
 from .names import MAIN_ROLE
+from .timeouts import CONNECT_S, KILL_S
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException
 
@@ -108,7 +109,8 @@ class Knit:
             raise
         return self.app.app_id
 
-    def attach(self, app_id: str, renew_lease: bool = False, timeout: float = 60) -> Application:
+    def attach(self, app_id: str, renew_lease: bool = False,
+               timeout: float = CONNECT_S) -> Application:
         """Hold a running application of this user, started by any process (see
         :meth:`ClusterClient.connect`): this Knit's calls then act on it."""
         if self.app is not None and self.app.status().state not in DONE_STATES:
@@ -148,7 +150,7 @@ class Knit:
         locals()[_name] = _to_application(_name)
     del _name
 
-    def kill(self, timeout: float = 30) -> None:
+    def kill(self, timeout: float = KILL_S) -> None:
         """End the application, if one was started; idempotent (see
         :meth:`Application.kill`)."""
         if self.app is not None:

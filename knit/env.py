@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .exceptions import EnvironmentBuildError, InvalidArgumentError
+from .timeouts import TOOL_S
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def cache_dir() -> Path:
 
 def python_version(python: str) -> tuple[int, ...]:
     out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:3])"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=TOOL_S)
     if out.returncode != 0:
         raise EnvironmentBuildError(f"Cannot run the interpreter {python}: {out.stderr.strip()}")
     return tuple(int(x) for x in out.stdout.split())

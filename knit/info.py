@@ -9,6 +9,7 @@ from typing import Any
 
 from . import __version__, java
 from .exceptions import KnitException
+from .timeouts import KLIST_S, PROBE_S
 
 
 def info(hadoop_conf_dir: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def info(hadoop_conf_dir: str | os.PathLike | None = None) -> dict[str, Any]:
         except KnitException as e:
             report["kerberos"]["error"] = str(e)
     try:
-        cluster = rm_get(config, "/ws/v1/cluster/info", timeout=5, auth=auth)["clusterInfo"]
+        cluster = rm_get(config, "/ws/v1/cluster/info", timeout=PROBE_S, auth=auth)["clusterInfo"]
         report["resourcemanager"] = {"answers": True, "state": cluster.get("state"),
                                      "hadoop_version": cluster.get("hadoopVersion")}
     except KnitException as e:
@@ -64,7 +65,7 @@ def _has_ticket() -> bool | None:
     klist = shutil.which("klist")
     if klist is None:
         return None
-    return subprocess.run([klist, "-s"], capture_output=True, timeout=10).returncode == 0
+    return subprocess.run([klist, "-s"], capture_output=True, timeout=KLIST_S).returncode == 0
 
 
 def format_info(report: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import _jarlock
 from .exceptions import InvalidArgumentError, JavaNotFoundError, KerberosError, MissingJarsError
+from .timeouts import TOOL_S
 
 JAVA_LIBS = Path(__file__).resolve().parent / "java_libs"
 
@@ -92,7 +93,7 @@ def java_version(java_home: str) -> int:
         text = m.group(1) if m else ""
     if not text:
         run = subprocess.run([java_of_home(java_home), "-version"], capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=TOOL_S)
         m = re.search(r'version "([^"]+)"', run.stderr)
         text = m.group(1) if m else ""
     return _feature_version(text, java_home)

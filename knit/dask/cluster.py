@@ -28,6 +28,8 @@ from distributed.utils import Log, format_dashboard_link
 
 from ..core import Knit
 from ..names import MAIN_ROLE
+from ..timeouts import (ASK_WHY_AFTER_S, CONNECT_GIVE_UP_S, CONNECT_LOOK_AFTER_S,
+                        WORKER_DEATH_TIMEOUT_S)
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
 from ..validation import memory_mb, validated_resources
 from .address import scheduler_host as choose_scheduler_host
@@ -48,20 +50,8 @@ _SCHEDULER_FILE = "scheduler.json"
 _WORKER_ROLE = "worker"
 # YARN application tags of a Dask cluster (beside knit's own).
 _TAGS = ("dask",)
-# How long worker requests wait before the progress display says why, and how often after.
-_ASK_WHY_AFTER_S = 3.0
-# Workers that run but cannot reach their scheduler: once a worker container has run this
-# long with no worker connected, its log is read; a worker that has said it is connecting
-# and still is not, this long after, means they cannot (a connection takes well under a
-# second; a dropped one is retried for 30 s in silence). Both within 60 s of the first
-# worker running.
-_CONNECT_LOOK_AFTER_S = 15.0
-_CONNECT_GIVE_UP_S = 15.0
 # What a worker logs before its first connection attempt (distributed's Worker).
 _CONNECTING = "Waiting to connect to"
-# A worker that cannot reach its scheduler ends after this, rather than wait forever
-# (YARN would never see it fail).
-_WORKER_DEATH_TIMEOUT_S = 300
 # The exit status of a command that could not be executed (here: the interpreter).
 _CANNOT_EXECUTE = 126
 
@@ -499,7 +489,7 @@ class YarnCluster(Cluster):
     def _worker_command(self, address: str) -> str:
         options = {"--nthreads": self.worker_vcores,
                    "--memory-limit": f"{self.worker_memory_mb}MiB",
-                   "--death-timeout": _WORKER_DEATH_TIMEOUT_S, **self.worker_options}
+                   "--death-timeout": WORKER_DEATH_TIMEOUT_S, **self.worker_options}
         flags = " ".join(f"{k} {v}" for k, v in options.items())
         # No nanny: the container is the worker, so a dead worker is a finished container
         # that YARN reports and knit replaces.
@@ -659,7 +649,7 @@ class YarnCluster(Cluster):
     async def _workers_cannot_connect(self) -> bool:
         """True, with the application ended and `_cannot_connect` set, once worker
         containers run but none can reach the scheduler: a worker that said it was
-        connecting _CONNECT_GIVE_UP_S ago and no worker joined since. Ended rather than
+        connecting CONNECT_GIVE_UP_S ago and no worker joined since. Ended rather than
         left to their death timeout, so that no restart is spent on them."""
         if self._ever_connected or self._cannot_connect is not None:
             return False
@@ -668,13 +658,13 @@ class YarnCluster(Cluster):
             return False
         now = time.monotonic()
         self._first_running = self._first_running or now
-        if now - self._first_running < _CONNECT_LOOK_AFTER_S:
+        if now - self._first_running < CONNECT_LOOK_AFTER_S:
             return False
         if self._connecting_seen is None:
             if _CONNECTING in await self._last_lines(running[0]["id"]):
                 self._connecting_seen = now
             return False
-        if now - self._connecting_seen < _CONNECT_GIVE_UP_S or self._ever_connected:
+        if now - self._connecting_seen < CONNECT_GIVE_UP_S or self._ever_connected:
             return False
         worker = running[0]
         last = (await self._last_lines(worker["id"])).strip().splitlines()[-1:] or ["(nothing)"]
@@ -775,7 +765,7 @@ class YarnCluster(Cluster):
                     await self._raise_cannot_connect()
                 self.scheduler_info = SchedulerInfo(await self.scheduler_comm.identity())
                 counts = self.counts(why)
-                if self._pending and time.monotonic() - asked_why_at > _ASK_WHY_AFTER_S:
+                if self._pending and time.monotonic() - asked_why_at > ASK_WHY_AFTER_S:
                     # Requests still wait: ask YARN why (a few REST calls), now and then.
                     why, asked_why_at = await self._call(self.knit.waiting_reason), time.monotonic()
                     counts = self.counts(why)
