@@ -91,16 +91,16 @@ class Application:
         said = None
         while time.monotonic() < deadline:
             report = self._report()
-            if report["state"] in DONE_STATES:
+            if report.state in DONE_STATES:
                 raise ApplicationStateError(
-                    f"{self.app_id} has ended ({report['final_status']}) without a running "
-                    f"ApplicationMaster: {report['diagnostics']}")
+                    f"{self.app_id} has ended ({report.final_status}) without a running "
+                    f"ApplicationMaster: {report.diagnostics}")
             reason = waiting.application_reason(report)
             if reason and reason != said:  # say why it waits, once each time YARN's reason changes
                 logger.info("%s waits: %s", self.app_id, reason)
                 said = reason
-            if report["state"] == "RUNNING" and report["am_port"] > 0:
-                am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
+            if report.state == "RUNNING" and report.am_port > 0:
+                am = AMGateway(report.am_host, report.am_port, token, cert_pem)
                 if renew_lease:
                     am.renew_lease()
                     self._lease_stop = threading.Event()
@@ -200,15 +200,15 @@ class Application:
         token, cert_pem = self._secrets
         while time.monotonic() < deadline:
             report = self._report()
-            if report["state"] in DONE_STATES:
+            if report.state in DONE_STATES:
                 self._ended_without_its_am(report)
                 raise ApplicationMasterLostError(
                     f"The ApplicationMaster of {self.app_id} is gone and the application "
-                    f"ended: {report['final_status']}: {report['diagnostics']}")
-            address = f"{report['am_host']}:{report['am_port']}"
-            if report["state"] == "RUNNING" and report["am_port"] > 0 and address != lost.address:
+                    f"ended: {report.final_status}: {report.diagnostics}")
+            address = f"{report.am_host}:{report.am_port}"
+            if report.state == "RUNNING" and report.am_port > 0 and address != lost.address:
                 try:
-                    self._am = AMGateway(report["am_host"], report["am_port"], token, cert_pem)
+                    self._am = AMGateway(report.am_host, report.am_port, token, cert_pem)
                 except KnitException:
                     time.sleep(0.5)  # registered, gateway not answering yet
                     continue
@@ -442,12 +442,12 @@ class Application:
             if not final and self._am is not None:
                 final = self._refresh_containers()  # lets the AM hand over its final list
             report = self._report()
-            if report["state"] in DONE_STATES:
+            if report.state in DONE_STATES:
                 self._client().call("forget", self.app_id, what=f"let go of {self.app_id}")
                 self._close_am()
-                return report["final_status"]
+                return report.final_status
             if deadline is not None and time.monotonic() > deadline:
-                raise KnitTimeoutError(f"{self.app_id} still {report['state']} after {timeout} s.")
+                raise KnitTimeoutError(f"{self.app_id} still {report.state} after {timeout} s.")
             time.sleep(0.25)
 
     def logs(self, container_id: str | None = None, timeout: float = LOGS_S,
@@ -483,7 +483,7 @@ class Application:
         """
         app_id = self._require_app()
         report = self._report()
-        if report["state"] in DONE_STATES:
+        if report.state in DONE_STATES:
             logs = self._aggregated_logs(timeout, all_files)
         else:
             logs = self._live_logs(all_files)

@@ -1,5 +1,5 @@
 """Names and rules that both sides use, each written once here (the JVM side's are in
-knit.common.AppFiles and knit.client.LiveLogs; tests/test_contract.py checks that the two
+knit.common.AppFiles and knit.common.LiveLogs; tests/test_contract.py checks that the two
 agree).
 
 This module imports nothing of knit's, so that every other module can import it.

@@ -31,6 +31,7 @@ from ..names import MAIN_ROLE
 from ..timeouts import (ASK_WHY_AFTER_S, CONNECT_GIVE_UP_S, CONNECT_LOOK_AFTER_S,
                         WORKER_DEATH_TIMEOUT_S)
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
+from ..messages import Container
 from ..validation import memory_mb, validated_resources
 from .address import scheduler_host as choose_scheduler_host
 from .progress import Counts, Progress
@@ -254,7 +255,7 @@ class YarnCluster(Cluster):
         self._worker_role = MAIN_ROLE if self.deploy_mode == "local" else _WORKER_ROLE
         self.scheduler: Scheduler | None = None
         self._credentials: CredentialFiles | None = None
-        self._containers: list[dict] = []
+        self._containers: list[Container] = []
         self._pending = 0  # container requests YARN has not granted yet
         self._seen_done: set[str] = set()
         self._retiring: set[str] = set()  # workers we retire: their exit is no loss
@@ -395,7 +396,7 @@ class YarnCluster(Cluster):
             self.scheduler_comm = rpc(address, connection_args=self._connection_args())
             await self._refresh()
             # Ended before we came: not ours to replace (worker_restarts counts from here).
-            self._seen_done = {c["id"] for c in self._containers if c["state"] == "COMPLETED"}
+            self._seen_done = {c.id for c in self._containers if c.state == "COMPLETED"}
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
         except BaseException:
@@ -460,20 +461,20 @@ class YarnCluster(Cluster):
         k = self.knit
         deadline = time.monotonic() + self.scheduler_timeout
         while True:
-            containers = [c for c in await self._call(k.get_containers) if c["role"] == MAIN_ROLE]
-            running = [c for c in containers if c["state"] == "RUNNING"]
+            containers = [c for c in await self._call(k.get_containers) if c.role == MAIN_ROLE]
+            running = [c for c in containers if c.state == "RUNNING"]
             if running:
-                text = await self._call(k.read_log_file, running[0]["id"], _SCHEDULER_FILE)
+                text = await self._call(k.read_log_file, running[0].id, _SCHEDULER_FILE)
                 try:
                     address = json.loads(text)["address"] if text.strip() else None
                 except (ValueError, KeyError):  # being written
                     logger.debug("%s of %s is not complete: %r", _SCHEDULER_FILE,
-                                 running[0]["id"], text[:200])
+                                 running[0].id, text[:200])
                     address = None
                 if address:
-                    logger.info("Scheduler at %s in %s", address, running[0]["id"])
+                    logger.info("Scheduler at %s in %s", address, running[0].id)
                     return address
-            gone = [c for c in containers if c["state"] == "COMPLETED"]
+            gone = [c for c in containers if c.state == "COMPLETED"]
             if gone:
                 raise KnitException(
                     f"The scheduler's container {gone[0]['id']} ended before the scheduler "
@@ -540,17 +541,17 @@ class YarnCluster(Cluster):
         return super().dashboard_link
 
     # ------------------------------------------------------------------ scaling
-    def _workers(self) -> list[dict]:
+    def _workers(self) -> list[Container]:
         """The containers of workers (in remote mode the application also has the
         scheduler's)."""
-        return [c for c in self._containers if c["role"] == self._worker_role]
+        return [c for c in self._containers if c.role == self._worker_role]
 
-    def _live(self) -> list[dict]:
-        return [c for c in self._workers() if c["state"] in _LIVE]
+    def _live(self) -> list[Container]:
+        return [c for c in self._workers() if c.state in _LIVE]
 
     @property
     def plan(self) -> set:
-        return {c["id"] for c in self._live()} | {f"pending-{i}" for i in range(self._pending)}
+        return {c.id for c in self._live()} | {f"pending-{i}" for i in range(self._pending)}
 
     requested = plan
 
@@ -575,7 +576,7 @@ class YarnCluster(Cluster):
                                         role=self._worker_role)
             if surplus > 0:
                 names = await self.scheduler_comm.workers_to_close(n=surplus, attribute="name")
-                live = [c["id"] for c in self._live()]
+                live = [c.id for c in self._live()]
                 # Containers whose worker has not joined yet go first, then idle workers.
                 joined = {w["name"] for w in self.scheduler_info["workers"].values()}
                 victims = ([c for c in live if c not in joined] + list(names))[:surplus]
@@ -584,7 +585,7 @@ class YarnCluster(Cluster):
 
     async def scale_down(self, workers) -> None:
         """Retire these workers (names = container ids) and release their containers."""
-        names = [w for w in workers if any(c["id"] == w for c in self._live())]
+        names = [w for w in workers if any(c.id == w for c in self._live())]
         if not names:
             return
         self._retiring.update(names)
@@ -614,34 +615,34 @@ class YarnCluster(Cluster):
             if await self._workers_cannot_connect():
                 return
             for c in self._containers:
-                if c["state"] != "COMPLETED" or c["id"] in self._seen_done:
+                if c.state != "COMPLETED" or c.id in self._seen_done:
                     continue
-                self._seen_done.add(c["id"])
-                if c["role"] != self._worker_role:  # the remote scheduler: nothing replaces it
+                self._seen_done.add(c.id)
+                if c.role != self._worker_role:  # the remote scheduler: nothing replaces it
                     logger.error("The scheduler's container %s ended (%s: %s): the cluster is "
-                                 "gone; close it", c["id"], c["outcome"], c["diagnostics"])
+                                 "gone; close it", c.id, c.outcome, c.diagnostics)
                     continue
-                if c["id"] in self._retiring or c["outcome"] == "RELEASED":
+                if c.id in self._retiring or c.outcome == "RELEASED":
                     continue
-                await self._close_orphan(c["id"])
-                why = f"{c['outcome']}: {c['diagnostics']}"
-                if c["exit_status"] == _CANNOT_EXECUTE and self.env is None:
+                await self._close_orphan(c.id)
+                why = f"{c.outcome}: {c.diagnostics}"
+                if c.exit_status == _CANNOT_EXECUTE and self.env is None:
                     why += _cannot_execute_hint(sys.executable)
-                if c["outcome"] == "SUCCEEDED" and await self._closed_by_restart(c["id"]):
+                if c.outcome == "SUCCEEDED" and await self._closed_by_restart(c.id):
                     # client.restart() closes workers without a nanny: no loss, the
                     # count comes back and worker_restarts stays.
-                    logger.info("Worker %s was restarted by Dask; starting another", c["id"])
-                elif c["outcome"] == "PREEMPTED":
+                    logger.info("Worker %s was restarted by Dask; starting another", c.id)
+                elif c.outcome == "PREEMPTED":
                     logger.warning("Worker %s on %s was preempted; starting a replacement",
-                                   c["id"], c["node"])
+                                   c.id, c.node)
                 elif self.restarts_left > 0:
                     self._restarts_used += 1
                     logger.warning("Worker %s on %s was lost (%s); starting a replacement "
-                                   "(%d of %d restarts)", c["id"], c["node"], why,
+                                   "(%d of %d restarts)", c.id, c.node, why,
                                    self._restarts_used, self.worker_restarts)
                 else:
                     logger.error("Worker %s on %s was lost (%s); no restarts left",
-                                 c["id"], c["node"], why)
+                                 c.id, c.node, why)
                     self._unreplaced += 1
                     continue
                 await self._call(self.knit.add_containers, 1, role=self._worker_role)
@@ -653,7 +654,7 @@ class YarnCluster(Cluster):
         left to their death timeout, so that no restart is spent on them."""
         if self._ever_connected or self._cannot_connect is not None:
             return False
-        running = [c for c in self._live() if c["state"] == "RUNNING"]
+        running = [c for c in self._live() if c.state == "RUNNING"]
         if not running:
             return False
         now = time.monotonic()
@@ -661,13 +662,13 @@ class YarnCluster(Cluster):
         if now - self._first_running < CONNECT_LOOK_AFTER_S:
             return False
         if self._connecting_seen is None:
-            if _CONNECTING in await self._last_lines(running[0]["id"]):
+            if _CONNECTING in await self._last_lines(running[0].id):
                 self._connecting_seen = now
             return False
         if now - self._connecting_seen < CONNECT_GIVE_UP_S or self._ever_connected:
             return False
         worker = running[0]
-        last = (await self._last_lines(worker["id"])).strip().splitlines()[-1:] or ["(nothing)"]
+        last = (await self._last_lines(worker.id)).strip().splitlines()[-1:] or ["(nothing)"]
         address = self.scheduler_address
         where = ("pass scheduler_host= (or interface=) with an address of this machine that "
                  "they can reach, or use deploy_mode='remote', which runs the scheduler in "
@@ -744,8 +745,8 @@ class YarnCluster(Cluster):
         connected = sum(1 for w in self.scheduler_info.get("workers", {}).values()
                         if w.get("status", "running") == "running")
         return Counts(requested=len(live) + self._pending,
-                      allocated=sum(c["state"] == "ALLOCATED" for c in live),
-                      running=sum(c["state"] == "RUNNING" for c in live),
+                      allocated=sum(c.state == "ALLOCATED" for c in live),
+                      running=sum(c.state == "RUNNING" for c in live),
                       connected=connected, waiting=waiting)
 
     async def _wait_for_workers(self, n_workers=0, timeout=None) -> None:

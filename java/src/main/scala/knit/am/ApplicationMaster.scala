@@ -18,7 +18,7 @@ import org.apache.hadoop.yarn.client.api.async.{AMRMClientAsync, NMClientAsync}
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls, Messages}
+import knit.common.{AppFiles, DelegationTokens, Gateway, GatewayTls, Messages, RoleFiles}
 import knit.common.Messages.StagedApp
 
 /** The knit ApplicationMaster: asks YARN for containers, runs the user's command in each,
@@ -157,7 +157,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       // Only a previous attempt can have staged roles or recorded counts (and reading HDFS
       // costs time).
       val (staged, recorded) =
-        if (attempt > 1) (Role.stagedNames(conf, stagingDir).map(Role.staged(conf, stagingDir, _)), targetRecord.read())
+        if (attempt > 1) (RoleFiles.stagedNames(conf, stagingDir).map(Role.staged(conf, stagingDir, _)), targetRecord.read())
         else (Nil, Map.empty[String, Int])
       synchronized {
         staged.foreach(r => roles(r.name) = r)
@@ -249,7 +249,7 @@ class ApplicationMaster(conf: YarnConfiguration, staged: StagedApp,
       s"not a file name: $name")
     val where = synchronized(nodeHttp.get(containerId))
       .getOrElse(throw new IllegalArgumentException(s"not a container of this application: $containerId"))
-    knit.client.LiveLogs.read(conf, Seq(containerId -> where), Seq(name))
+    knit.common.LiveLogs.read(conf, Seq(containerId -> where), Seq(name))
       .logs.get(containerId).flatMap(_.get(name)).getOrElse("")
   }
 

@@ -4,7 +4,7 @@ import java.nio.charset.StandardCharsets.UTF_8
 
 import org.apache.hadoop.fs.{FileSystem, Path}
 
-import knit.common.{AppFiles, Messages}
+import knit.common.{AppFiles, Messages, RoleFiles}
 import knit.common.Messages.{Attachment, GatewaySecrets, StagedApp}
 
 /** What another process of an application's user needs to attach to it (`knit.connect`):
@@ -28,7 +28,7 @@ object Attaching {
     def text(name: String): String = Attaching.text(fs, staging, name)
     val secrets = Messages.fromJson[GatewaySecrets](text(AppFiles.ClientSecrets))
     val staged = Messages.fromJson[StagedApp](text(AppFiles.Spec))
-    val roles = AppFiles.MainRole +: knit.am.Role.stagedNames(fs.getConf, staging)
+    val roles = AppFiles.MainRole +: RoleFiles.stagedNames(fs.getConf, staging)
     Attachment(staging.getName, staging.toString, secrets.token, secrets.tlsCert,
       staged.envArchive.isDefined, staged.renewsTokens, roles)
   }

@@ -11,7 +11,7 @@ import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, HadoopConf, Json, Localized, Messages}
+import knit.common.{AppFiles, HadoopConf, Json, LiveLogs, Localized, Messages}
 import knit.common.Messages.{AppSpec, GatewaySecrets, RoleSpec, Submitted}
 
 /** What the Python `Knit` object calls on the client JVM, over Py4J. Arguments are

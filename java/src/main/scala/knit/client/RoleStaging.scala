@@ -2,16 +2,15 @@ package knit.client
 
 import java.nio.charset.StandardCharsets.UTF_8
 
-import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.{FileSystem, Path}
 
-import knit.common.AppFiles
+import knit.common.{AppFiles, RoleFiles}
 import knit.common.Messages.RoleSpec
 
 /** Stages another role of a running application under `roles/<name>/` of its staging dir:
   * its command script, its files and `role.xml` (default size, and the YARN priority its
   * requests carry, the next one free). The ApplicationMaster loads it on its first request
-  * for that role (knit.am.Role.staged), and a later AM attempt from the same files. */
+  * for that role (knit.am.Role.staged, through RoleFiles), and a later AM attempt from the same files. */
 object RoleStaging {
   def stage(fs: FileSystem, staging: Path, role: RoleSpec): Unit = {
     val name = role.name
@@ -25,13 +24,7 @@ object RoleStaging {
     PrivateFiles.write(fs, new Path(dir, AppFiles.Command), CommandScript(role.command, role.envvars,
       withEnv = role.withEnv, withTokenUpdater = role.renewsTokens).getBytes(UTF_8))
     PrivateFiles.uploadAll(fs, role.files, new Path(dir, AppFiles.FilesDir))
-    val spec = new Configuration(false)
-    spec.setInt(AppFiles.RoleMemory, role.memory)
-    spec.setInt(AppFiles.RoleVcores, role.vcores)
-    spec.setInt(AppFiles.RolePriority, knit.am.Role.MainPriority + 1 + taken)
-    role.resources.foreach { case (k, v) => spec.setInt(AppFiles.RoleResourcePrefix + k, v) }
-    val out = new java.io.ByteArrayOutputStream()
-    spec.writeXml(out)
-    PrivateFiles.write(fs, new Path(dir, AppFiles.RoleSpec), out.toByteArray)
+    PrivateFiles.write(fs, new Path(dir, AppFiles.RoleSpec),
+      RoleFiles.describe(role.memory, role.vcores, role.resources, taken))
   }
 }

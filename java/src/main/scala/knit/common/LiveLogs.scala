@@ -1,4 +1,4 @@
-package knit.client
+package knit.common
 
 import java.io.{ByteArrayOutputStream, IOException, InputStream}
 import java.net.{HttpURLConnection, URL}
@@ -7,10 +7,9 @@ import org.apache.hadoop.security.UserGroupInformation
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.Messages
 
 /** Reads running containers' logs from their NodeManagers' REST API, which answers in the
-  * same dump format as aggregated logs (parsed by `AggregatedLogs.parse`). */
+  * same dump format as aggregated logs (parsed by `LogDump.parse`). */
 object LiveLogs {
   private val log = LoggerFactory.getLogger(getClass)
   private val ConnectTimeoutMs = 5000
@@ -52,7 +51,7 @@ object LiveLogs {
         }
       id -> names.map { file =>
         file -> get(id, nodeHttp, file, s"containerlogs/$id/$file")
-          .flatMap(body => AggregatedLogs.parse(body).get(id).flatMap(_.get(file))).getOrElse("")
+          .flatMap(body => LogDump.parse(body).get(id).flatMap(_.get(file))).getOrElse("")
       }.toMap
     }.toMap
     Messages.LiveLogsRead(logs, unreadable.result())

@@ -1,4 +1,4 @@
-package knit.client
+package knit.common
 
 import java.nio.charset.StandardCharsets.UTF_8
 
