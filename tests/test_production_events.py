@@ -272,8 +272,8 @@ def restart_nodemanager(mc: MiniCluster, index: int, down_s: float) -> float:
 
 def test_a_clusters_routine_life(events_cluster):
     """Rolling NodeManager restarts (5 s and 30 s down), the active ResourceManager killed
-    (the standby takes over), both ResourceManagers away 2 minutes while a NodeManager is
-    down 90 s, and a NameNode restart: the applications keep their attempts, containers, processes and
+    (the standby takes over), both ResourceManagers away 2 minutes (the standby stopped,
+    the active killed) while a NodeManager is down 90 s, and a NameNode restart: the applications keep their attempts, containers, processes and
     workers, compute correctly throughout, and end cleanly in the NameNode's safe mode
     with nothing left."""
     pytest.importorskip("distributed")
@@ -307,9 +307,12 @@ def test_a_clusters_routine_life(events_cluster):
             # A maintenance window: the ResourceManager away 2 minutes (four leases), and
             # the NodeManager under the AM down 90 s of them, back before the
             # ResourceManager (it recovers its containers, then waits to register).
+            # The standby stopped (SIGTERM), then the active killed (SIGKILL): the one that
+            # comes back recovers from a store its predecessor left without a clean stop.
+            active = mc.active_resourcemanager()
             down_at = time.monotonic()
-            mc.stop_resourcemanager(signal.SIGTERM, index=0)
-            mc.stop_resourcemanager(signal.SIGTERM, index=1)
+            mc.stop_resourcemanager(signal.SIGTERM, index=1 - active)
+            mc.stop_resourcemanager(signal.SIGKILL, index=active)
             mc.kill_nodemanager(under_am, signal.SIGTERM)
             calls_give_up_in_bounded_time(w, mc)
             time.sleep(max(0.0, 90 - (time.monotonic() - down_at)))
