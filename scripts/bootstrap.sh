@@ -1,14 +1,8 @@
-# Sourced by demo.sh and test.sh: makes .venv and installs knit into it, which also
-# builds the JVM half with Maven (setup.py runs `mvn package`).
+# Sourced by test.sh: what the whole test suite needs besides knit itself (MIT Kerberos,
+# network namespaces and a firewall, Chromium, two Java 11 runtimes), then knit with its
+# test extras (scripts/setup.sh). The demo needs none of this: demo.sh sources setup.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-for tool in python3 java mvn; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "knit needs $tool: install Python 3.11, a Java 17 JDK and Maven 3.8+ " \
-         "(Debian: apt-get install python3-venv openjdk-17-jdk maven)" >&2
-    exit 1
-  fi
-done
 # MIT Kerberos: kinit for the Kerberos tests, and headers to build gssapi (requests-gssapi).
 if ! command -v kinit >/dev/null || ! command -v krb5-config >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -40,8 +34,6 @@ if ! command -v chromium >/dev/null; then
     exit 1
   fi
 fi
-[ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,demo]"
+KNIT_EXTRAS="test,demo" source scripts/setup.sh
 # A full Java 11 (Kerberos on a Java 11 cluster): KNIT_TEST_FULL_JAVA11.
 source scripts/java11.sh

@@ -4,8 +4,8 @@
 # with warnings as errors. Open build/docs/index.html.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# The API reference imports knit and knit.dask: it needs the venv bootstrap.sh makes.
-[ -x .venv/bin/python ] || source scripts/bootstrap.sh
+# The API reference imports knit and knit.dask: it needs the venv setup.sh makes.
+[ -x .venv/bin/python ] || source scripts/setup.sh
 .venv/bin/python -m pip install -q -r docs/requirements.txt
 out=build/docs
 # A full build each time: an incremental one would not re-read docstrings that changed,
