@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from knit import Knit, KnitException
+from knit import ClusterClient, Knit, KnitException
 from knit import config as knit_config
 
 
@@ -157,7 +157,7 @@ def test_calls_to_a_resourcemanager_that_is_down_fail_in_bounded_time(tmp_path):
                             "--hadoop-conf-dir", conf], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     with pytest.raises(KnitException, match=f"nothing answers at .*:{port} .Connection refused"):
-        Application(Knit(conf), "application_1_0001").status()
+        Application(ClusterClient(conf), "application_1_0001").status()
     took = time.monotonic() - started
     assert took < 60, took
     try:
