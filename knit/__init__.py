@@ -11,9 +11,10 @@ from .core import Knit, connect
 from .env import create_env
 from .messages import ApplicationReport, Container
 from .minicluster import MiniCluster
+from .spec import ApplicationSpec, RoleSpec
 
 
-__all__ = ["__version__", "Knit", "ClusterClient", "Application", "connect", "create_env", "MiniCluster",
+__all__ = ["__version__", "Knit", "ClusterClient", "Application", "ApplicationSpec", "RoleSpec", "connect", "create_env", "MiniCluster",
            "ApplicationReport", "Container", "KnitException", "ApplicationMasterLostError",
            "ApplicationStateError",
            "ClusterCapacityError", "ConfigurationError", "EnvironmentBuildError",

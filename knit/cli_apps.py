@@ -1,6 +1,7 @@
 """``knit start|ls|status|logs|scale|kill|clean``: applications from the shell."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 
@@ -8,6 +9,7 @@ import click
 
 from .application import DONE_STATES, Application
 from .names import MAIN_ROLE
+from .spec import ApplicationSpec
 from .cli_common import MEMORY, app_argument, conf_option, elapsed, table
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException
@@ -27,7 +29,10 @@ def _by_id(conf: str | None, app_id: str) -> Application:
 
 
 @click.command()
-@click.argument("cmd")
+@click.argument("cmd", required=False)
+@click.option("--spec", "spec_file", type=click.Path(exists=True, dir_okay=False),
+              help="An application spec (YAML or JSON: knit.ApplicationSpec's fields) to "
+                   "start instead of CMD; options given as well override its fields.")
 @click.option("-n", "--num-containers", default=1, show_default=True, type=click.IntRange(min=0),
               help="Containers to start.")
 @click.option("--memory", default="1024", show_default=True, type=MEMORY,
@@ -47,19 +52,33 @@ def _by_id(conf: str | None, app_id: str) -> Application:
 @click.option("--keep-alive", is_flag=True,
               help="Keep running with no container left (until knit kill).")
 @conf_option
-def start(cmd, num_containers, memory, vcores, gpus, env, queue, name, files, max_restarts,
-          keep_alive, hadoop_conf_dir):
-    """Start CMD in YARN containers, detached; print the application's id."""
-    if num_containers == 0 and not keep_alive:
-        raise click.BadParameter(
-            "-n 0 needs --keep-alive: an application without it ends once its containers "
-            "have finished, and one with none would wait, doing nothing, until killed. Start "
-            "with -n 1 or more, or pass --keep-alive and add containers later (knit scale).",
-            param_hint="'-n' / '--num-containers'")
-    app = ClusterClient(hadoop_conf_dir).start(
-        cmd, num_containers=num_containers, memory=memory, virtual_cores=vcores, gpus=gpus,
-        env=env, queue=queue, app_name=name, files=list(files), max_restarts=max_restarts,
-        keep_alive=keep_alive, detached=True)
+@click.pass_context
+def start(ctx, cmd, spec_file, num_containers, memory, vcores, gpus, env, queue, name, files,
+          max_restarts, keep_alive, hadoop_conf_dir):
+    """Start CMD in YARN containers (or what a --spec file describes), detached; print the
+    application's id."""
+    given = {"num_containers": num_containers, "memory": memory, "virtual_cores": vcores,
+             "gpus": gpus, "env": env, "queue": queue, "app_name": name, "files": list(files),
+             "max_restarts": max_restarts, "keep_alive": keep_alive}
+    if spec_file is not None:
+        if cmd is not None:
+            raise click.UsageError("Give CMD or --spec, not both (the spec names its command).")
+        option_of = {"virtual_cores": "vcores", "app_name": "name"}
+        typed = {field: value for field, value in given.items()
+                 if ctx.get_parameter_source(option_of.get(field, field))
+                 == click.core.ParameterSource.COMMANDLINE}
+        spec = dataclasses.replace(ApplicationSpec.from_file(spec_file), **typed, detached=True)
+    else:
+        if cmd is None:
+            raise click.UsageError("Missing argument 'CMD' (or --spec FILE).")
+        if num_containers == 0 and not keep_alive:
+            raise click.BadParameter(
+                "-n 0 needs --keep-alive: an application without it ends once its containers "
+                "have finished, and one with none would wait, doing nothing, until killed. "
+                "Start with -n 1 or more, or pass --keep-alive and add containers later "
+                "(knit scale).", param_hint="'-n' / '--num-containers'")
+        spec = ApplicationSpec(cmd, **given, detached=True)
+    app = ClusterClient(hadoop_conf_dir).start(spec)
     app.detach()
     click.echo(app.app_id)
 

@@ -14,7 +14,8 @@ from ._py4j import to_json
 from ._tls import new_certificate
 from .application import Application
 from .names import MAIN_ROLE
-from .timeouts import CONNECT_S, LEASE_S, START_S
+from .spec import ApplicationSpec
+from .timeouts import CONNECT_S, LEASE_S
 from .client_jvm import close_client, get_client
 from .config import HadoopConfig, acting_user, rm_get
 from .env import create_env
@@ -23,8 +24,7 @@ from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgume
 from .kerberos import Identity, uses_kerberos
 from .messages import (AppSpec, Attachment, GatewaySecrets, RemovedStaging, StoredEnv,
                        Submitted)
-from .validation import (queue_names, validated_containers, validated_env, validated_resources,
-                         validated_tags)
+from .validation import (queue_names)
 
 logger = logging.getLogger(__name__)
 
@@ -108,141 +108,52 @@ class ClusterClient:
             raise every from e.__cause__
 
     # ------------------------------------------------------------------ applications
-    def start(
-        self,
-        cmd: str,
-        num_containers: int = 1,
-        memory: int | str = 1024,
-        virtual_cores: int = 1,
-        files: Sequence[str | os.PathLike] | None = None,
-        env: str | os.PathLike | None = None,
-        envvars: Mapping[str, str] | None = None,
-        app_name: str = "knit",
-        queue: str = "default",
-        node_label: str | None = None,
-        checks: bool = True,
-        detached: bool = False,
-        keep_alive: bool = False,
-        max_restarts: int = 0,
-        am_attempts: int = 2,
-        start_timeout: float = START_S,
-        gpus: int = 0,
-        resources: Mapping[str, int] | None = None,
-        tags: Sequence[str] = (),
-    ) -> Application:
-        """Submit an application that runs `cmd` in `num_containers` containers.
-
-        Returns once the ApplicationMaster has registered; it then asks YARN for the
-        containers. Each runs ``cmd`` with bash (quotes, ``&&`` and ``$VARS`` work), with
-        stdout and stderr in the container's log dir.
+    def start(self, cmd: str | ApplicationSpec, **options: Any) -> Application:
+        """Submit an application and return once its ApplicationMaster has registered; it
+        then asks YARN for the containers.
 
         Parameters
         ----------
-        cmd : str
-            Shell command run in every container.
-        num_containers : int
-            Containers to start. 0 needs ``keep_alive=True`` (add containers later with
-            :meth:`Application.add_containers`): without it an application ends once its
-            containers have finished, and one with none would wait for nothing.
-        memory : int or str
-            Memory of each container: an int is MB (MiB, YARN's unit), and so is a string
-            of digits; a string with a unit is a size as :func:`dask.utils.parse_bytes`
-            reads it: ``"2 GiB"``, ``"512MiB"`` (powers of 1024), ``"2GB"``, ``"2g"``
-            (powers of 1000: ``"1GB"`` is 10**9 bytes), turned into MB rounded up
-            (``"1GB"`` is 954). The same forms as ``add_role``, ``add_containers``,
-            ``YarnCluster(worker_memory=...)`` and the command line's ``--memory``.
-        virtual_cores : int
-            Cores of each container.
-        files : list of paths, optional
-            Local files to ship. ``.zip``, ``.tar.gz``, ``.tgz`` and ``.tar`` files are
-            unpacked into a directory of their own name in the container's working
-            directory; other files appear there as they are.
-        env : path, optional
-            A packed environment (from :meth:`create_env`, or any venv-pack or conda-pack
-            archive, ``.tar.gz``/``.tgz``/``.zip``), unpacked in every container and
-            activated before `cmd`: ``$PYTHON_BIN``, ``python`` and the environment's
-            console scripts come from it. Uploaded once (see docs/environments.md).
-        envvars : dict of str, optional
-            Environment variables for every container (``CONTAINER_ID`` and YARN's own
-            variables are set too).
-        app_name, queue, node_label : str
-            Name shown by YARN, the queue to submit to, and a node label expression.
-        checks : bool
-            Check the request against the cluster (nodes, queue, maximum container size)
-            before submitting anything.
-        detached : bool
-            Let the application outlive this Python process.
-        keep_alive : bool
-            Keep the application running when no container is left (for example a Dask
-            cluster scaled to zero), until :meth:`kill`. By default it ends once every
-            container it was given has finished.
-        max_restarts : int
-            Re-launch a container that fails (non-zero exit, killed, lost node) up to this
-            many times over the application's life; a node where 3 containers failed is
-            no longer used. Replaced failures do not fail the application.
-        am_attempts : int
-            How many ApplicationMasters YARN may start for the application (at most the
-            cluster's ``yarn.resourcemanager.am.max-attempts``). When one dies (killed, its
-            node lost), the next takes over the running containers, asks for what is
-            missing of `num_containers`, and this object reconnects to it. 1: the
-            application ends with its first ApplicationMaster.
-        start_timeout : float
-            Seconds to wait for the ApplicationMaster to start and register. YARN may keep
-            the application waiting (a full queue, or its share for ApplicationMasters
-            used up): then the error says why, in YARN's words, and the application is
-            killed.
-
-        gpus : int
-            GPUs (YARN's ``yarn.io/gpu`` resource type) for each container.
-        resources : dict of str to int, optional
-            Other YARN resource types for each container, e.g. ``{"yarn.io/gpu": 2,
-            "yarn.io/fpga": 1}``. The cluster must define them (``resource-types.xml``):
-            else ClusterCapacityError, before anything is submitted.
-        tags : list of str
-            YARN application tags, beside knit's own ``knit`` and ``knit-<version>``
-            (YARN lowercases them; ``yarn application -list -appTags`` filters on them).
+        cmd : str or ApplicationSpec
+            The shell command run in every container, or a whole :class:`ApplicationSpec`
+            (then no `options`).
+        **options
+            The other fields of :class:`ApplicationSpec`, which documents them:
+            ``num_containers``, ``memory``, ``virtual_cores``, ``files``, ``env``,
+            ``envvars``, ``gpus``, ``resources``, ``app_name``, ``queue``, ``node_label``,
+            ``tags``, ``keep_alive``, ``max_restarts``, ``am_attempts``, ``roles``,
+            ``detached``, ``checks``, ``start_timeout``.
 
         Returns
         -------
         Application
-            The running application.
+            The running application (its roles defined, their containers asked for).
 
         Raises
         ------
         KnitException
-            For a request that cannot run; nothing is submitted in that case.
+            For a request that cannot run; nothing is submitted in that case. A start
+            that fails after YARN had the application ends it, and the exception carries
+            its ``app_id``.
         """
-        spec = self._validated_spec(cmd, num_containers, memory, virtual_cores, files,
-                                    envvars, app_name, queue, node_label)
-        if num_containers == 0 and not keep_alive:
-            raise InvalidArgumentError(
-                "num_containers=0 needs keep_alive=True: an application without keep_alive "
-                "ends once its containers have finished, and with none it would wait, doing "
-                "nothing, until killed. Start with num_containers >= 1, or pass "
-                "keep_alive=True and add containers later (add_containers, scale); kill() "
-                "ends it.")
-        if isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0:
-            raise InvalidArgumentError(f"max_restarts must be an integer >= 0, got {max_restarts!r}.")
-        if isinstance(am_attempts, bool) or not isinstance(am_attempts, int) or am_attempts < 1:
-            raise InvalidArgumentError(f"am_attempts must be an integer >= 1, got {am_attempts!r}.")
-        if isinstance(start_timeout, bool) or not isinstance(start_timeout, (int, float)) \
-                or not start_timeout > 0:
-            raise InvalidArgumentError(f"start_timeout must be a number of seconds > 0, got "
-                                       f"{start_timeout!r}.")
-        keytab = self.identity.keytab if self.identity is not None else None
-        spec = AppSpec(**spec, env=validated_env(env), keep_alive=bool(keep_alive),
-                       resources=validated_resources(gpus, resources),
-                       tags=validated_tags(tags),
-                       lease_ms=0 if detached else LEASE_S * 1000,
-                       max_restarts=max_restarts, am_attempts=am_attempts,
-                       principal=self.identity.principal if keytab else None, keytab=keytab)
-        if checks:
+        spec = _spec_of(cmd, options).validate()
+        if spec.checks:
             self._preflight(spec)
+        keytab = self.identity.keytab if self.identity is not None else None
+        message = AppSpec(
+            name=spec.app_name, queue=spec.queue, node_label=spec.node_label,
+            command=spec.command, num_containers=spec.num_containers, memory=spec.memory,
+            vcores=spec.virtual_cores, files=spec.files, envvars=spec.envvars, env=spec.env,
+            resources=spec.resources, tags=spec.tags, keep_alive=spec.keep_alive,
+            max_restarts=spec.max_restarts, am_attempts=spec.am_attempts,
+            lease_ms=0 if spec.detached else LEASE_S * 1000,
+            am_memory=AM_MEMORY_MB, am_vcores=AM_VCORES, knit_jar=str(java.knit_jar()),
+            principal=self.identity.principal if keytab else None, keytab=keytab)
         token = secrets.token_urlsafe(32)
         cert_pem, key_pem = new_certificate()
         submitted = Submitted.from_json(self._jvm_call(
-            "submit", "submit the application", to_json(spec.to_json()),
-            to_json(GatewaySecrets(token, cert_pem, key_pem).to_json()), detached))
+            "submit", "submit the application", to_json(message.to_json()),
+            to_json(GatewaySecrets(token, cert_pem, key_pem).to_json()), spec.detached))
         staging = {"dir": submitted.staging_dir, "with_env": spec.env is not None,
                    "renews_tokens": keytab is not None, "roles": {MAIN_ROLE}}
         # The secrets are kept to reconnect to a later AM attempt, which has the same ones.
@@ -250,33 +161,24 @@ class ClusterClient:
                           submitted.uploaded_bytes)
         logger.info("Submitted %s; waiting for its ApplicationMaster", app.app_id)
         try:
-            return app.attach(renew_lease=not detached, timeout=start_timeout)
+            app.attach(renew_lease=not spec.detached, timeout=spec.start_timeout)
+            for name, role in spec.roles.items():
+                app.add_role(name, role.command, role.memory, role.virtual_cores, role.files,
+                             role.envvars, resources=role.resources)
+                if role.num_containers:
+                    app.add_containers(role.num_containers, role=name)
+            return app
         except BaseException as e:
             app.kill()
             if isinstance(e, KnitException):
                 e.app_id = app.app_id
             raise
 
-    def _validated_spec(self, cmd, num_containers, memory, virtual_cores, files, envvars,
-                        app_name, queue, node_label) -> dict:
-        if not isinstance(num_containers, int) or isinstance(num_containers, bool) \
-                or num_containers < 0:
-            raise InvalidArgumentError(f"num_containers must be an integer >= 0, got "
-                                       f"{num_containers!r}.")
-        for what, value in (("app_name", app_name), ("queue", queue)):
-            if not isinstance(value, str) or not value.strip() or not value.isprintable() \
-                    or len(value) > 256:
-                raise InvalidArgumentError(f"{what} must be a printable string of 1 to 256 "
-                                           f"characters, got {value!r}.")
-        return {
-            "name": app_name, "queue": queue, "node_label": node_label,
-            "am_memory": AM_MEMORY_MB, "am_vcores": AM_VCORES,
-            "knit_jar": str(java.knit_jar()), "num_containers": num_containers,
-            **validated_containers(cmd, memory, virtual_cores, files, envvars),
-        }  # the fields of an AppSpec that start() does not add
-
-    def _preflight(self, spec: AppSpec) -> None:
-        self.check_fits(spec.memory, spec.vcores, spec.queue, spec.resources)
+    def _preflight(self, spec: ApplicationSpec) -> None:
+        """The checks of a validated spec against the cluster, for each role."""
+        self.check_fits(spec.memory, spec.virtual_cores, spec.queue, spec.resources)
+        for role in spec.roles.values():
+            self.check_fits(role.memory, role.virtual_cores, spec.queue, role.resources)
 
     def check_fits(self, memory: int, virtual_cores: int, queue: str = "default",
                    resources: Mapping[str, int] | None = None) -> None:
@@ -457,3 +359,15 @@ def _every_resourcemanager(error: KnitException, addresses: list[str]) -> KnitEx
         found[0], f"no ResourceManager answers at {', '.join(addresses)} (each tried in turn; "
                   f"the last, {found[1]}, said ", 1)
     return type(error)(message)
+
+
+def _spec_of(cmd: str | ApplicationSpec, options: Mapping[str, Any]) -> ApplicationSpec:
+    """The spec start() was given, or the one its options make."""
+    if isinstance(cmd, ApplicationSpec):
+        if options:
+            raise InvalidArgumentError(f"start() takes an ApplicationSpec alone; got also "
+                                       f"{sorted(options)}: set them in the spec.")
+        return cmd
+    if "command" in options:
+        raise InvalidArgumentError("Give the command once: start(cmd, ...).")
+    return ApplicationSpec.from_dict({"command": cmd, **options})

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from .application import DONE_STATES, Application
 from .names import MAIN_ROLE
+from .spec import ApplicationSpec
 from .timeouts import CONNECT_S, KILL_S
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException
@@ -93,16 +94,16 @@ class Knit:
         """Who this client is to the cluster (see :attr:`ClusterClient.user`)."""
         return self.cluster.user
 
-    def start(self, cmd: str, *args: Any, **kwargs: Any) -> str:  # noqa: D417
-        """Start an application running `cmd` in containers; see
-        :meth:`ClusterClient.start` for the parameters. Returns its YARN application id;
-        :attr:`app` is its :class:`Application` (also when the start then fails: its
-        status says how it ended)."""
+    def start(self, cmd: str | ApplicationSpec, **options: Any) -> str:  # noqa: D417
+        """Start an application running `cmd` in containers (or as an
+        :class:`ApplicationSpec` says); see :meth:`ClusterClient.start`. Returns its YARN
+        application id; :attr:`app` is its :class:`Application` (also when the start then
+        fails: its status says how it ended)."""
         if self.app is not None and self.app.status().state not in DONE_STATES:
             raise ApplicationStateError(f"This Knit is already running {self.app.app_id}; kill() "
                                         "it or use another Knit object.")
         try:
-            self.app = self.cluster.start(cmd, *args, **kwargs)
+            self.app = self.cluster.start(cmd, **options)
         except KnitException as e:
             if e.app_id is not None:
                 self.app = Application(self.cluster, e.app_id)

@@ -54,7 +54,9 @@ class _Record:
 
 @dataclass(frozen=True)
 class AppSpec(_Record):
-    """What ``Knit.start`` asks the client JVM to stage and submit (secrets travel apart)."""
+    """What ``Knit.start`` asks the client JVM to stage and submit (secrets travel apart):
+    a validated :class:`knit.ApplicationSpec`, whose defaults are the only ones, and what
+    the client adds (the AM's size, knit's jar, the lease, the login)."""
 
     name: str
     queue: str
@@ -65,21 +67,21 @@ class AppSpec(_Record):
     am_memory: int
     am_vcores: int
     knit_jar: str
-    files: list[str] = field(default_factory=list)
-    envvars: dict[str, str] = field(default_factory=dict)
-    node_label: Optional[str] = None
-    env: Optional[str] = None
-    keep_alive: bool = False
+    files: list[str]
+    envvars: dict[str, str]
+    node_label: Optional[str]
+    env: Optional[str]
+    keep_alive: bool
     #: 0 for detached applications (no lease).
-    lease_ms: int = 0
-    max_restarts: int = 0
-    am_attempts: int = 2
-    principal: Optional[str] = None
-    keytab: Optional[str] = None
+    lease_ms: int
+    max_restarts: int
+    am_attempts: int
+    principal: Optional[str]
+    keytab: Optional[str]
     #: YARN application tags, beside knit's own (``knit``, ``knit-<version>``).
-    tags: list[str] = field(default_factory=list)
+    tags: list[str]
     #: Resource types beyond memory and vcores for each container, e.g. {"yarn.io/gpu": 1}.
-    resources: dict[str, int] = field(default_factory=dict)
+    resources: dict[str, int]
 
 
 @dataclass(frozen=True)

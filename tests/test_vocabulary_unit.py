@@ -136,9 +136,15 @@ def test_messages_name_parameters_that_exist():
     """The parameters messages tell users to pass are those of the calls they come from."""
     from knit.application import Application
     from knit.cluster_client import ClusterClient as CC
-    start = inspect.signature(CC.start).parameters
+    import dataclasses
+
+    from knit import ApplicationSpec
+    # start(cmd, **options): the options are ApplicationSpec's fields, named in its docstring.
+    assert set(inspect.signature(CC.start).parameters) == {"self", "cmd", "options"}
+    fields = {f.name for f in dataclasses.fields(ApplicationSpec)}
     assert {"num_containers", "keep_alive", "memory", "virtual_cores", "max_restarts",
-            "am_attempts", "start_timeout"} <= set(start)
+            "am_attempts", "start_timeout"} <= fields
+    assert all(f"``{name}``" in CC.start.__doc__ for name in fields - {"command"})
     assert {"memory", "virtual_cores", "role"} <= set(inspect.signature(
         Application.add_containers).parameters)
     assert {"all_files", "container_id", "timeout"} <= set(inspect.signature(

@@ -28,6 +28,7 @@ from distributed.utils import Log, format_dashboard_link
 
 from ..core import Knit
 from ..names import MAIN_ROLE
+from ..spec import ApplicationSpec
 from ..timeouts import (ASK_WHY_AFTER_S, CONNECT_GIVE_UP_S, CONNECT_LOOK_AFTER_S,
                         WORKER_DEATH_TIMEOUT_S)
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
@@ -344,12 +345,12 @@ class YarnCluster(Cluster):
             if self.deploy_mode == "local":
                 address = await self._start_local_scheduler()
                 self.scheduler_comm = rpc(address, connection_args=self._connection_args())
-                await self._call(self.knit.start, self._worker_command(address),
-                                 num_containers=self.n_workers, memory=self.worker_memory_mb,
-                                 virtual_cores=self.worker_vcores, env=self.env,
-                                 files=self._tls_files("worker"), app_name=self.app_name,
-                                 queue=self.queue, keep_alive=True, gpus=self.worker_gpus,
-                                 tags=_TAGS)
+                await self._call(self.knit.start, ApplicationSpec(
+                    self._worker_command(address), num_containers=self.n_workers,
+                    memory=self.worker_memory_mb, virtual_cores=self.worker_vcores,
+                    env=self.env, files=self._tls_files("worker"), app_name=self.app_name,
+                    queue=self.queue, keep_alive=True, gpus=self.worker_gpus,
+                    tags=list(_TAGS)))
             else:
                 # The scheduler's container is checked by start(); the workers' here, before
                 # anything is submitted.
@@ -449,11 +450,12 @@ class YarnCluster(Cluster):
                    f"--protocol {protocol} --port 0 --dashboard-address :0 "
                    f'--scheduler-file "${{LOG_DIRS%%,*}}/{_SCHEDULER_FILE}"'
                    + self._tls_flags("scheduler"))
-        await self._call(self.knit.start, command, num_containers=1,
-                         memory=self.scheduler_memory_mb, virtual_cores=self.scheduler_vcores,
-                         env=self.env, files=self._tls_files("scheduler"), app_name=self.app_name,
-                         queue=self.queue, keep_alive=True, detached=not self.shutdown_on_close,
-                         tags=_TAGS)
+        # The workers' role comes once the scheduler's address is known (_start).
+        await self._call(self.knit.start, ApplicationSpec(
+            command, num_containers=1, memory=self.scheduler_memory_mb,
+            virtual_cores=self.scheduler_vcores, env=self.env,
+            files=self._tls_files("scheduler"), app_name=self.app_name, queue=self.queue,
+            keep_alive=True, detached=not self.shutdown_on_close, tags=list(_TAGS)))
         return await self._scheduler_address()
 
     async def _scheduler_address(self) -> str:

@@ -1,0 +1,60 @@
+"""An application started from one spec: roles and their containers at start, from the
+API (`start(spec)`) and from a file (`knit start --spec app.yaml`, with options that
+override its fields)."""
+from __future__ import annotations
+
+import json
+
+from helpers import wait_for
+from knit import ApplicationSpec, Knit, RoleSpec
+from test_cli import knit_cli, ok
+
+
+def running_by_role(app) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in app.get_containers():
+        if c.state == "RUNNING":
+            counts[c.role] = counts.get(c.role, 0) + 1
+    return counts
+
+
+def test_a_spec_with_a_role_starts_both_kinds_of_containers(minicluster):
+    spec = ApplicationSpec("sleep 600", num_containers=1, memory=256, app_name="spec-app",
+                           roles={"sidecar": RoleSpec("sleep 600", num_containers=1, memory=256)})
+    with Knit(minicluster.conf_dir) as k:
+        k.start(spec)
+        assert k.roles == {"main", "sidecar"}
+        wait_for(lambda: running_by_role(k) == {"main": 1, "sidecar": 1}, 120,
+                 "a main container and a sidecar")
+        assert k.status().name == "spec-app"
+    assert k.status().final_status == "SUCCEEDED"
+
+
+def test_knit_start_reads_a_spec_file_and_options_override_it(minicluster, tmp_path):
+    (tmp_path / "app.yaml").write_text(
+        "command: sleep 600\n"
+        "num_containers: 1\n"
+        "memory: 256 MiB\n"
+        "app_name: from-a-file\n"
+        "roles:\n"
+        "  sidecar: {command: sleep 600, num_containers: 1, memory: 256}\n")
+    conf = minicluster.conf_dir
+    app_id = ok(knit_cli("start", "--spec", str(tmp_path / "app.yaml"), "-n", "2",
+                         conf=conf)).strip()
+    watcher = Knit(conf)
+    watcher.app_id = app_id
+    try:
+        def counts() -> dict[str, int]:
+            status = json.loads(ok(knit_cli("status", app_id, "--json", conf=conf)))
+            found: dict[str, int] = {}
+            for c in status["containers"]:
+                if c["state"] == "RUNNING":
+                    found[c["role"]] = found.get(c["role"], 0) + 1
+            return found
+        wait_for(lambda: counts() == {"main": 2, "sidecar": 1}, 120,
+                 "2 main containers (-n 2 over the file's 1) and a sidecar")
+        assert watcher.status().name == "from-a-file"
+        both = knit_cli("start", "echo", "--spec", str(tmp_path / "app.yaml"), conf=conf)
+        assert both.returncode != 0 and "not both" in both.stderr
+    finally:
+        ok(knit_cli("kill", app_id, conf=conf))
