@@ -75,6 +75,8 @@ setup(
         "venv-pack>=0.2",
         # Per-application certificates: TLS on the ApplicationMaster gateway (and Dask's).
         "cryptography>=41",
+        # Application specs in YAML files (knit.ApplicationSpec.from_file, knit start --spec).
+        "pyyaml>=5.4",
     ],
     extras_require={
         # cryptography: TLS credentials made per cluster (distributed's Security.temporary).
