@@ -528,11 +528,13 @@ class YarnCluster(Cluster):
 
     async def _call(self, fn, *args, **kwargs):
         """knit's calls block (Py4J): run them off the event loop. Cancelling the caller
-        does not stop the call; `_stop_everything` waits for calls in flight."""
+        does not stop the call; `_stop_everything` waits for calls in flight. Shielded: a
+        cancelled await would otherwise mark the call done while its thread still runs (a
+        start interrupted by Ctrl-C, whose application then had no handle to be killed by)."""
         call = asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args, **kwargs))
         self._calls.add(call)
         call.add_done_callback(self._calls.discard)
-        return await call
+        return await asyncio.shield(call)
 
     @property
     def dashboard_link(self) -> str:
