@@ -18,7 +18,7 @@ from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
 from .messages import ApplicationReport, Container, LiveLogsRead, RoleSpec
 from .names import MAIN_ROLE, STD_LOGS
 from .timeouts import AM_TAKEOVER_S, KILL_S, LEASE_RENEW_S, LOGS_S, START_S
-from .validation import ROLE_NAME, memory_mb, validated_containers, validated_resources
+from .validation import check_role_name, memory_mb, validated_containers, validated_resources
 
 logger = logging.getLogger(__name__)
 
@@ -240,9 +240,7 @@ class Application:
             application already has, or bad sizes, files or variables.
         """
         self._require_am()
-        if not isinstance(name, str) or not ROLE_NAME.fullmatch(name) or name == MAIN_ROLE:
-            raise InvalidArgumentError(f"A role name is a letter, then letters, digits, '_' or "
-                                       f"'-' (at most 64), and not {MAIN_ROLE!r}; got {name!r}.")
+        check_role_name(name)
         if name in self._staging["roles"]:
             raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
         others = validated_resources(gpus, resources)

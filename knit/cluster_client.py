@@ -24,7 +24,7 @@ from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgume
 from .kerberos import Identity, uses_kerberos
 from .messages import (AppSpec, Attachment, GatewaySecrets, RemovedStaging, StoredEnv,
                        Submitted)
-from .validation import (queue_names)
+from .validation import queue_names
 
 logger = logging.getLogger(__name__)
 

@@ -331,10 +331,10 @@ class MiniCluster:
         self._address("resourcemanager_web")
         if self.resourcemanagers == 1:
             return 0
-        states = self._backend.rm_ha_states()
-        if "ACTIVE" not in states:
-            raise MiniClusterError(f"No ResourceManager is active: {states}")
-        return states.index("ACTIVE")
+        active = self._backend.active_rm()
+        if active is None:
+            raise MiniClusterError(f"No ResourceManager is active: {self._backend.rm_ha_states()}")
+        return active
 
     def _current_rm(self) -> int:
         """The active ResourceManager's index, else the first running one's, else 0."""

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .exceptions import InvalidArgumentError, MissingFileError
-from .names import MAIN_ROLE
 from .timeouts import START_S
-from .validation import (ROLE_NAME, validated_containers, validated_env, validated_resources,
+from .validation import (check_role_name, validated_containers, validated_env, validated_resources,
                          validated_tags)
 
 __all__ = ["ApplicationSpec", "RoleSpec"]
@@ -201,10 +200,7 @@ class ApplicationSpec:
             raise InvalidArgumentError(f"roles must map names to RoleSpecs, got {self.roles!r}.")
         roles = {}
         for name, role in self.roles.items():
-            if not isinstance(name, str) or not ROLE_NAME.fullmatch(name) or name == MAIN_ROLE:
-                raise InvalidArgumentError(
-                    f"A role name is a letter, then letters, digits, '_' or '-' (at most 64), "
-                    f"and not {MAIN_ROLE!r}; got {name!r}.")
+            check_role_name(name)
             if isinstance(role, Mapping):
                 role = _from_mapping(RoleSpec, role, f"roles.{name}")
             if not isinstance(role, RoleSpec):

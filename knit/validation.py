@@ -6,7 +6,7 @@ import re
 from typing import Mapping
 
 from .exceptions import InvalidArgumentError, MissingFileError
-from .names import CONTAINER_RESERVED_NAMES, ROLE_NAME_PATTERN
+from .names import CONTAINER_RESERVED_NAMES, MAIN_ROLE, ROLE_NAME_PATTERN
 
 _SAFE_FILE_PUNCTUATION = "._+-=@%,"
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+\-=@%,]*")
@@ -108,6 +108,14 @@ def validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
             raise InvalidArgumentError(f"envvars must map variable names to strings; bad entry {k!r}.")
     return {"command": cmd, "memory": memory, "vcores": virtual_cores, "files": paths,
             "envvars": envvars}
+
+
+def check_role_name(name) -> None:
+    """Refuse a name that cannot be another role's: plain (it becomes a directory name),
+    and not the application's own role."""
+    if not isinstance(name, str) or not ROLE_NAME.fullmatch(name) or name == MAIN_ROLE:
+        raise InvalidArgumentError(f"A role name is a letter, then letters, digits, '_' or "
+                                   f"'-' (at most 64), and not {MAIN_ROLE!r}; got {name!r}.")
 
 
 _TAG = re.compile(r"[\x21-\x7e]{1,100}")
