@@ -1,0 +1,309 @@
+"""knit.gateway: dask-gateway's own server (PyPI), with knit's backend, serving two users
+on an embedded cluster, through dask-gateway's own client.
+
+One MiniCluster and one gateway (a subprocess, `python -m dask_gateway_server -f
+config.py`, with a sqlite database so that a restart is real) for the module; the tests
+run in order and share alice's and bob's clusters.
+"""
+from __future__ import annotations
+
+import base64
+import getpass
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from helpers import ON_CI, hdfs_status, pids_with_arg, started, wait_for
+
+try:
+    import dask.dataframe as dd
+    import pandas as pd
+    from dask_gateway import BasicAuth, Gateway
+    import knit.gateway  # noqa: F401  (dask-gateway-server)
+except ImportError as e:  # pragma: no cover - depends on the install
+    (pytest.fail if ON_CI else pytest.skip)(f"needs knit[gateway] and dask-gateway: {e}",
+                                           allow_module_level=True)
+
+from knit import MiniCluster  # noqa: E402
+
+SERVICE = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
+USERS = ("alice", "bob")
+STRANGER = "mallory"  # not among the users the service may impersonate
+PASSWORD = secrets.token_urlsafe(16)
+START_S = 180  # a cluster: its application, scheduler, and the gateway seeing it
+WORKERS_S = 120
+# The gateway's database: a worker that failed (db_base.JobStatus.FAILED).
+FAILED = 6
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GatewayServer:
+    """dask-gateway-server with knit's backend, as a process of its own."""
+
+    def __init__(self, directory: Path, hadoop_conf_dir: str) -> None:
+        self.dir = directory
+        self.hadoop_conf_dir = hadoop_conf_dir
+        self.port = _free_port()
+        self.api_port = _free_port()
+        self.db = directory / "gateway.sqlite"
+        self.key = base64.urlsafe_b64encode(os.urandom(32)).decode()  # a Fernet key
+        self.log = directory / "gateway.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, stop_clusters_on_shutdown: bool = False) -> None:
+        config = self.dir / "config.py"
+        config.write_text(f"""
+c.DaskGateway.address = "127.0.0.1:{self.api_port}"
+c.Proxy.address = "127.0.0.1:{self.port}"
+c.DaskGateway.backend_class = "knit.gateway.KnitBackend"
+c.DaskGateway.authenticator_class = "dask_gateway_server.auth.SimpleAuthenticator"
+c.SimpleAuthenticator.password = {PASSWORD!r}
+c.KnitBackend.hadoop_conf_dir = {self.hadoop_conf_dir!r}
+c.KnitBackend.db_url = "sqlite:///{self.db}"
+c.KnitBackend.db_encrypt_keys = [{self.key!r}]
+c.KnitBackend.stop_clusters_on_shutdown = {stop_clusters_on_shutdown!r}
+c.KnitBackend.worker_status_period = 2
+c.KnitBackend.cluster_status_period = 5
+c.KnitClusterConfig.scheduler_memory = "1 G"
+c.KnitClusterConfig.worker_memory = "1 G"
+c.KnitClusterConfig.adaptive_period = 1
+""")
+        config.chmod(0o600)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
+        log = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dask_gateway_server", "-f", str(config)], cwd=self.dir,
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        log.close()
+        wait_for(self._healthy, 60, "the gateway to answer", explain=self.tail)
+
+    def _healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the gateway exited ({self.proc.returncode}): {self.tail()}")
+        try:
+            return requests.get(f"{self.address}/api/health", timeout=5).ok
+        except requests.ConnectionError:
+            return False
+
+    def stop(self, timeout: float = 60) -> None:
+        """SIGTERM, as a service manager stops it; then its whole process group is gone."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                raise AssertionError(f"the gateway did not stop within {timeout} s: {self.tail()}")
+        with_group = pids_with_arg(str(self.dir))
+        assert not with_group, f"the gateway left {with_group}"
+        self.proc = None
+
+    def tail(self, n: int = 60) -> str:
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return "\n".join(lines[-n:])
+
+    def gateway(self, user: str) -> Gateway:
+        return Gateway(self.address, proxy_address=f"gateway://127.0.0.1:{self.port}",
+                       auth=BasicAuth(user, PASSWORD))
+
+    def workers(self, cluster_name: str) -> dict[str, int]:
+        """The gateway's database: its workers of a cluster, name -> status."""
+        with sqlite3.connect(self.db) as db:
+            rows = db.execute("SELECT w.name, w.status FROM workers w JOIN clusters c ON "
+                              "w.cluster_id = c.id WHERE c.name = ?", (cluster_name,)).fetchall()
+        return dict(rows)
+
+
+@pytest.fixture(scope="module")
+def mc():
+    cluster = started(MiniCluster(
+        nodemanagers=2, nodemanager_memory_mb=6144, homes=USERS,
+        config={f"hadoop.proxyuser.{SERVICE}.hosts": "*",
+                f"hadoop.proxyuser.{SERVICE}.users": ",".join(USERS)}))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def server(mc):
+    with tempfile.TemporaryDirectory(prefix="knit-gateway-test-") as d:
+        gw = GatewayServer(Path(d), mc.conf_dir)
+        gw.start()
+        try:
+            yield gw
+        finally:
+            for user in USERS:  # what a failed test left
+                try:
+                    with gw.gateway(user) as g:
+                        for c in g.list_clusters():
+                            g.stop_cluster(c.name)
+                except Exception:
+                    pass
+            gw.stop()
+        assert not pids_with_arg("dask_gateway.scheduler_preload"), "a scheduler is left"
+
+
+def _write(mc, path: str, data: bytes, user: str) -> None:
+    """A file in HDFS written as `user` (WebHDFS), readable by that user alone."""
+    url = f"{mc.webhdfs_url}{path}"
+    r = requests.put(url, params={"op": "CREATE", "user.name": user, "overwrite": "true",
+                                  "permission": "600"}, allow_redirects=False, timeout=30)
+    r = requests.put(r.headers["Location"], data=data, timeout=30)
+    assert r.status_code == 201, r.text
+
+
+def _frame(user: str) -> pd.DataFrame:
+    n = 1000 if user == "alice" else 700
+    return pd.DataFrame({"key": [i % 5 for i in range(n)], "value": range(n)})
+
+
+def _app_of(mc, cluster_name: str) -> dict:
+    apps = requests.get(f"{mc.resourcemanager_web}/ws/v1/cluster/apps", timeout=10).json()
+    found = [a for a in (apps.get("apps") or {}).get("app", [])
+             if a["name"] == f"dask-gateway-{cluster_name}"]
+    assert found, f"no YARN application for {cluster_name}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def clusters(mc, server):
+    """alice's and bob's clusters, each scaled to 2 workers: name by user."""
+    names = {}
+    for user in USERS:
+        _write(mc, f"/user/{user}/data.csv", _frame(user).to_csv(index=False).encode(), user)
+        with server.gateway(user) as g:
+            cluster = g.new_cluster(timeout=START_S)
+            cluster.scale(2)
+            names[user] = cluster.name
+            cluster.close(shutdown=False)
+    for user, name in names.items():
+        with server.gateway(user) as g, g.connect(name) as cluster, cluster.get_client() as client:
+            client.wait_for_workers(2, timeout=WORKERS_S)
+    return names
+
+
+def test_each_user_computes_on_own_data_in_own_application(mc, server, clusters):
+    for user, name in clusters.items():
+        with server.gateway(user) as g, g.connect(name) as cluster, cluster.get_client():
+            df = dd.read_csv(f"{mc.default_fs}/user/{user}/data.csv")
+            sums = df.groupby("key")["value"].sum().compute()
+            pd.testing.assert_series_equal(sums.sort_index(),
+                                           _frame(user).groupby("key")["value"].sum())
+            df.to_csv(f"{mc.default_fs}/user/{user}/out-*.csv", index=False)
+        # YARN runs the application as the user, and the workers wrote as the user.
+        assert _app_of(mc, name)["user"] == user
+        assert hdfs_status(mc, f"/user/{user}/out-0.csv", user)["owner"] == user
+
+
+def test_bob_cannot_see_connect_to_or_stop_alices_cluster(mc, server, clusters):
+    alice = clusters["alice"]
+    with server.gateway("bob") as g:
+        assert [c.name for c in g.list_clusters()] == [clusters["bob"]]
+        # The gateway refuses (403, "lacks permissions"), whatever bob asks of it.
+        for ask in (g.connect, g.get_cluster, g.stop_cluster):
+            with pytest.raises(Exception, match="403|lacks permissions"):
+                ask(alice)
+        # Nor can bob's workers read alice's data.
+        with g.connect(clusters["bob"]) as cluster, cluster.get_client() as client:
+            def read(path: str) -> bytes:
+                import fsspec
+                with fsspec.open(path, "rb") as f:
+                    return f.read()
+            with pytest.raises(Exception, match="(?i)permission"):
+                client.submit(read, f"{mc.default_fs}/user/alice/data.csv").result(60)
+    time.sleep(2)
+    with server.gateway("alice") as g:
+        assert g.get_cluster(alice).status.name == "RUNNING"
+    assert _app_of(mc, alice)["state"] == "RUNNING"
+
+
+def test_a_killed_worker_is_reported_and_replaced(mc, server, clusters):
+    name = clusters["alice"]
+    with server.gateway("alice") as g, g.connect(name) as cluster, cluster.get_client() as client:
+        before = {w["name"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+        assert len(before) == 2
+        victim = sorted(before)[0]
+        pids = pids_with_arg(f"--name {victim}")
+        assert pids, f"no process of worker {victim}"
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: server.workers(name).get(victim) == FAILED, 60,
+                 f"the gateway to record worker {victim} as failed", explain=server.tail)
+
+        def replaced() -> bool:
+            now = {w["name"] for w in client.scheduler_info(n_workers=-1)["workers"].values()}
+            return len(now) == 2 and victim not in now
+        wait_for(replaced, WORKERS_S, "a new worker in place of the killed one",
+                 explain=server.tail)
+
+
+def test_a_restarted_gateway_finds_its_clusters(mc, server, clusters):
+    server.stop()
+    for name in clusters.values():  # the clusters outlive the gateway
+        assert _app_of(mc, name)["state"] == "RUNNING"
+    server.start()
+    for user, name in clusters.items():
+        with server.gateway(user) as g:
+            assert [c.name for c in g.list_clusters()] == [name]
+            with g.connect(name) as cluster, cluster.get_client() as client:
+                assert client.submit(sum, [1, 2, 3]).result(60) == 6
+                cluster.scale(1)
+                wait_for(lambda: len(client.scheduler_info(n_workers=-1)["workers"]) == 1,
+                         WORKERS_S, "a scale down after the restart", explain=server.tail)
+
+
+def test_adapt_list_and_shut_down(mc, server, clusters):
+    for user, name in clusters.items():
+        with server.gateway(user) as g:
+            cluster = g.connect(name)
+            cluster.adapt(minimum=0, maximum=2)
+            with cluster.get_client() as client:  # idle: adaptive scaling removes workers
+                wait_for(lambda: not client.scheduler_info(n_workers=-1)["workers"], WORKERS_S,
+                         "an idle adaptive cluster to have no workers", explain=server.tail)
+            assert [c.name for c in g.list_clusters()] == [name]
+            cluster.shutdown()
+            assert g.list_clusters() == []
+        wait_for(lambda: _app_of(mc, name)["state"] in ("FINISHED", "KILLED"), 60,
+                 f"{user}'s application to end")
+    wait_for(lambda: not pids_with_arg("dask_gateway.scheduler_preload"), 60,
+             "the schedulers to exit")
+
+
+def test_stop_clusters_on_shutdown_leaves_nothing(mc, server):
+    server.stop()
+    server.start(stop_clusters_on_shutdown=True)
+    with server.gateway("alice") as g:
+        cluster = g.new_cluster(timeout=START_S)
+        name = cluster.name
+        cluster.scale(1)
+        with cluster.get_client() as client:
+            client.wait_for_workers(1, timeout=WORKERS_S)
+        cluster.close(shutdown=False)
+    server.stop()
+    assert _app_of(mc, name)["state"] in ("FINISHED", "KILLED")
+    wait_for(lambda: not pids_with_arg("dask_gateway.scheduler_preload")
+             and not pids_with_arg("distributed.cli.dask_worker"), 60, "its processes to exit")
+    server.start()
