@@ -40,7 +40,7 @@ SERVICE = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
 USERS = ("alice", "bob")
 STRANGER = "mallory"  # not among the users the service may impersonate
 PASSWORD = secrets.token_urlsafe(16)
-START_S = 180  # a cluster: its application, scheduler, and the gateway seeing it
+
 WORKERS_S = 120
 # The gateway's database: a worker that failed (db_base.JobStatus.FAILED).
 FAILED = 6
@@ -83,6 +83,7 @@ c.KnitBackend.db_encrypt_keys = [{self.key!r}]
 c.KnitBackend.stop_clusters_on_shutdown = {stop_clusters_on_shutdown!r}
 c.KnitBackend.worker_status_period = 2
 c.KnitBackend.cluster_status_period = 5
+c.KnitBackend.cluster_start_timeout = 120
 c.KnitClusterConfig.scheduler_memory = "1 G"
 c.KnitClusterConfig.worker_memory = "1 G"
 c.KnitClusterConfig.adaptive_period = 1
@@ -140,9 +141,16 @@ c.KnitClusterConfig.adaptive_period = 1
 @pytest.fixture(scope="module")
 def mc():
     cluster = started(MiniCluster(
-        nodemanagers=2, nodemanager_memory_mb=6144, homes=USERS,
+        nodemanagers=2, nodemanager_memory_mb=6144,
         config={f"hadoop.proxyuser.{SERVICE}.hosts": "*",
                 f"hadoop.proxyuser.{SERVICE}.users": ",".join(USERS)}))
+    # Homes (MiniCluster's `homes` is for its daemons mode).
+    for path, ops in [("/user", [{"op": "MKDIRS", "permission": "755"}])] + [
+            (f"/user/{u}", [{"op": "MKDIRS", "permission": "700"}, {"op": "SETOWNER", "owner": u}])
+            for u in USERS]:
+        for op in ops:
+            requests.put(f"{cluster.webhdfs_url}{path}", params={**op, "user.name": SERVICE},
+                         timeout=30).raise_for_status()
     yield cluster
     cluster.stop()
 
@@ -195,7 +203,7 @@ def clusters(mc, server):
     for user in USERS:
         _write(mc, f"/user/{user}/data.csv", _frame(user).to_csv(index=False).encode(), user)
         with server.gateway(user) as g:
-            cluster = g.new_cluster(timeout=START_S)
+            cluster = g.new_cluster()
             cluster.scale(2)
             names[user] = cluster.name
             cluster.close(shutdown=False)
@@ -296,7 +304,7 @@ def test_stop_clusters_on_shutdown_leaves_nothing(mc, server):
     server.stop()
     server.start(stop_clusters_on_shutdown=True)
     with server.gateway("alice") as g:
-        cluster = g.new_cluster(timeout=START_S)
+        cluster = g.new_cluster()
         name = cluster.name
         cluster.scale(1)
         with cluster.get_client() as client:
