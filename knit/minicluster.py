@@ -119,6 +119,9 @@ class MiniCluster:
         :attr:`principal`, :attr:`keytab`, and :attr:`krb5_conf` (point ``KRB5_CONFIG`` at
         it). Delegation token lifetimes can be shortened through `config`
         (``dfs.namenode.delegation.token.max-lifetime``, ms).
+    ticket_lifetime : int, optional
+        With `kerberos` (not `daemons`): the KDC's longest ticket lifetime in seconds, to
+        test how logins renew themselves.
 
     Examples
     --------
@@ -145,6 +148,7 @@ class MiniCluster:
         homes: Sequence[str] = (),
         proxy_users: Sequence[str] = (),
         web_proxy: bool = False,
+        ticket_lifetime: int | None = None,
         resourcemanagers: int = 1,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
@@ -179,6 +183,11 @@ class MiniCluster:
             for name in names:
                 check_user_name(name, what)
         self.proxy_users = tuple(proxy_users)
+        if ticket_lifetime is not None and (not kerberos or daemons or isinstance(
+                ticket_lifetime, bool) or not isinstance(ticket_lifetime, int) or ticket_lifetime < 1):
+            raise InvalidArgumentError("ticket_lifetime needs kerberos=True and daemons=False, "
+                                       f"and is a number of seconds >= 1; got {ticket_lifetime!r}")
+        self.ticket_lifetime = ticket_lifetime
         if self.proxy_users:
             service = acting_user()
             self.config = {f"hadoop.proxyuser.{service}.hosts": "*",
@@ -604,6 +613,8 @@ class MiniCluster:
             cmd += ["--set", f"{key}={value}"]
         for user in self.homes:
             cmd += ["--home", user]
+        if self.ticket_lifetime is not None:
+            cmd += ["--ticket-lifetime-s", str(self.ticket_lifetime)]
         # JAVA_HOME and HADOOP_CONF_DIR are on the NodeManager's env whitelist: containers
         # (an ApplicationMaster's `$JAVA_HOME/bin/java`) inherit them.
         # CLASSPATH, read by every Java (8 has no @argfiles), keeps the 200 jars out of `ps`.

@@ -48,12 +48,13 @@ class EmbeddedCluster(
     applicationClasspath: Seq[String],
     settings: Map[String, String] = Map.empty,
     kerberos: Boolean = false,
-    homes: Seq[String] = Nil) {
+    homes: Seq[String] = Nil,
+    ticketLifetimeS: Option[Long] = None) {
 
   private val log = LoggerFactory.getLogger(getClass)
   @volatile private var dfs: Option[MiniDFSCluster] = None
   @volatile private var yarn: Option[MiniYARNCluster] = None
-  private val realm = if (kerberos) Some(new SecureRealm(new File(workDir, "kdc"))) else None
+  private val realm = if (kerberos) Some(new SecureRealm(new File(workDir, "kdc"), ticketLifetimeS)) else None
 
   require(nodeManagers >= 1, s"nodeManagers must be at least 1, got $nodeManagers")
 

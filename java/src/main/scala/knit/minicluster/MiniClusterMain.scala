@@ -25,7 +25,9 @@ object MiniClusterMain {
       kerberos: Boolean = false,
       settings: Map[String, String] = Map.empty,
       /** Users whose HDFS homes to make, owned by them. */
-      homes: Seq[String] = Nil)
+      homes: Seq[String] = Nil,
+      /** With kerberos: the KDC's longest ticket lifetime, to test renewals. */
+      ticketLifetimeS: Option[Long] = None)
 
   def parse(args: Seq[String]): Options = {
     val pairs = args.grouped(2).map {
@@ -33,7 +35,7 @@ object MiniClusterMain {
       case other => throw new IllegalArgumentException(s"Bad arguments: ${other.mkString(" ")}")
     }.toSeq
     val unknown = pairs.map(_._1).toSet --
-      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "kerberos", "set", "home")
+      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "kerberos", "set", "home", "ticket-lifetime-s")
     require(unknown.isEmpty, s"Unknown options: ${unknown.mkString(", ")}")
     val single = pairs.filter(p => p._1 != "set" && p._1 != "home").toMap
     def need(k: String) = single.getOrElse(k, throw new IllegalArgumentException(s"--$k is required"))
@@ -49,7 +51,8 @@ object MiniClusterMain {
         require(v.nonEmpty, s"--set takes key=value, got $kv")
         k -> v.drop(1)
       }.toMap,
-      homes = pairs.filter(_._1 == "home").map(_._2))
+      homes = pairs.filter(_._1 == "home").map(_._2),
+      ticketLifetimeS = single.get("ticket-lifetime-s").map(_.toLong))
   }
 
   /** The JVM's classpath without knit's own jar: containers get what a real cluster has. */
@@ -64,7 +67,7 @@ object MiniClusterMain {
     val workDir = new File(".").getCanonicalFile
     val cluster = new EmbeddedCluster(
       workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir),
-      opts.settings, opts.kerberos, opts.homes)
+      opts.settings, opts.kerberos, opts.homes, opts.ticketLifetimeS)
     Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
     exitOnStdinEof(cluster, opts.readyFile.getParentFile)
     val ready = new java.util.concurrent.CountDownLatch(1)
