@@ -17,7 +17,10 @@ from .minicluster import MiniCluster
 @click.group(cls=KnitGroup)
 @click.version_option(__version__, "--version", prog_name="knit", message="%(prog)s %(version)s")
 @click.option("--verbose", "-v", is_flag=True, help="Log what knit does.")
-def main(verbose: bool) -> None:
+@click.option("--proxy-user", metavar="USER",
+              help="Act as USER through Hadoop's proxy users (for services; the cluster "
+                   "must allow this login to, see docs/gateway.md).")
+def main(verbose: bool, proxy_user: str | None) -> None:
     """knit: run Python and Dask on Hadoop YARN."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

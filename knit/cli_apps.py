@@ -10,7 +10,7 @@ import click
 from .application import DONE_STATES, Application
 from .names import MAIN_ROLE
 from .spec import ApplicationSpec
-from .cli_common import MEMORY, app_argument, conf_option, elapsed, table
+from .cli_common import login, MEMORY, app_argument, conf_option, elapsed, table
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException
 
@@ -20,12 +20,12 @@ _DASK_WORKER_ROLE = "worker"
 
 def _attached(conf: str | None, app_id: str) -> Application:
     """A full handle on a running application of this user (ApplicationStateError else)."""
-    return ClusterClient(conf).connect(app_id)
+    return ClusterClient(conf, **login()).connect(app_id)
 
 
 def _by_id(conf: str | None, app_id: str) -> Application:
     """A handle knowing only the id: status, logs of an ended application, YARN's kill."""
-    return Application(ClusterClient(conf), app_id)
+    return Application(ClusterClient(conf, **login()), app_id)
 
 
 @click.command()
@@ -78,7 +78,7 @@ def start(ctx, cmd, spec_file, num_containers, memory, vcores, gpus, env, queue,
                 "Start with -n 1 or more, or pass --keep-alive and add containers later "
                 "(knit scale).", param_hint="'-n' / '--num-containers'")
         spec = ApplicationSpec(cmd, **given, detached=True)
-    app = ClusterClient(hadoop_conf_dir).start(spec)
+    app = ClusterClient(hadoop_conf_dir, **login()).start(spec)
     app.detach()
     click.echo(app.app_id)
 
@@ -89,7 +89,7 @@ def start(ctx, cmd, spec_file, num_containers, memory, vcores, gpus, env, queue,
 @conf_option
 def ls(include_finished, as_json, hadoop_conf_dir):
     """This user's knit applications: id, name, state, containers, elapsed."""
-    apps = ClusterClient(hadoop_conf_dir).applications(include_finished=include_finished)
+    apps = ClusterClient(hadoop_conf_dir, **login()).applications(include_finished=include_finished)
     if as_json:
         click.echo(json.dumps(apps, indent=2))
         return
@@ -204,7 +204,7 @@ def _ended(cluster: ClusterClient, app_id: str) -> tuple[str, str] | None:
 def kill(app_id, hadoop_conf_dir):
     """End an application (its ApplicationMaster stops it: SUCCEEDED); of one that has
     ended already, say so."""
-    cluster = ClusterClient(hadoop_conf_dir)
+    cluster = ClusterClient(hadoop_conf_dir, **login())
     ended = _ended(cluster, app_id)
     if ended is None:
         try:
@@ -227,7 +227,7 @@ def kill(app_id, hadoop_conf_dir):
 @conf_option
 def clean(as_json, hadoop_conf_dir):
     """Remove the HDFS staging dirs that ended applications left (~/.knit/application_*)."""
-    removed = ClusterClient(hadoop_conf_dir).clean()
+    removed = ClusterClient(hadoop_conf_dir, **login()).clean()
     if as_json:
         click.echo(json.dumps(removed, indent=2))
     elif not removed:

@@ -46,6 +46,13 @@ class KnitGroup(click.Group):
             sys.exit(130)
 
 
+def login() -> dict:
+    """The login options of the whole command line (``knit --proxy-user USER ...``), as
+    ``ClusterClient`` and ``YarnCluster`` take them."""
+    ctx = click.get_current_context(silent=True)
+    return {"proxy_user": ctx.find_root().params.get("proxy_user")} if ctx else {}
+
+
 def conf_option(command):
     """``--hadoop-conf-dir``, as for ``Knit()``."""
     return click.option(

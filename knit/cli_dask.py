@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import MEMORY, app_argument, conf_option
+from .cli_common import login, MEMORY, app_argument, conf_option
 
 
 @click.group("dask")
@@ -36,7 +36,7 @@ def start(workers, worker_memory, worker_vcores, worker_gpus, scheduler_memory, 
                           worker_vcores=worker_vcores, worker_gpus=worker_gpus,
                           scheduler_memory=scheduler_memory, env=env, queue=queue,
                           app_name=name, deploy_mode="remote", shutdown_on_close=False,
-                          hadoop_conf_dir=hadoop_conf_dir, progress=False)
+                          hadoop_conf_dir=hadoop_conf_dir, progress=False, **login())
     try:
         if wait and workers:
             cluster.wait_for_workers(workers)
@@ -55,5 +55,5 @@ def start(workers, worker_memory, worker_vcores, worker_gpus, scheduler_memory, 
 def stop(app_id, hadoop_conf_dir):
     """End a Dask cluster (final status SUCCEEDED)."""
     from .dask import YarnCluster
-    YarnCluster.from_application_id(app_id, hadoop_conf_dir, progress=False).close()
+    YarnCluster.from_application_id(app_id, hadoop_conf_dir, progress=False, **login()).close()
     click.echo(f"{app_id}: stopped")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .cli_common import conf_option, table
+from .cli_common import login, conf_option, table
 from .cluster_client import ClusterClient
 from .env import BACKENDS, create_env
 
@@ -35,7 +35,7 @@ def create(name, packages, backend, python, force, hdfs):
 @conf_option
 def ls(as_json, hadoop_conf_dir):
     """The environments stored in HDFS (uploaded by a start that used them)."""
-    envs = ClusterClient(hadoop_conf_dir).list_envs()
+    envs = ClusterClient(hadoop_conf_dir, **login()).list_envs()
     if as_json:
         click.echo(json.dumps(envs, indent=2))
         return
@@ -50,7 +50,7 @@ def ls(as_json, hadoop_conf_dir):
 @conf_option
 def rm(name_or_hash, hadoop_conf_dir):
     """Delete stored environments by name or sha256 (8+ characters)."""
-    n = ClusterClient(hadoop_conf_dir).remove_env(name_or_hash)
+    n = ClusterClient(hadoop_conf_dir, **login()).remove_env(name_or_hash)
     click.echo(f"removed {n}")
     if n == 0:
         raise SystemExit(1)

@@ -20,11 +20,12 @@ from .client_jvm import close_client, get_client
 from .config import HadoopConfig, acting_user, rm_get
 from .env import create_env
 from .exceptions import (ClusterCapacityError, ConfigurationError, InvalidArgumentError,
-                         KerberosError, KnitException, UnknownQueueError)
+                         KerberosError, KnitException, PermissionDeniedError,
+                         UnknownQueueError)
 from .kerberos import Identity, uses_kerberos
-from .messages import (AppSpec, Attachment, GatewaySecrets, RemovedStaging, StoredEnv,
-                       Submitted)
-from .validation import queue_names
+from .messages import (AppSpec, Attachment, ClusterRef, GatewaySecrets, RemovedStaging,
+                       StoredEnv, Submitted)
+from .validation import check_user_name, queue_names
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,14 @@ class ClusterClient:
         ``kinit`` first; ``KRB5CCNAME`` and ``KRB5_CONFIG`` are honoured). With a keytab,
         applications renew their delegation tokens for as long as they run; see
         docs/security.md.
+    proxy_user : str, optional
+        Act as this user through Hadoop's proxy users: a service logged in as itself
+        (its keytab, or the process's user without Kerberos) submits and manages
+        applications that YARN shows as this user's, with this user's staging dir, HDFS
+        access and delegation tokens. The cluster must allow it
+        (``hadoop.proxyuser.<service>.hosts`` and ``.users`` or ``.groups``); no keytab
+        then goes to the application, whose tokens live as long as YARN renews them. See
+        docs/gateway.md.
     **overrides
         Hadoop configuration keys that win over the files, e.g.
         ``ClusterClient(**{"yarn.resourcemanager.address": "rm:8032"})``.
@@ -54,18 +63,24 @@ class ClusterClient:
     ------
     KerberosError
         The cluster uses Kerberos and there is no ticket (nor a keytab that works).
+    PermissionDeniedError
+        The cluster does not let this login act as `proxy_user`; the message names the
+        settings that decide.
     """
 
     def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, *,
                  principal: str | None = None, keytab: str | os.PathLike | None = None,
-                 **overrides: Any) -> None:
+                 proxy_user: str | None = None, **overrides: Any) -> None:
         self.config = HadoopConfig.load(hadoop_conf_dir, **overrides)
-        self._overrides = to_json(self.config.overrides)
+        self.proxy_user = check_user_name(proxy_user, "proxy_user")
+        self._ref = to_json(ClusterRef(self.config.conf_dir or "", self.config.overrides,
+                                       proxy_user or "").to_json())
         #: Whose Kerberos credentials this Knit uses (None on a cluster without Kerberos).
         self.identity: Identity | None = None
-        #: Who this client is to the cluster: the Kerberos user's short name once logged
-        #: in; without Kerberos, HADOOP_USER_NAME or the OS user (as Hadoop takes it).
-        self.user: str = acting_user()
+        #: Who this client is to the cluster: the proxy user if given; else the Kerberos
+        #: user's short name once logged in; without Kerberos, HADOOP_USER_NAME or the OS
+        #: user (as Hadoop takes it).
+        self.user: str = proxy_user or acting_user()
         self._http_auth = None
         if uses_kerberos(self.config):
             self.identity = Identity.from_arguments(principal, keytab)
@@ -74,6 +89,8 @@ class ClusterClient:
             raise ConfigurationError(
                 "principal and keytab were given, but this cluster does not use Kerberos "
                 f"(hadoop.security.authentication is not kerberos in {self.config.conf_dir}).")
+        elif proxy_user is not None:
+            self._jvm_call("login", f"act as {proxy_user}", "", "")
     def _client(self):
         """The client JVM of this Knit's identity."""
         return get_client(self.identity)
@@ -84,6 +101,8 @@ class ClusterClient:
         try:
             self.user = self._jvm_call("login", "log in to the Kerberized cluster",
                                        who.principal or "", who.keytab or "")["user"]
+        except PermissionDeniedError:
+            raise
         except KnitException as e:
             # Hadoop caches a JVM's login, even a failed one: the next try gets a new JVM.
             close_client(who)
@@ -99,8 +118,7 @@ class ClusterClient:
         """A client-JVM call about this cluster (its errors are knit's exceptions, saying
         `what` failed)."""
         try:
-            return self._client().call(method, self.config.conf_dir, self._overrides, *args,
-                                       what=what)
+            return self._client().call(method, self._ref, *args, what=what)
         except KnitException as e:
             every = _every_resourcemanager(e, self.config.resourcemanager_addresses)
             if every is None:
@@ -139,7 +157,8 @@ class ClusterClient:
         spec = _spec_of(cmd, options).validate()
         if spec.checks:
             self._preflight(spec)
-        keytab = self.identity.keytab if self.identity is not None else None
+        # A proxy user's application never gets the service's keytab.
+        keytab = self.identity.keytab if self.identity and not self.proxy_user else None
         message = AppSpec(
             name=spec.app_name, queue=spec.queue, node_label=spec.node_label,
             command=spec.command, num_containers=spec.num_containers, memory=spec.memory,

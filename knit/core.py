@@ -56,6 +56,8 @@ class Knit:
         The cluster's client configuration; see :class:`ClusterClient`.
     principal, keytab : str, optional
         Kerberos login; see :class:`ClusterClient`.
+    proxy_user : str, optional
+        Act as this user through Hadoop's proxy users; see :class:`ClusterClient`.
     **overrides
         Hadoop properties that win over the configuration files.
 
@@ -77,10 +79,10 @@ class Knit:
 
     def __init__(self, hadoop_conf_dir: str | os.PathLike | None = None, *,
                  principal: str | None = None, keytab: str | os.PathLike | None = None,
-                 **overrides: Any) -> None:
+                 proxy_user: str | None = None, **overrides: Any) -> None:
         #: The cluster this Knit talks to.
         self.cluster = ClusterClient(hadoop_conf_dir, principal=principal, keytab=keytab,
-                                     **overrides)
+                                     proxy_user=proxy_user, **overrides)
         #: The application this Knit holds (None before start() or attach()).
         self.app: Application | None = None
 
@@ -169,7 +171,8 @@ class Knit:
 
 def connect(app_id: str, hadoop_conf_dir: str | os.PathLike | None = None, *,
             principal: str | None = None, keytab: str | os.PathLike | None = None,
-            renew_lease: bool = False, **overrides: Any) -> Application:
+            proxy_user: str | None = None, renew_lease: bool = False,
+            **overrides: Any) -> Application:
     """Attach to a running knit application of this user, from any process: see
     :meth:`ClusterClient.connect`.
 
@@ -178,5 +181,6 @@ def connect(app_id: str, hadoop_conf_dir: str | os.PathLike | None = None, *,
     >>> app = knit.connect("application_1733059200000_0007")       # doctest: +SKIP
     >>> app.get_containers(); app.add_containers(2); app.kill()
     """
-    cluster = ClusterClient(hadoop_conf_dir, principal=principal, keytab=keytab, **overrides)
+    cluster = ClusterClient(hadoop_conf_dir, principal=principal, keytab=keytab,
+                            proxy_user=proxy_user, **overrides)
     return cluster.connect(app_id, renew_lease=renew_lease)

@@ -5,11 +5,19 @@ for the ResourceManager's REST API when the cluster guards it with SPNEGO.
 """
 from __future__ import annotations
 
+import logging
 import os
+import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 from .exceptions import InvalidArgumentError, KerberosError, MissingFileError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,21 +76,46 @@ class Identity:
             ``requests-gssapi`` is not installed.
         """
         try:
-            import gssapi
             from requests_gssapi import OPTIONAL, HTTPSPNEGOAuth
         except ImportError as e:
             raise KerberosError(
                 "This cluster's ResourceManager REST API needs Kerberos (SPNEGO), which needs "
                 "the requests-gssapi package: pip install 'knit[kerberos]' (it builds against "
                 "the system's MIT Kerberos: apt-get install libkrb5-dev).") from e
-        creds = None
         if self.keytab is not None:
-            # MIT Kerberos gets a ticket from the keytab into a private in-memory cache.
-            name = gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
-            creds = gssapi.Credentials(name=name, usage="initiate", store={
-                "client_keytab": self.keytab, "ccache": f"MEMORY:knit-{id(self)}"})
+            return _KeytabSpnego(self.principal, self.keytab)
         # Hadoop's SPNEGO filter does not send the mutual-authentication token on every answer.
-        return HTTPSPNEGOAuth(creds=creds, mutual_authentication=OPTIONAL)
+        return HTTPSPNEGOAuth(mutual_authentication=OPTIONAL)
+
+
+class _KeytabSpnego(requests.auth.AuthBase):
+    """SPNEGO as a keytab's principal, for as long as the process lives: MIT Kerberos gets
+    a ticket from the keytab into a private in-memory cache, and a new one once a fifth
+    of the ticket's lifetime is left (a service's login outlives its tickets)."""
+
+    _RENEW_AFTER_FRACTION = 0.8
+
+    def __init__(self, principal: str, keytab: str) -> None:
+        self._principal, self._keytab = principal, keytab
+        self._lock = threading.Lock()
+        self._renew()
+
+    def _renew(self) -> None:
+        import gssapi
+        from requests_gssapi import OPTIONAL, HTTPSPNEGOAuth
+        name = gssapi.Name(self._principal, gssapi.NameType.kerberos_principal)
+        self._creds = gssapi.Credentials(name=name, usage="initiate", store={
+            "client_keytab": self._keytab, "ccache": f"MEMORY:knit-{secrets.token_hex(8)}"})
+        self._renew_at = time.monotonic() + self._RENEW_AFTER_FRACTION * (self._creds.lifetime or 0)
+        self._auth = HTTPSPNEGOAuth(creds=self._creds, mutual_authentication=OPTIONAL)
+
+    def __call__(self, request):
+        with self._lock:
+            if time.monotonic() >= self._renew_at:
+                logger.info("Renewing the Kerberos ticket of %s from its keytab", self._principal)
+                self._renew()
+            auth = self._auth
+        return auth(request)
 
 
 def uses_kerberos(config: Any) -> bool:

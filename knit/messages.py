@@ -53,6 +53,17 @@ class _Record:
 
 
 @dataclass(frozen=True)
+class ClusterRef(_Record):
+    """Which cluster a client-JVM call is about, and as whom: the Hadoop conf dir, the
+    configuration keys that win over its files, and the user the call acts as through
+    Hadoop's proxy users ("" for the logged-in user)."""
+
+    conf_dir: str
+    overrides: dict[str, str]
+    proxy_user: str
+
+
+@dataclass(frozen=True)
 class AppSpec(_Record):
     """What ``Knit.start`` asks the client JVM to stage and submit (secrets travel apart):
     a validated :class:`knit.ApplicationSpec`, whose defaults are the only ones, and what
@@ -233,7 +244,7 @@ class RemovedStaging(_Record):
     age_ms: int
 
 
-MESSAGES = {cls.__name__: cls for cls in (AppSpec, RoleSpec, Container, ContainerList,
+MESSAGES = {cls.__name__: cls for cls in (ClusterRef, AppSpec, RoleSpec, Container, ContainerList,
                                           ApplicationReport, GatewaySecrets, Submitted,
                                           Attachment, StoredEnv, LiveLogsRead, RemovedStaging)}
 

@@ -18,8 +18,10 @@ import requests
 from . import java
 from ._daemons import QUICK_JIT, DaemonCluster
 from ._procfs import kill_processes_under
+from .config import acting_user
 from .exceptions import (ApplicationStateError, ConfigurationError, InvalidArgumentError,
                          KnitException, MiniClusterError)
+from .validation import check_user_name
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,10 @@ class MiniCluster:
     homes : list of str
         HDFS home dirs to make, ``/user/<name>`` owned by that user, besides the one of the
         user running this (``$HADOOP_USER_NAME`` if set).
+    proxy_users : list of str
+        Users whom the user running this may act as through Hadoop's proxy users
+        (``hadoop.proxyuser.<this user>.hosts`` and ``.users``), with their HDFS homes: a
+        service's test bed (``ClusterClient(proxy_user=...)``, :mod:`knit.gateway`).
     web_proxy : bool
         With daemons: run YARN's web proxy as a daemon of its own
         (``yarn.web-proxy.address``), not inside the ResourceManager.
@@ -113,6 +119,9 @@ class MiniCluster:
         :attr:`principal`, :attr:`keytab`, and :attr:`krb5_conf` (point ``KRB5_CONFIG`` at
         it). Delegation token lifetimes can be shortened through `config`
         (``dfs.namenode.delegation.token.max-lifetime``, ms).
+    ticket_lifetime : int, optional
+        With `kerberos` (not `daemons`): the KDC's longest ticket lifetime in seconds, to
+        test how logins renew themselves.
 
     Examples
     --------
@@ -137,7 +146,9 @@ class MiniCluster:
         daemons: bool | None = None,
         daemon_users: dict[str, str] | None = None,
         homes: Sequence[str] = (),
+        proxy_users: Sequence[str] = (),
         web_proxy: bool = False,
+        ticket_lifetime: int | None = None,
         resourcemanagers: int = 1,
     ) -> None:
         for name, value, low in (("nodemanagers", nodemanagers, 1),
@@ -166,10 +177,23 @@ class MiniCluster:
             raise InvalidArgumentError(f"daemons must be True, False or None, got {daemons!r}")
         self.daemons = daemons
         self.daemon_users = _checked_daemon_users(daemon_users, daemons)
-        if isinstance(homes, str) or not all(isinstance(h, str) and h.isprintable() and h
-                                             and "/" not in h for h in homes):
-            raise InvalidArgumentError(f"homes must be a list of user names, got {homes!r}")
-        self.homes = tuple(homes)
+        for what, names in (("homes", homes), ("proxy_users", proxy_users)):
+            if isinstance(names, str) or not isinstance(names, (list, tuple)):
+                raise InvalidArgumentError(f"{what} must be a list of user names, got {names!r}")
+            for name in names:
+                check_user_name(name, what)
+        self.proxy_users = tuple(proxy_users)
+        if ticket_lifetime is not None and (not kerberos or daemons or isinstance(
+                ticket_lifetime, bool) or not isinstance(ticket_lifetime, int) or ticket_lifetime < 1):
+            raise InvalidArgumentError("ticket_lifetime needs kerberos=True and daemons=False, "
+                                       f"and is a number of seconds >= 1; got {ticket_lifetime!r}")
+        self.ticket_lifetime = ticket_lifetime
+        if self.proxy_users:
+            service = acting_user()
+            self.config = {f"hadoop.proxyuser.{service}.hosts": "*",
+                           f"hadoop.proxyuser.{service}.users": ",".join(self.proxy_users),
+                           **self.config}
+        self.homes = tuple(dict.fromkeys([*homes, *self.proxy_users]))
         if web_proxy and not daemons:
             raise InvalidArgumentError("web_proxy=True needs daemons=True.")
         self.web_proxy = bool(web_proxy)
@@ -587,6 +611,10 @@ class MiniCluster:
         ]
         for key, value in self.config.items():
             cmd += ["--set", f"{key}={value}"]
+        for user in self.homes:
+            cmd += ["--home", user]
+        if self.ticket_lifetime is not None:
+            cmd += ["--ticket-lifetime-s", str(self.ticket_lifetime)]
         # JAVA_HOME and HADOOP_CONF_DIR are on the NodeManager's env whitelist: containers
         # (an ApplicationMaster's `$JAVA_HOME/bin/java`) inherit them.
         # CLASSPATH, read by every Java (8 has no @argfiles), keeps the 200 jars out of `ps`.

@@ -189,3 +189,25 @@ def queue_names(scheduler_info: dict) -> set[str]:
                 walk_fair(child)
         walk_fair(scheduler_info["rootQueue"])
     return names
+
+
+# A Hadoop user name as knit passes it on: no spaces or shell characters (it reaches the
+# NodeManager's launch script as HADOOP_USER_NAME).
+_USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@-]*")
+
+
+def check_user_name(value: str | None, what: str) -> str | None:
+    """`value` if it is None or a plain user name such as ``alice`` or ``svc.dask``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Anything else (empty, spaces, slashes, shell characters).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _USER_NAME.fullmatch(value) or len(value) > 255:
+        raise InvalidArgumentError(
+            f"{what} must be a user name (letters, digits and ._@-, not starting with . @ "
+            f"or -), got {value!r}")
+    return value

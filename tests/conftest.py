@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import started
+from helpers import PROXY_USERS, started
 from knit import MiniCluster
 
 @pytest.fixture(scope="session")
 def minicluster():
-    """One 2-NodeManager MiniCluster shared by the tests of a session."""
-    cluster = started(MiniCluster(nodemanagers=2))
+    """One 2-NodeManager MiniCluster shared by the tests of a session (its user may act as
+    alice and bob: the proxy-user and gateway tests)."""
+    cluster = started(MiniCluster(nodemanagers=2, proxy_users=PROXY_USERS))
     yield cluster
     cluster.stop()
 

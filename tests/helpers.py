@@ -17,6 +17,9 @@ T = TypeVar("T")
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
+#: The users the shared embedded cluster's user may act as (Hadoop's proxy users).
+PROXY_USERS = ("alice", "bob")
+
 
 def require_java() -> None:
     """Fail (CI) or skip (elsewhere) unless Java and knit's built jars are there."""

@@ -130,6 +130,9 @@ class YarnCluster(Cluster):
         How many lost workers are replaced before giving up.
     hadoop_conf_dir : str, optional
         The cluster's Hadoop configuration (default: ``HADOOP_CONF_DIR`` ...).
+    proxy_user : str, optional
+        Run the cluster as this user through Hadoop's proxy users (see
+        :class:`knit.ClusterClient`): for services that start clusters for others.
     principal, keytab : str, optional
         On a Kerberized cluster, log in from this keytab (see :class:`knit.Knit`); by
         default the ticket cache of ``kinit`` is used.
@@ -172,7 +175,11 @@ class YarnCluster(Cluster):
                  progress: bool | None = None, shutdown_on_close: bool | None = None,
                  worker_gpus: int | None = None, scheduler_host: str | None = None,
                  interface: str | None = None, application_id: str | None = None,
-                 asynchronous: bool = False, loop=None, **kwargs: Any) -> None:
+                 proxy_user: str | None = None, asynchronous: bool = False, loop=None,
+                 **kwargs: Any) -> None:
+        login = {"principal": _config("principal", principal),
+                 "keytab": _config("keytab", keytab),
+                 "proxy_user": _config("proxy-user", proxy_user)}
         if application_id is not None:
             given = {name for name, value in (
                 ("n_workers", n_workers), ("worker_memory", worker_memory),
@@ -186,9 +193,9 @@ class YarnCluster(Cluster):
                 raise InvalidArgumentError(
                     f"{', '.join(sorted(given))}: these are the running cluster's when "
                     "attaching to it (application_id); pass them to a new cluster only.")
-            self._init_attached(application_id, hadoop_conf_dir, principal, keytab,
-                                security, worker_restarts, progress, shutdown_on_close,
-                                asynchronous, loop, **kwargs)
+            self._init_attached(application_id, hadoop_conf_dir, login, security,
+                                worker_restarts, progress, shutdown_on_close, asynchronous,
+                                loop, **kwargs)
             return
         self.n_workers = int(_config("n-workers", n_workers))
         self.worker_memory_mb = memory_mb(_config("worker-memory", worker_memory),
@@ -217,8 +224,7 @@ class YarnCluster(Cluster):
                 "shutdown_on_close=False needs deploy_mode='remote': a local scheduler ends "
                 "with this process.")
         security = make_security(_config("security", security))
-        self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
-                          shutdown_on_close)
+        self._init_handle(hadoop_conf_dir, login, worker_restarts, progress, shutdown_on_close)
         self.security = security
         if self.deploy_mode == "local":  # chosen now: a bad choice submits nothing
             self.scheduler_host = choose_scheduler_host(
@@ -240,7 +246,7 @@ class YarnCluster(Cluster):
             self.sync(self._stop_everything, start == self._start)
             raise
 
-    def _init_handle(self, hadoop_conf_dir, principal, keytab, worker_restarts, progress,
+    def _init_handle(self, hadoop_conf_dir, login, worker_restarts, progress,
                      shutdown_on_close) -> None:
         """What a started and an attached cluster (from_application_id) share."""
         self.worker_restarts = int(_config("worker-restarts", worker_restarts))
@@ -249,7 +255,6 @@ class YarnCluster(Cluster):
         self.shutdown_on_close = bool(_config("shutdown-on-close", shutdown_on_close))
         self._attaching: str | None = None  # the running application to attach to, if any
         self.scheduler_timeout = parse_timedelta(dask.config.get("knit.scheduler-timeout"))
-        login = {"principal": _config("principal", principal), "keytab": _config("keytab", keytab)}
         self.knit = Knit(self.hadoop_conf_dir, **login)
         # The workers' role in the application: its own command locally; in remote mode the
         # application's command is the scheduler, and the workers are a role of their own.
@@ -275,7 +280,7 @@ class YarnCluster(Cluster):
     @classmethod
     def from_application_id(cls, app_id: str, hadoop_conf_dir: str | None = None, *,
                             principal: str | None = None, keytab: str | None = None,
-                            security: Security | None = None,
+                            proxy_user: str | None = None, security: Security | None = None,
                             worker_restarts: int | None = None, progress: bool | None = None,
                             shutdown_on_close: bool = True, asynchronous: bool = False,
                             loop=None, **kwargs: Any) -> "YarnCluster":
@@ -294,7 +299,7 @@ class YarnCluster(Cluster):
             own; by default those the cluster's workers were given.
         shutdown_on_close : bool
             Whether :meth:`close` ends the cluster (default), or only lets go of it.
-        hadoop_conf_dir, principal, keytab, worker_restarts, progress
+        hadoop_conf_dir, principal, keytab, proxy_user, worker_restarts, progress
             As for :class:`YarnCluster`. Workers lost while no ``YarnCluster`` was
             attached were not replaced; this one replaces those it sees end.
 
@@ -306,19 +311,18 @@ class YarnCluster(Cluster):
             It is not a remote-mode knit Dask cluster.
         """
         return cls(hadoop_conf_dir=hadoop_conf_dir, principal=principal, keytab=keytab,
-                   security=security, worker_restarts=worker_restarts, progress=progress,
+                   proxy_user=proxy_user, security=security, worker_restarts=worker_restarts, progress=progress,
                    shutdown_on_close=shutdown_on_close, application_id=app_id,
                    asynchronous=asynchronous, loop=loop, **kwargs)
 
-    def _init_attached(self, app_id: str, hadoop_conf_dir, principal, keytab, security,
-                       worker_restarts, progress, shutdown_on_close, asynchronous, loop,
+    def _init_attached(self, app_id: str, hadoop_conf_dir, login, security, worker_restarts, progress, shutdown_on_close, asynchronous, loop,
                        **kwargs: Any) -> None:
         """__init__ of a cluster that attaches to running `app_id` (remote mode)."""
         self.deploy_mode = "remote"
         self.n_workers = 0
         self.worker_memory_mb = self.worker_vcores = self.worker_gpus = None  # the role's, in the AM
         self.worker_options, self.env, self.queue, self.app_name = {}, None, None, None
-        self._init_handle(hadoop_conf_dir, principal, keytab, worker_restarts, progress,
+        self._init_handle(hadoop_conf_dir, login, worker_restarts, progress,
                           True if shutdown_on_close is None else shutdown_on_close)
         self.security = security
         super().__init__(asynchronous=asynchronous, loop=loop, **kwargs)

@@ -18,9 +18,9 @@ object TokenExpiry {
   def explanation(now: Long, maxDate: Option[Long]): Option[String] =
     maxDate.filter(d => d - UnusableBeforeMs <= now).map { d =>
       s"the application's delegation tokens expire at ${Instant.ofEpochMilli(d)} (hdfs-native " +
-        "stops using them a minute before): an application started from a ticket cache " +
-        "cannot get new ones; start applications that outlive their tokens with a " +
-        "principal and keytab, which knit renews them from"
+        "stops using them a minute before): an application started without a keytab (from " +
+        "a ticket cache, or for a proxy user) cannot get new ones; start applications that " +
+        "outlive their tokens with their user's principal and keytab, which knit renews them from"
     }
 
   /** Whether replacing a failed container is pointless: a new one would get the same

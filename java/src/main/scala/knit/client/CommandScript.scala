@@ -128,7 +128,7 @@ object CommandScript {
   val TokenExpiryNote: String =
     """if [ -n "${@EXPIRE_AT_VAR@:-}" ]; then
       |  trap 'knit_status=$?; if [ $knit_status -ne 0 ] && [ "$(date +%s)" -ge $((@EXPIRE_AT_VAR@ - 60)) ]; then
-      |    echo "$(date -u +%FT%TZ) knit: the command failed as this application'"'"'s delegation tokens expire, at $(date -u -d "@$@EXPIRE_AT_VAR@" +%FT%TZ) (hdfs-native stops using them a minute before): an application started from a ticket cache cannot renew them past their maximum lifetime; start it with a principal and keytab" >&2
+      |    echo "$(date -u +%FT%TZ) knit: the command failed as this application'"'"'s delegation tokens expire, at $(date -u -d "@$@EXPIRE_AT_VAR@" +%FT%TZ) (hdfs-native stops using them a minute before): an application started without a keytab (from a ticket cache, or for a proxy user) cannot renew them past their maximum lifetime; start it with its user'"'"'s principal and keytab" >&2
       |  fi' EXIT
       |fi
       |""".stripMargin.replace("@EXPIRE_AT_VAR@", AppFiles.TokensExpireAtVar)

@@ -9,6 +9,11 @@ import java.lang.reflect.{ParameterizedType, Type}
   */
 object Messages {
 
+  /** Which cluster a client-JVM call is about, and as whom: the Hadoop conf dir ("" for
+    * the default), configuration keys that win over its files, and the user the call acts
+    * as through Hadoop's proxy users ("" for the logged-in user). */
+  final case class ClusterRef(confDir: String, overrides: Map[String, String], proxyUser: String)
+
   /** What `Knit.start` asks the client JVM to stage and submit (secrets travel apart). */
   final case class AppSpec(
       name: String,
@@ -113,7 +118,7 @@ object Messages {
   final case class RemovedStaging(appId: String, state: String, ageMs: Long)
 
   /** Every message Python shares, by name (what `describe` reports). */
-  val All: Seq[Class[_]] = Seq(classOf[AppSpec], classOf[RoleSpec], classOf[Container],
+  val All: Seq[Class[_]] = Seq(classOf[ClusterRef], classOf[AppSpec], classOf[RoleSpec], classOf[Container],
     classOf[ContainerList], classOf[ApplicationReport], classOf[GatewaySecrets],
     classOf[Submitted], classOf[Attachment], classOf[StoredEnv], classOf[LiveLogsRead],
     classOf[RemovedStaging])
@@ -156,6 +161,7 @@ object Messages {
   }
 
   // Readers and writers, made by upickle's macros at compile time (inner messages first).
+  implicit val clusterRefRw: Wire.ReadWriter[ClusterRef] = Wire.macroRW
   implicit val appSpecRw: Wire.ReadWriter[AppSpec] = Wire.macroRW
   implicit val roleSpecRw: Wire.ReadWriter[RoleSpec] = Wire.macroRW
   implicit val containerRw: Wire.ReadWriter[Container] = Wire.macroRW

@@ -47,12 +47,14 @@ class EmbeddedCluster(
     nodeManagerMemoryMb: Int,
     applicationClasspath: Seq[String],
     settings: Map[String, String] = Map.empty,
-    kerberos: Boolean = false) {
+    kerberos: Boolean = false,
+    homes: Seq[String] = Nil,
+    ticketLifetimeS: Option[Long] = None) {
 
   private val log = LoggerFactory.getLogger(getClass)
   @volatile private var dfs: Option[MiniDFSCluster] = None
   @volatile private var yarn: Option[MiniYARNCluster] = None
-  private val realm = if (kerberos) Some(new SecureRealm(new File(workDir, "kdc"))) else None
+  private val realm = if (kerberos) Some(new SecureRealm(new File(workDir, "kdc"), ticketLifetimeS)) else None
 
   require(nodeManagers >= 1, s"nodeManagers must be at least 1, got $nodeManagers")
 
@@ -122,18 +124,21 @@ class EmbeddedCluster(
       resourceManagerWeb = WebAppUtils.getRMWebAppURLWithScheme(live),
       kerberos = realm.map(r => KerberosAddresses(r.clientKrb5Conf.getAbsolutePath, r.userPrincipal,
         r.userKeytab.getAbsolutePath)))
-    realm.foreach(r => userDirs(live, r.userName))
+    userDirs(live, realm.map(_.userName).toSeq ++ homes)
     log.info(s"Embedded cluster ready: $addresses")
     (live, addresses)
   }
 
-  /** On a secured HDFS the superuser is the service principal, not the OS user: it makes
-    * the user's home and a world-writable /tmp (YARN's aggregated logs go under it). */
-  private def userDirs(conf: Configuration, user: String): Unit = {
+  /** The users' homes, owned by them, and a world-writable /tmp (YARN's aggregated logs go
+    * under it). On a secured HDFS the superuser is the service principal, not the OS user:
+    * it makes the OS user's home too. */
+  private def userDirs(conf: Configuration, users: Seq[String]): Unit = {
     val fs = FileSystem.get(conf)
-    val home = new Path(s"/user/$user")
-    fs.mkdirs(home)
-    fs.setOwner(home, user, null)
+    users.distinct.foreach { user =>
+      val home = new Path(s"/user/$user")
+      fs.mkdirs(home)
+      fs.setOwner(home, user, null)
+    }
     fs.mkdirs(new Path("/tmp"))
     fs.setPermission(new Path("/tmp"), new FsPermission("1777"))
   }

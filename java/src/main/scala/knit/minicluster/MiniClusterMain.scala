@@ -23,7 +23,11 @@ object MiniClusterMain {
       nodeManagerMemoryMb: Int = 4096,
       timeoutMs: Long = 120000L,
       kerberos: Boolean = false,
-      settings: Map[String, String] = Map.empty)
+      settings: Map[String, String] = Map.empty,
+      /** Users whose HDFS homes to make, owned by them. */
+      homes: Seq[String] = Nil,
+      /** With kerberos: the KDC's longest ticket lifetime, to test renewals. */
+      ticketLifetimeS: Option[Long] = None)
 
   def parse(args: Seq[String]): Options = {
     val pairs = args.grouped(2).map {
@@ -31,9 +35,9 @@ object MiniClusterMain {
       case other => throw new IllegalArgumentException(s"Bad arguments: ${other.mkString(" ")}")
     }.toSeq
     val unknown = pairs.map(_._1).toSet --
-      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "kerberos", "set")
+      Set("conf-dir", "ready-file", "nodemanagers", "nm-memory-mb", "timeout-ms", "kerberos", "set", "home", "ticket-lifetime-s")
     require(unknown.isEmpty, s"Unknown options: ${unknown.mkString(", ")}")
-    val single = pairs.filter(_._1 != "set").toMap
+    val single = pairs.filter(p => p._1 != "set" && p._1 != "home").toMap
     def need(k: String) = single.getOrElse(k, throw new IllegalArgumentException(s"--$k is required"))
     Options(
       confDir = new File(need("conf-dir")),
@@ -46,7 +50,9 @@ object MiniClusterMain {
         val (k, v) = kv.span(_ != '=')
         require(v.nonEmpty, s"--set takes key=value, got $kv")
         k -> v.drop(1)
-      }.toMap)
+      }.toMap,
+      homes = pairs.filter(_._1 == "home").map(_._2),
+      ticketLifetimeS = single.get("ticket-lifetime-s").map(_.toLong))
   }
 
   /** The JVM's classpath without knit's own jar: containers get what a real cluster has. */
@@ -61,7 +67,7 @@ object MiniClusterMain {
     val workDir = new File(".").getCanonicalFile
     val cluster = new EmbeddedCluster(
       workDir, opts.nodeManagers, opts.nodeManagerMemoryMb, clusterClasspath(opts.confDir),
-      opts.settings, opts.kerberos)
+      opts.settings, opts.kerberos, opts.homes, opts.ticketLifetimeS)
     Runtime.getRuntime.addShutdownHook(new Thread(() => cluster.stop(), "knit-minicluster-stop"))
     exitOnStdinEof(cluster, opts.readyFile.getParentFile)
     val ready = new java.util.concurrent.CountDownLatch(1)

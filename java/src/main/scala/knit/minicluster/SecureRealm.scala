@@ -15,10 +15,12 @@ import org.apache.hadoop.minikdc.MiniKdc
   * web UI answers SPNEGO as `HTTP/<host>`. The user principal is named after the OS user, so
   * that containers (run as that user by the default executor) and HDFS agree on who owns what.
   */
-class SecureRealm(dir: File) {
+class SecureRealm(dir: File, maxTicketLifetimeS: Option[Long] = None) {
   private val kdc = {
     val conf = MiniKdc.createConf()
     conf.setProperty(MiniKdc.DEBUG, "false")
+    // Kerby reads it in seconds (MiniKdc's default, 86400000, is far beyond a day).
+    maxTicketLifetimeS.foreach(s => conf.setProperty(MiniKdc.MAX_TICKET_LIFETIME, s.toString))
     new MiniKdc(conf, dir)
   }
   val serviceKeytab = new File(dir, "service.keytab")
