@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from . import __version__, cli_apps, cli_dask, cli_env
+from . import __version__, cli_apps, cli_dask, cli_env, cli_gateway
 from .cli_common import KnitGroup
 from .exceptions import KnitException
 from .minicluster import MiniCluster
@@ -129,5 +129,6 @@ def demo(workers: int, use_env: bool) -> None:
 
 
 for _command in (cli_apps.start, cli_apps.ls, cli_apps.status, cli_apps.logs, cli_apps.scale,
-                 cli_apps.kill, cli_apps.clean, cli_env.env, cli_dask.dask):
+                 cli_apps.kill, cli_apps.clean, cli_env.env, cli_dask.dask,
+                 cli_gateway.gateway):
     main.add_command(_command)

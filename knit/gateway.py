@@ -151,11 +151,8 @@ class KnitBackend(DBBackendBase):
         with self._lock:
             client = self._clients.get(username)
         if client is None:
-            import inspect  # TEMPORARY until proxy users are merged
-            extra = {"proxy_user": username} if "proxy_user" in inspect.signature(
-                ClusterClient).parameters else {}
             client = ClusterClient(self.hadoop_conf_dir, principal=self.principal,
-                                   keytab=self.keytab, **extra)
+                                   keytab=self.keytab, proxy_user=username)
             with self._lock:
                 client = self._clients.setdefault(username, client)
         return client
@@ -176,8 +173,8 @@ class KnitBackend(DBBackendBase):
         # in do_start_cluster reaches the client only as "failed to start").
         try:
             await self._run(self._client, user.name)
-        except PermissionDeniedError as e:
-            raise PublicException(str(e)) from None
+        except PermissionDeniedError as e:  # one line: it becomes an HTTP reason
+            raise PublicException(" ".join(str(e).split())) from None
         return await super().start_cluster(user, cluster_options)
 
     def get_env(self, cluster) -> dict[str, str]:
