@@ -85,6 +85,11 @@ setup(
         "dask": ["dask>=2024.1", "distributed>=2024.1", "cryptography>=41", "bokeh>=3.1",
                  "ipywidgets>=8", "hdfs-native>=0.14"],
         "conda": ["conda-pack>=0.7"],
+        # knit.gateway: dask-gateway-server's backend interface of 2026.3 (its database
+        # layer needs sqlalchemy, an extra of its own), and dask-gateway, whose scheduler
+        # preload the clusters' schedulers run (docs/gateway.md).
+        "gateway": ["dask-gateway-server>=2026.3,<2026.4", "sqlalchemy>=2", "dask-gateway>=2026.3",
+                    "dask>=2024.1", "distributed>=2024.1", "hdfs-native>=0.14"],
         # SPNEGO for a Kerberized ResourceManager's REST API; builds against MIT Kerberos
         # (Debian: apt-get install libkrb5-dev).
         "kerberos": ["requests-gssapi>=1.2"],
@@ -98,7 +103,10 @@ setup(
         # ruff: the lint scripts/test.sh runs first (pinned: a new release's rules would
         # fail CI with no change here).
         "test": ["pytest>=7", "pytest-timeout>=2", "dask[array]>=2024.1", "distributed>=2024.1",
-                 "cryptography>=41", "requests-gssapi>=1.2", "build>=1", "ruff==0.17.5"],
+                 "cryptography>=41", "requests-gssapi>=1.2", "build>=1", "ruff==0.17.5",
+                 # tests/test_gateway.py: the gateway's server, and its client.
+                 "dask-gateway-server>=2026.3,<2026.4; python_version >= '3.10'",
+                 "sqlalchemy>=2", "dask-gateway>=2026.3"],
     },
     entry_points={"console_scripts": ["knit = knit.cli:main"]},
     cmdclass={"build_py": BuildPyWithJava},

@@ -138,6 +138,17 @@ c.KnitClusterConfig.adaptive_period = 1
             return [n for n, in db.execute("SELECT name FROM clusters WHERE username = ?",
                                            (user,))]
 
+    def secrets(self, cluster_name: str) -> tuple[str, bytes]:
+        """The gateway's database, decrypted with its key: a cluster's API token and the
+        private key of its TLS credentials."""
+        from cryptography.fernet import Fernet
+        with sqlite3.connect(self.db) as db:
+            token, tls = db.execute("SELECT token, tls_credentials FROM clusters WHERE name = ?",
+                                    (cluster_name,)).fetchone()
+        fernet = Fernet(self.key)
+        key_pem = fernet.decrypt(tls).split(b";")[1]
+        return fernet.decrypt(token).decode(), key_pem
+
     def workers(self, cluster_name: str) -> dict[str, int]:
         """The gateway's database: its workers of a cluster, name -> status."""
         with sqlite3.connect(self.db) as db:
@@ -228,6 +239,13 @@ def _write(mc, path: str, data: bytes, user: str) -> None:
     assert r.status_code == 201, r.text
 
 
+def _read(pid: int, what: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{what}").read_bytes()
+    except OSError:
+        return b""
+
+
 def _frame(user: str) -> pd.DataFrame:
     n = 1000 if user == "alice" else 700
     return pd.DataFrame({"key": [i % 5 for i in range(n)], "value": range(n)})
@@ -266,9 +284,22 @@ def test_each_user_computes_on_own_data_in_own_application(mc, server, clusters)
             pd.testing.assert_series_equal(sums.sort_index(),
                                            _frame(user).groupby("key")["value"].sum())
             df.to_csv(f"{mc.default_fs}/user/{user}/out-*.csv", index=False)
-        # YARN runs the application as the user, and the workers wrote as the user.
-        assert _app_of(mc, name)["user"] == user
+        # YARN runs the application as the user, its staging dir is the user's, and the
+        # workers wrote as the user.
+        app = _app_of(mc, name)
+        assert app["user"] == user
+        assert hdfs_status(mc, f"/user/{user}/.knit/{app['id']}", user)["owner"] == user
         assert hdfs_status(mc, f"/user/{user}/out-0.csv", user)["owner"] == user
+        # The token and the TLS key are files: on no command line, in no environment.
+        token, key_pem = server.secrets(name)
+        body = b"".join(key_pem.strip().splitlines()[1:-1])[:40]
+        processes = [p for p in pids_with_arg("distributed.cli.dask_")
+                     if f"DASK_GATEWAY_CLUSTER_NAME={name}".encode() in _read(p, "environ")]
+        assert len(processes) == 3, processes  # the scheduler and 2 workers
+        for pid in processes:
+            for what in ("environ", "cmdline"):
+                seen = _read(pid, what).replace(b"\\n", b"").replace(b"\n", b"")
+                assert token.encode() not in seen and body not in seen, (pid, what)
 
 
 def test_bob_cannot_see_connect_to_or_stop_alices_cluster(mc, server, clusters):
