@@ -25,7 +25,7 @@ _STOP_S = 120
 _HOST = "127.0.0.1"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind((_HOST, 0))
         return s.getsockname()[1]
@@ -83,10 +83,10 @@ def gateway(minicluster: bool, users: str, port: int, nodemanagers: int) -> None
     server = None
     try:
         cluster.start()
-        port = port or _free_port()
+        port = port or free_port()
         password = secrets.token_urlsafe(16)
         config = Path(work, "dask_gateway_config.py")
-        config.write_text(gateway_config(cluster.conf_dir, port, _free_port(), password))
+        config.write_text(gateway_config(cluster.conf_dir, port, free_port(), password))
         with open(Path(work, "gateway.log"), "ab") as log:
             server = subprocess.Popen(
                 [sys.executable, "-m", "dask_gateway_server", "-f", str(config)], cwd=work,

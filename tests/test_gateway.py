@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,11 @@ except ImportError as e:  # pragma: no cover - depends on the install
                                            allow_module_level=True)
 
 from knit import MiniCluster  # noqa: E402
+from knit.cli_gateway import free_port, gateway_config  # noqa: E402
+
+# dask-gateway's Gateway.__del__ closes a client closed already, and its loop is gone.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:Exception ignored in.*Gateway\.__del__:pytest.PytestUnraisableExceptionWarning")
 
 SERVICE = os.environ.get("HADOOP_USER_NAME") or getpass.getuser()
 USERS = ("alice", "bob")
@@ -48,20 +52,14 @@ WORKERS_S = 120
 FAILED = 6
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class GatewayServer:
     """dask-gateway-server with knit's backend, as a process of its own."""
 
     def __init__(self, directory: Path, hadoop_conf_dir: str) -> None:
         self.dir = directory
         self.hadoop_conf_dir = hadoop_conf_dir
-        self.port = _free_port()
-        self.api_port = _free_port()
+        self.port = free_port()
+        self.api_port = free_port()
         self.db = directory / "gateway.sqlite"
         self.key = base64.urlsafe_b64encode(os.urandom(32)).decode()  # a Fernet key
         self.log = directory / "gateway.log"
@@ -73,21 +71,15 @@ class GatewayServer:
 
     def start(self, stop_clusters_on_shutdown: bool = False) -> None:
         config = self.dir / "config.py"
-        config.write_text(f"""
-c.DaskGateway.address = "127.0.0.1:{self.api_port}"
-c.Proxy.address = "127.0.0.1:{self.port}"
-c.DaskGateway.backend_class = "knit.gateway.KnitBackend"
-c.DaskGateway.authenticator_class = "dask_gateway_server.auth.SimpleAuthenticator"
-c.SimpleAuthenticator.password = {PASSWORD!r}
-c.KnitBackend.hadoop_conf_dir = {self.hadoop_conf_dir!r}
+        # The command's configuration, and a database that outlives the process.
+        config.write_text(gateway_config(self.hadoop_conf_dir, self.port, self.api_port, PASSWORD)
+                          + f"""
 c.KnitBackend.db_url = "sqlite:///{self.db}"
 c.KnitBackend.db_encrypt_keys = [{self.key!r}]
 c.KnitBackend.stop_clusters_on_shutdown = {stop_clusters_on_shutdown!r}
 c.KnitBackend.worker_status_period = 2
 c.KnitBackend.cluster_status_period = 5
 c.KnitBackend.cluster_start_timeout = 120
-c.KnitClusterConfig.scheduler_memory = "1 G"
-c.KnitClusterConfig.worker_memory = "1 G"
 c.KnitClusterConfig.adaptive_period = 1
 """)
         config.chmod(0o600)
