@@ -279,7 +279,12 @@ class KnitBackend(DBBackendBase):
         try:
             app = self._app(cluster)
             app.cancel_containers(1, role=role)
-            live = [c.id for c in app.get_containers() if c.role == role and c.state in _LIVE]
+            theirs = [c for c in app.get_containers() if c.role == role]
+            for c in theirs:  # what YARN says of a worker that ended on its own
+                if c.state == "COMPLETED" and c.outcome != "RELEASED":
+                    logger.info("Cluster %s: worker container %s ended (%s, exit status %s): %s",
+                                cluster.name, c.id, c.outcome, c.exit_status, c.diagnostics)
+            live = [c.id for c in theirs if c.state in _LIVE]
             if live:
                 app.remove_containers(live)
         except ApplicationStateError:  # the cluster's application ended: nothing to stop
