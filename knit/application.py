@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from . import waiting
@@ -25,6 +26,17 @@ logger = logging.getLogger(__name__)
 DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
 
 
+
+@dataclass
+class Staging:
+    """Where an application is staged in HDFS and how: its private dir, whether it ships a
+    packed environment, whether its AM renews its tokens from a keytab, and its roles."""
+
+    dir: str
+    with_env: bool
+    renews_tokens: bool
+    roles: set[str] = field(default_factory=lambda: {MAIN_ROLE})
+
 class Application:
     """One knit application on a YARN cluster: its ApplicationMaster's gateway, its
     containers, logs and end.
@@ -38,14 +50,14 @@ class Application:
         The cluster it runs on, as this process's user sees it.
     app_id : str
         Its YARN application id.
-    staging : dict, optional
-        Where it is staged and how (``dir``, ``with_env``, ``renews_tokens``, ``roles``).
+    staging : Staging, optional
+        Where it is staged and how.
     secrets : (token, certificate), optional
         Its AM gateway's token and the certificate this client pins; None for a handle on
         an application known only by its id (``status()`` and ``kill()`` work).
     """
 
-    def __init__(self, cluster: Any, app_id: str, staging: dict | None = None,
+    def __init__(self, cluster: Any, app_id: str, staging: Staging | None = None,
                  secrets: tuple[str, str] | None = None, uploaded_bytes: int = 0) -> None:
         self.cluster = cluster
         self.app_id = app_id
@@ -118,7 +130,7 @@ class Application:
     def roles(self) -> set[str]:
         """The names of the application's kinds of container (``main`` and those of
         :meth:`add_role`); empty for a handle made from an id alone."""
-        return set(self._staging["roles"]) if self._staging is not None else set()
+        return set(self._staging.roles) if self._staging is not None else set()
 
     @property
     def _tls_cert(self) -> str:
@@ -241,16 +253,16 @@ class Application:
         """
         self._require_am()
         check_role_name(name)
-        if name in self._staging["roles"]:
+        if name in self._staging.roles:
             raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
         others = validated_resources(gpus, resources)
         self.cluster._check_other_resources(others)
         role = RoleSpec(name=name, **validated_containers(cmd, memory, virtual_cores, files, envvars),
-                        with_env=self._staging["with_env"],
-                        renews_tokens=self._staging["renews_tokens"], resources=others)
-        self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"],
+                        with_env=self._staging.with_env,
+                        renews_tokens=self._staging.renews_tokens, resources=others)
+        self._jvm_call("addRole", f"define role {name!r}", self._staging.dir,
                        to_json(role.to_json()))
-        self._staging["roles"].add(name)
+        self._staging.roles.add(name)
 
     def add_containers(self, n: int, memory: int | str | None = None,
                        virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:
@@ -316,9 +328,9 @@ class Application:
 
     def _check_role(self, role: str) -> None:
         self._require_app()
-        if self._staging is not None and role not in self._staging["roles"]:
+        if self._staging is not None and role not in self._staging.roles:
             raise InvalidArgumentError(f"{self.app_id} has no role {role!r}; its roles: "
-                                       f"{sorted(self._staging['roles'])} (see add_role).")
+                                       f"{sorted(self._staging.roles)} (see add_role).")
 
     def remove_containers(self, container_id: str | Sequence[str]) -> None:
         """Stop and give back one container, or several; they do not count as failures."""
