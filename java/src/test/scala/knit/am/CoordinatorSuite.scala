@@ -26,6 +26,14 @@ class CoordinatorSuite extends AnyFunSuite {
     assert(f.rm.interval == f.c.heartbeats.fastMs)
   }
 
+  test("more asks prefer the hosts with fewest containers") {
+    val f = new Fixture(numContainers = 1, keepAlive = true)
+    f.c.askInitial()
+    f.running("n1")
+    f.c.addContainers("main", 2, 0, 0)
+    assert(f.rm.asked.map(_.getNodes.asScala.toSeq) == Seq(Seq("n2"), Seq("n3")))
+  }
+
   test("an allocation is launched and removes the ask it filled; surplus is released") {
     val f = new Fixture(numContainers = 1)
     f.c.askInitial()
