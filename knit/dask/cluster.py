@@ -128,9 +128,9 @@ class YarnCluster(Cluster):
         scheduler uses instead.
     worker_restarts : int
         How many lost workers are replaced over the cluster's life: the worker role's
-        ``max_restarts``, which knit's ApplicationMaster counts and spends (whether or not
-        a ``YarnCluster`` is attached). Preempted workers, and those Dask closes for
-        ``client.restart()``, are replaced without counting.
+        ``max_restarts``, which knit's ApplicationMaster counts and spends. Preempted
+        workers, and those Dask closes for ``client.restart()``, are replaced without
+        counting.
     hadoop_conf_dir : str, optional
         The cluster's Hadoop configuration (default: ``HADOOP_CONF_DIR`` ...).
     principal, keytab : str, optional
@@ -302,8 +302,9 @@ class YarnCluster(Cluster):
             Whether :meth:`close` ends the cluster (default), or only lets go of it.
         hadoop_conf_dir, principal, keytab, progress
             As for :class:`YarnCluster`. The workers' restarts are the running cluster's:
-            its ApplicationMaster replaces lost workers whether or not a ``YarnCluster`` is
-            attached.
+            its ApplicationMaster replaces failed and preempted workers whether or not a
+            ``YarnCluster`` is attached (one that exited with status 0 unasked, only while
+            one is).
 
         Raises
         ------
