@@ -182,7 +182,8 @@ class ClusterClient:
             app.attach(renew_lease=not spec.detached, timeout=spec.start_timeout)
             for name, role in spec.roles.items():
                 app.add_role(name, role.command, role.memory, role.virtual_cores, role.files,
-                             role.envvars, resources=role.resources)
+                             role.envvars, resources=role.resources,
+                             max_restarts=role.max_restarts)
                 if role.num_containers:
                     app.add_containers(role.num_containers, role=name)
             return app
