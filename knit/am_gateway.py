@@ -72,8 +72,12 @@ class AMGateway:
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))
 
+    def replace_lost(self, container_id: str) -> bool:
+        return bool(self._call("replace a lost container", self._am.replaceLost, container_id))
+
     def containers(self) -> ContainerList:
-        """The containers, whether the list is final, and where the AM itself runs."""
+        """The containers, each role's restarts, whether the list is final, and where the
+        AM itself runs."""
         answer = ContainerList.from_json(from_json(self._call("list containers", self._am.containers)))
         self.attempt = answer.attempt
         return answer

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from . import waiting
@@ -15,7 +16,7 @@ from .am_gateway import AMGateway
 from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          ConfigurationError, InvalidArgumentError, KnitException,
                          KnitTimeoutError)
-from .messages import ApplicationReport, Container, LiveLogsRead, RoleSpec
+from .messages import ApplicationReport, Container, LiveLogsRead, RoleRestarts, RoleSpec
 from .names import MAIN_ROLE, STD_LOGS
 from .timeouts import AM_TAKEOVER_S, KILL_S, LEASE_RENEW_S, LOGS_S, START_S
 from .validation import check_role_name, memory_mb, validated_containers, validated_resources
@@ -24,6 +25,17 @@ logger = logging.getLogger(__name__)
 
 DONE_STATES = {"FINISHED", "FAILED", "KILLED"}
 
+
+
+@dataclass
+class Staging:
+    """Where an application is staged in HDFS and how: its private dir, whether it ships a
+    packed environment, whether its AM renews its tokens from a keytab, and its roles."""
+
+    dir: str
+    with_env: bool
+    renews_tokens: bool
+    roles: set[str] = field(default_factory=lambda: {MAIN_ROLE})
 
 class Application:
     """One knit application on a YARN cluster: its ApplicationMaster's gateway, its
@@ -38,14 +50,14 @@ class Application:
         The cluster it runs on, as this process's user sees it.
     app_id : str
         Its YARN application id.
-    staging : dict, optional
-        Where it is staged and how (``dir``, ``with_env``, ``renews_tokens``, ``roles``).
+    staging : Staging, optional
+        Where it is staged and how.
     secrets : (token, certificate), optional
         Its AM gateway's token and the certificate this client pins; None for a handle on
         an application known only by its id (``status()`` and ``kill()`` work).
     """
 
-    def __init__(self, cluster: Any, app_id: str, staging: dict | None = None,
+    def __init__(self, cluster: Any, app_id: str, staging: Staging | None = None,
                  secrets: tuple[str, str] | None = None, uploaded_bytes: int = 0) -> None:
         self.cluster = cluster
         self.app_id = app_id
@@ -59,6 +71,8 @@ class Application:
         self._reconnecting = threading.Lock()
         # The last container list the AM gave; it outlives the AM (see get_containers).
         self._containers: list[Container] = []
+        # Each role's restarts as the AM last counted them (see restarts).
+        self._restarts: dict[str, RoleRestarts] = {}
         # Where the AM itself runs, {container id: NodeManager http address}, as it last said.
         self._am_container: dict[str, str] = {}
 
@@ -118,7 +132,7 @@ class Application:
     def roles(self) -> set[str]:
         """The names of the application's kinds of container (``main`` and those of
         :meth:`add_role`); empty for a handle made from an id alone."""
-        return set(self._staging["roles"]) if self._staging is not None else set()
+        return set(self._staging.roles) if self._staging is not None else set()
 
     @property
     def _tls_cert(self) -> str:
@@ -222,7 +236,7 @@ class Application:
     def add_role(self, name: str, cmd: str, memory: int | str = 1024, virtual_cores: int = 1,
                  files: Sequence[str | os.PathLike] | None = None,
                  envvars: Mapping[str, str] | None = None, gpus: int = 0,
-                 resources: Mapping[str, int] | None = None) -> None:
+                 resources: Mapping[str, int] | None = None, max_restarts: int = 0) -> None:
         """Define another kind of container for the running application, with a command,
         size, files and variables of its own (the environment is the application's); then
         ask for some with ``add_containers(n, role=name)``.
@@ -231,7 +245,8 @@ class Application:
         runs its scheduler as the main role and its workers as another, all in one YARN
         application. Each role's requests carry a YARN priority of their own. `memory` is MB
         or a size such as ``"2 GiB"``, and `gpus` and `resources` ask for other YARN
-        resource types, as for :meth:`ClusterClient.start`.
+        resource types, as for :meth:`ClusterClient.start`. The ApplicationMaster replaces
+        up to `max_restarts` of the role's lost containers (a budget of the role's own).
 
         Raises
         ------
@@ -241,16 +256,19 @@ class Application:
         """
         self._require_am()
         check_role_name(name)
-        if name in self._staging["roles"]:
+        if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
+            raise InvalidArgumentError(f"max_restarts must be an integer >= 0, got {max_restarts!r}.")
+        if name in self._staging.roles:
             raise InvalidArgumentError(f"{self.app_id} already has a role called {name!r}.")
         others = validated_resources(gpus, resources)
         self.cluster._check_other_resources(others)
         role = RoleSpec(name=name, **validated_containers(cmd, memory, virtual_cores, files, envvars),
-                        with_env=self._staging["with_env"],
-                        renews_tokens=self._staging["renews_tokens"], resources=others)
-        self._jvm_call("addRole", f"define role {name!r}", self._staging["dir"],
+                        with_env=self._staging.with_env,
+                        renews_tokens=self._staging.renews_tokens, resources=others,
+                        max_restarts=max_restarts)
+        self._jvm_call("addRole", f"define role {name!r}", self._staging.dir,
                        to_json(role.to_json()))
-        self._staging["roles"].add(name)
+        self._staging.roles.add(name)
 
     def add_containers(self, n: int, memory: int | str | None = None,
                        virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:
@@ -316,9 +334,9 @@ class Application:
 
     def _check_role(self, role: str) -> None:
         self._require_app()
-        if self._staging is not None and role not in self._staging["roles"]:
+        if self._staging is not None and role not in self._staging.roles:
             raise InvalidArgumentError(f"{self.app_id} has no role {role!r}; its roles: "
-                                       f"{sorted(self._staging['roles'])} (see add_role).")
+                                       f"{sorted(self._staging.roles)} (see add_role).")
 
     def remove_containers(self, container_id: str | Sequence[str]) -> None:
         """Stop and give back one container, or several; they do not count as failures."""
@@ -367,11 +385,29 @@ class Application:
             am = self._reconnect_am(am)
             answer = am.containers()
         self._containers = answer.containers
+        self._restarts = answer.restarts
         self._am_container = {answer.am_container: answer.am_node_http} if answer.am_node_http else {}
         finished = answer.finished
         if finished:
             self._close_am()  # its list is final; it is about to exit
         return finished
+
+    def restarts(self) -> dict[str, RoleRestarts]:
+        """Each role's replacements of lost containers, as the ApplicationMaster counts
+        them: :class:`~knit.messages.RoleRestarts` records (``max_restarts``, ``used``,
+        ``unreplaced``, ``left``) by role. Counted by the ApplicationMaster attempt that
+        runs now (a later attempt starts them again); once the application has ended, the
+        last count its ApplicationMaster gave."""
+        self._require_app()
+        self._refresh_containers()
+        return dict(self._restarts)
+
+    def replace_lost(self, container_id: str) -> bool:
+        """Replace a container that ended with status 0 but whose end counts as a loss
+        (a Dask worker that exited unasked), from its role's restarts, as a failure
+        would be. Returns False when none are left (the loss then counts as unreplaced),
+        or when it is not such a container or was counted already."""
+        return self._call_am(lambda am: am.replace_lost(container_id))
 
     def _ended_without_its_am(self, report: ApplicationReport) -> None:
         """The application ended and its AM did not say goodbye (killed from outside, say):

@@ -12,8 +12,7 @@ from typing import Any, Mapping, Sequence
 from . import java
 from ._py4j import to_json
 from ._tls import new_certificate
-from .application import Application
-from .names import MAIN_ROLE
+from .application import Application, Staging
 from .spec import ApplicationSpec
 from .timeouts import CONNECT_S, LEASE_S
 from .client_jvm import close_client, get_client
@@ -173,8 +172,8 @@ class ClusterClient:
         submitted = Submitted.from_json(self._jvm_call(
             "submit", "submit the application", to_json(message.to_json()),
             to_json(GatewaySecrets(token, cert_pem, key_pem).to_json()), spec.detached))
-        staging = {"dir": submitted.staging_dir, "with_env": spec.env is not None,
-                   "renews_tokens": keytab is not None, "roles": {MAIN_ROLE}}
+        staging = Staging(submitted.staging_dir, with_env=spec.env is not None,
+                          renews_tokens=keytab is not None)
         # The secrets are kept to reconnect to a later AM attempt, which has the same ones.
         app = Application(self, submitted.app_id, staging, (token, cert_pem),
                           submitted.uploaded_bytes)
@@ -183,7 +182,8 @@ class ClusterClient:
             app.attach(renew_lease=not spec.detached, timeout=spec.start_timeout)
             for name, role in spec.roles.items():
                 app.add_role(name, role.command, role.memory, role.virtual_cores, role.files,
-                             role.envvars, resources=role.resources)
+                             role.envvars, resources=role.resources,
+                             max_restarts=role.max_restarts)
                 if role.num_containers:
                     app.add_containers(role.num_containers, role=name)
             return app
@@ -299,8 +299,7 @@ class ClusterClient:
         if not isinstance(app_id, str) or not app_id.startswith("application_"):
             raise InvalidArgumentError(f"app_id must be a YARN application id, got {app_id!r}.")
         found = Attachment.from_json(self._jvm_call("attach", f"attach to {app_id}", app_id))
-        staging = {"dir": found.staging_dir, "with_env": found.with_env,
-                   "renews_tokens": found.renews_tokens, "roles": set(found.roles)}
+        staging = Staging(found.staging_dir, found.with_env, found.renews_tokens, set(found.roles))
         app = Application(self, app_id, staging, (found.token, found.tls_cert))
         return app.attach(renew_lease=renew_lease, timeout=timeout)
 

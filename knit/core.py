@@ -25,7 +25,7 @@ CLUSTER_METHODS = ("check_fits", "applications", "connect", "create_env", "list_
 APPLICATION_METHODS = ("add_role", "add_containers", "waiting_reason", "pending_containers",
                        "cancel_containers", "scale", "remove_containers", "get_containers",
                        "detach", "status", "wait_for_completion", "logs", "read_log_file",
-                       "set_link", "read_staged_file")
+                       "set_link", "read_staged_file", "restarts", "replace_lost")
 
 
 def _to_cluster(name: str) -> Callable:

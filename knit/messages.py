@@ -108,6 +108,8 @@ class RoleSpec(_Record):
     with_env: bool = False
     renews_tokens: bool = False
     resources: dict[str, int] = field(default_factory=dict)
+    #: How many of the role's lost containers the ApplicationMaster replaces.
+    max_restarts: int = 0
 
 
 @dataclass(frozen=True)
@@ -134,22 +136,41 @@ class Container(_Record):
 
 
 @dataclass(frozen=True)
+class RoleRestarts(_Record):
+    """A role's replacements of lost containers, as its ApplicationMaster counts them (the
+    one place they are counted): its budget (``max_restarts``), the replacements made
+    (``used``), and losses left unreplaced (the budget was spent, or a replacement would
+    have failed). Preempted containers are replaced without counting."""
+
+    max_restarts: int
+    used: int
+    unreplaced: int
+
+    @property
+    def left(self) -> int:
+        """Replacements still allowed."""
+        return self.max_restarts - self.used
+
+
+@dataclass(frozen=True)
 class ContainerList(_Record):
-    """The AM's answer about its containers; `finished` is final only while `attempt` is
-    YARN's current attempt. `am_container` and `am_node_http` say where the AM itself runs
-    ("" outside YARN)."""
+    """The AM's answer about its containers and each role's restarts; `finished` is final
+    only while `attempt` is YARN's current attempt. `am_container` and `am_node_http` say
+    where the AM itself runs ("" outside YARN)."""
 
     finished: bool
     attempt: int
     containers: list[Container]
     am_container: str
     am_node_http: str
+    restarts: dict[str, RoleRestarts]
 
     @classmethod
     def from_json(cls, data: dict) -> "ContainerList":
         return cls(finished=data["finished"], attempt=data["attempt"],
                    containers=[Container.from_json(c) for c in data["containers"]],
-                   am_container=data["am_container"], am_node_http=data["am_node_http"])
+                   am_container=data["am_container"], am_node_http=data["am_node_http"],
+                   restarts={r: RoleRestarts.from_json(v) for r, v in data["restarts"].items()})
 
 
 @dataclass(frozen=True)
@@ -246,7 +267,8 @@ class RemovedStaging(_Record):
 
 MESSAGES = {cls.__name__: cls for cls in (ClusterRef, AppSpec, RoleSpec, Container, ContainerList,
                                           ApplicationReport, GatewaySecrets, Submitted,
-                                          Attachment, StoredEnv, LiveLogsRead, RemovedStaging)}
+                                          Attachment, StoredEnv, LiveLogsRead, RemovedStaging,
+                                          RoleRestarts)}
 
 
 def field_types(cls: type) -> dict[str, str]:

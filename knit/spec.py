@@ -39,6 +39,9 @@ class RoleSpec:
         ``add_containers(n, role=name)``).
     memory, virtual_cores, files, envvars, gpus, resources
         As for :class:`ApplicationSpec`, for this role's containers.
+    max_restarts : int
+        As for :class:`ApplicationSpec`: how many of this role's lost containers are
+        replaced, from a budget of its own.
     """
 
     command: str
@@ -49,6 +52,7 @@ class RoleSpec:
     envvars: dict[str, str] = field(default_factory=dict)
     gpus: int = 0
     resources: dict[str, int] = field(default_factory=dict)
+    max_restarts: int = 0
 
     def validate(self, name: str = "role") -> "RoleSpec":
         """This role, checked and normalized (memory in MB, files absolute).
@@ -59,6 +63,7 @@ class RoleSpec:
             What is wrong, naming the field.
         """
         _count(self.num_containers, f"{name}: num_containers")
+        _count(self.max_restarts, f"{name}: max_restarts")
         checked = validated_containers(self.command, self.memory, self.virtual_cores,
                                        self.files, self.envvars)
         return dataclasses.replace(
@@ -118,9 +123,12 @@ class ApplicationSpec:
         zero, say), until it is killed. By default it ends once every container it was
         given has finished.
     max_restarts : int
-        Re-launch a container that fails (non-zero exit, killed, lost node) up to this
-        many times over the application's life; a node where 3 containers failed is no
-        longer used. Replaced failures do not fail the application.
+        Re-launch a container of the application's own command that fails (non-zero
+        exit, killed, lost node) up to this many times over the application's life (each
+        role has a budget of its own, :attr:`RoleSpec.max_restarts`); a node where 3
+        containers failed is no longer used. Replaced failures do not fail the
+        application. A container YARN preempts is replaced without counting. The
+        ApplicationMaster counts them: ``restarts()`` reads its count.
     am_attempts : int
         How many ApplicationMasters YARN may start for the application (at most the
         cluster's ``yarn.resourcemanager.am.max-attempts``). When one dies, the next takes

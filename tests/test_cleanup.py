@@ -39,7 +39,7 @@ CLIENT = textwrap.dedent("""
     app = ClusterClient(conf).start("sleep 600", num_containers=0, keep_alive=True, am_attempts=1,
                                     detached=way in ("yarn-kill", "left-by-dead-am"),
                                     start_timeout=170)
-    print(app.app_id, urlparse(app._staging["dir"]).path, flush=True)
+    print(app.app_id, urlparse(app._staging.dir).path, flush=True)
     if way in ("exit", "exception", "next-start"):
         sys.stdin.readline()  # once the test has seen the dir
     if way == "exception":

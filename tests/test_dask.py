@@ -10,6 +10,7 @@ import pytest
 from helpers import (app_attempts, container_pids, cwd_of, log_rm_container_states, wait_for,
                      wait_until_the_rm_sees_them_running)
 from knit._procfs import am_jvm_pid, processes_under
+from knit.messages import RoleRestarts
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -70,6 +71,9 @@ def test_lost_worker_is_replaced_and_work_completes(cluster, minicluster):
                  120, "a replacement worker")
         lost = next(c for c in cluster.knit.get_containers() if c["id"] == victim)
         assert lost["outcome"] == "FAILED" and lost["exit_status"] == 137
+        # Replaced by the ApplicationMaster, from the workers' restarts, which it counts.
+        assert cluster.knit.restarts()["main"] == RoleRestarts(max_restarts=2, used=1, unreplaced=0)
+        wait_for(lambda: cluster.restarts_left == 1, 30, "the cluster to read the AM's count")
 
 
 def test_a_worker_that_outlives_its_container_is_closed(cluster, minicluster):

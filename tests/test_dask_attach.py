@@ -24,7 +24,7 @@ START = textwrap.dedent("""
     from knit.dask import YarnCluster
     cluster = YarnCluster(n_workers=1, worker_memory="512 MiB", deploy_mode="remote",
                           scheduler_memory="512 MiB", shutdown_on_close=False,
-                          hadoop_conf_dir=sys.argv[1], progress=False)
+                          worker_restarts=3, hadoop_conf_dir=sys.argv[1], progress=False)
     with Client(cluster) as client:
         client.wait_for_workers(1, timeout=120)
         assert client.submit(lambda x: x + 1, 1).result() == 2
@@ -49,6 +49,11 @@ def test_a_cluster_left_running_is_attached_to_scaled_and_ended(minicluster):
         assert cluster.scheduler_address.startswith("tls://")  # found the TLS credentials
         staged = json.loads(cluster.knit.app.read_staged_file("knit-app.json"))
         assert staged["spec"]["lease_ms"] == 0
+        # The workers' restarts are the running cluster's, which its AM counts.
+        assert cluster.worker_restarts == 3 and cluster.restarts_left == 3
+        with pytest.raises(KnitException, match="worker_restarts"):
+            YarnCluster(application_id=app_id, hadoop_conf_dir=minicluster.conf_dir,
+                        worker_restarts=1)
         with Client(cluster) as client:
             client.wait_for_workers(1, timeout=60)
             assert sum(client.gather(client.map(lambda x: x * x, range(10)))) == 285

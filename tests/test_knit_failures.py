@@ -260,6 +260,10 @@ def test_stopped_nodemanager_containers_and_dask_workers_come_back_elsewhere(nod
                  all(c["node"] != victim for c in containers(cluster.knit, "RUNNING")),
                  60, "2 workers again")
         assert client.submit(lambda: 6 * 7, pure=False).result(timeout=60) == 42
+        # Both were replaced by their ApplicationMasters, each counting its own.
+        for app in (k, cluster.knit):
+            counted = app.restarts()["main"]
+            assert counted.used >= 2 and counted.unreplaced == 0, counted
 
 
 def test_when_the_am_node_stops_a_new_attempt_takes_over_elsewhere(nodes3):

@@ -332,8 +332,8 @@ def test_a_clusters_routine_life(events_cluster):
         assert not loop.failures, loop.failures[:5]
         print(f"{loop.done} tasks checked")
 
-        stagings = [urlparse(k.app._staging["dir"]).path,
-                    urlparse(cluster.knit.app._staging["dir"]).path]
+        stagings = [urlparse(k.app._staging.dir).path,
+                    urlparse(cluster.knit.app._staging.dir).path]
         containers = w.knit_containers | w.dask_containers | {w.am_container}
         mc.stop_namenode(signal.SIGTERM)
         mc.restart_namenode()

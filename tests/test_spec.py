@@ -7,6 +7,7 @@ import json
 
 from helpers import wait_for
 from knit import ApplicationSpec, Knit, RoleSpec
+from knit.messages import RoleRestarts
 from test_cli import knit_cli, ok
 
 
@@ -58,3 +59,20 @@ def test_knit_start_reads_a_spec_file_and_options_override_it(minicluster, tmp_p
         assert both.returncode != 0 and "not both" in both.stderr
     finally:
         ok(knit_cli("kill", app_id, conf=conf))
+
+
+def test_each_role_replaces_its_failed_containers_from_its_own_budget(minicluster):
+    """A role's max_restarts is its own: its failures are replaced from it, the main
+    role's are not, and the ApplicationMaster's count says so."""
+    spec = ApplicationSpec("exit 3", num_containers=1, memory=256, max_restarts=0,
+                           keep_alive=True,
+                           roles={"flaky": RoleSpec("exit 4", num_containers=1, memory=256,
+                                                    max_restarts=2)})
+    with Knit(minicluster.conf_dir) as k:
+        k.start(spec)
+        wait_for(lambda: k.restarts().get("flaky") == RoleRestarts(2, 2, 1)
+                 and k.restarts()["main"] == RoleRestarts(0, 0, 1), 120,
+                 "3 flaky containers failed, 2 replaced; the main one failed, not replaced",
+                 explain=lambda: f"{k.restarts()}")
+        failed = [c.role for c in k.get_containers() if c.outcome == "FAILED"]
+        assert sorted(failed) == ["flaky"] * 3 + ["main"]

@@ -38,6 +38,7 @@ def test_validate_normalizes_sizes_files_resources_and_tags(tmp_path):
     ({"roles": {"main": RoleSpec("x")}}, "not 'main'"),
     ({"roles": {"2bad": RoleSpec("x")}}, "A role name is a letter"),
     ({"roles": {"aux": RoleSpec("x", num_containers=-2)}}, "roles.aux: num_containers"),
+    ({"roles": {"aux": RoleSpec("x", max_restarts=-1)}}, "roles.aux: max_restarts"),
     ({"roles": {"aux": "sleep 1"}}, "roles.aux must be a RoleSpec"),
 ])
 def test_bad_fields_are_refused_naming_them(fields, message):

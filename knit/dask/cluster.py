@@ -32,7 +32,7 @@ from ..spec import ApplicationSpec
 from ..timeouts import (ASK_WHY_AFTER_S, CONNECT_GIVE_UP_S, CONNECT_LOOK_AFTER_S,
                         WORKER_DEATH_TIMEOUT_S)
 from ..exceptions import InvalidArgumentError, KnitException, KnitTimeoutError
-from ..messages import Container
+from ..messages import Container, RoleRestarts
 from ..validation import memory_mb, validated_resources
 from .address import scheduler_host as choose_scheduler_host
 from .progress import Counts, Progress
@@ -127,7 +127,10 @@ class YarnCluster(Cluster):
         (Local mode) A network interface, e.g. ``"eth0"``, whose IPv4 address the
         scheduler uses instead.
     worker_restarts : int
-        How many lost workers are replaced before giving up.
+        How many lost workers are replaced over the cluster's life: the worker role's
+        ``max_restarts``, which knit's ApplicationMaster counts and spends. Preempted
+        workers, and those Dask closes for ``client.restart()``, are replaced without
+        counting.
     hadoop_conf_dir : str, optional
         The cluster's Hadoop configuration (default: ``HADOOP_CONF_DIR`` ...).
     proxy_user : str, optional
@@ -187,7 +190,8 @@ class YarnCluster(Cluster):
                 ("env", env), ("queue", queue), ("app_name", app_name),
                 ("deploy_mode", deploy_mode), ("scheduler_memory", scheduler_memory),
                 ("scheduler_vcores", scheduler_vcores), ("worker_gpus", worker_gpus),
-                ("scheduler_host", scheduler_host), ("interface", interface))
+                ("scheduler_host", scheduler_host), ("interface", interface),
+                ("worker_restarts", worker_restarts))
                 if value is not None}
             if given:
                 raise InvalidArgumentError(
@@ -249,6 +253,8 @@ class YarnCluster(Cluster):
     def _init_handle(self, hadoop_conf_dir, login, worker_restarts, progress,
                      shutdown_on_close) -> None:
         """What a started and an attached cluster (from_application_id) share."""
+        #: The workers' restart budget (the worker role's max_restarts; an attached
+        #: cluster's is the running one's, read from its ApplicationMaster).
         self.worker_restarts = int(_config("worker-restarts", worker_restarts))
         self.hadoop_conf_dir = _config("hadoop-conf-dir", hadoop_conf_dir)
         self.show_progress = bool(_config("progress", progress))
@@ -266,8 +272,9 @@ class YarnCluster(Cluster):
         self._seen_done: set[str] = set()
         self._retiring: set[str] = set()  # workers we retire: their exit is no loss
         self._address_of: dict[str, str] = {}  # worker name (container id) -> address
-        self._restarts_used = 0
-        self._unreplaced = 0  # workers lost when no restarts were left
+        # The workers' restarts as the ApplicationMaster last counted them (_refresh).
+        self._restarts = RoleRestarts(self.worker_restarts, 0, 0)
+        self._unreplaced_logged = 0  # of the AM's unreplaced losses, those logged
         self._monitor: asyncio.Task | None = None
         self._calls: set[asyncio.Future] = set()  # calls to knit in flight (_call)
         self._ever_connected = False  # has any worker joined the scheduler?
@@ -281,7 +288,7 @@ class YarnCluster(Cluster):
     def from_application_id(cls, app_id: str, hadoop_conf_dir: str | None = None, *,
                             principal: str | None = None, keytab: str | None = None,
                             proxy_user: str | None = None, security: Security | None = None,
-                            worker_restarts: int | None = None, progress: bool | None = None,
+                            progress: bool | None = None,
                             shutdown_on_close: bool = True, asynchronous: bool = False,
                             loop=None, **kwargs: Any) -> "YarnCluster":
         """Attach to a running remote-mode cluster (started with
@@ -299,9 +306,11 @@ class YarnCluster(Cluster):
             own; by default those the cluster's workers were given.
         shutdown_on_close : bool
             Whether :meth:`close` ends the cluster (default), or only lets go of it.
-        hadoop_conf_dir, principal, keytab, proxy_user, worker_restarts, progress
-            As for :class:`YarnCluster`. Workers lost while no ``YarnCluster`` was
-            attached were not replaced; this one replaces those it sees end.
+        hadoop_conf_dir, principal, keytab, proxy_user, progress
+            As for :class:`YarnCluster`. The workers' restarts are the running cluster's:
+            its ApplicationMaster replaces failed and preempted workers whether or not a
+            ``YarnCluster`` is attached (one that exited with status 0 unasked, only while
+            one is).
 
         Raises
         ------
@@ -311,12 +320,12 @@ class YarnCluster(Cluster):
             It is not a remote-mode knit Dask cluster.
         """
         return cls(hadoop_conf_dir=hadoop_conf_dir, principal=principal, keytab=keytab,
-                   proxy_user=proxy_user, security=security, worker_restarts=worker_restarts, progress=progress,
+                   proxy_user=proxy_user, security=security, progress=progress,
                    shutdown_on_close=shutdown_on_close, application_id=app_id,
                    asynchronous=asynchronous, loop=loop, **kwargs)
 
-    def _init_attached(self, app_id: str, hadoop_conf_dir, login, security, worker_restarts, progress, shutdown_on_close, asynchronous, loop,
-                       **kwargs: Any) -> None:
+    def _init_attached(self, app_id: str, hadoop_conf_dir, login, security, worker_restarts,
+                       progress, shutdown_on_close, asynchronous, loop, **kwargs: Any) -> None:
         """__init__ of a cluster that attaches to running `app_id` (remote mode)."""
         self.deploy_mode = "remote"
         self.n_workers = 0
@@ -354,7 +363,7 @@ class YarnCluster(Cluster):
                     memory=self.worker_memory_mb, virtual_cores=self.worker_vcores,
                     env=self.env, files=self._tls_files("worker"), app_name=self.app_name,
                     queue=self.queue, keep_alive=True, gpus=self.worker_gpus,
-                    tags=list(_TAGS)))
+                    max_restarts=self.worker_restarts, tags=list(_TAGS)))
             else:
                 # The scheduler's container is checked by start(); the workers' here, before
                 # anything is submitted.
@@ -365,7 +374,8 @@ class YarnCluster(Cluster):
                 self.scheduler_comm = rpc(address, connection_args=self._connection_args())
                 await self._call(self.knit.add_role, _WORKER_ROLE, self._worker_command(address),
                                  memory=self.worker_memory_mb, virtual_cores=self.worker_vcores,
-                                 files=self._tls_files("worker"), gpus=self.worker_gpus)
+                                 files=self._tls_files("worker"), gpus=self.worker_gpus,
+                                 max_restarts=self.worker_restarts)
                 await self._call(self.knit.add_containers, self.n_workers, role=_WORKER_ROLE)
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
@@ -400,7 +410,9 @@ class YarnCluster(Cluster):
                 self.security = await self._call(self._workers_security)
             self.scheduler_comm = rpc(address, connection_args=self._connection_args())
             await self._refresh()
-            # Ended before we came: not ours to replace (worker_restarts counts from here).
+            self.worker_restarts = self._restarts.max_restarts
+            self._unreplaced_logged = self._restarts.unreplaced
+            # Ended before we came: the ApplicationMaster dealt with them.
             self._seen_done = {c.id for c in self._containers if c.state == "COMPLETED"}
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
@@ -604,15 +616,26 @@ class YarnCluster(Cluster):
     async def _refresh(self) -> None:
         self._containers = await self._call(self.knit.get_containers)
         self._pending = await self._call(self.knit.pending_containers, role=self._worker_role)
+        restarts = await self._call(self.knit.restarts)
+        if self._worker_role in restarts:
+            self._restarts = restarts[self._worker_role]
 
     @property
     def restarts_left(self) -> int:
-        return self.worker_restarts - self._restarts_used
+        """Lost workers the ApplicationMaster may still replace (as last read from it)."""
+        return self._restarts.left
+
+    @property
+    def _unreplaced(self) -> int:
+        """Workers lost when no restarts were left (the ApplicationMaster's count)."""
+        return self._restarts.unreplaced
 
     async def _watch_containers(self) -> None:
-        """Replace workers whose container ended without being retired (up to
-        worker_restarts; preemption and workers Dask closed itself, as
-        ``client.restart()`` does, do not count against them)."""
+        """Watch the workers' containers end. knit's ApplicationMaster replaces failed and
+        preempted ones itself (failures from the worker role's restarts); this says what
+        it did, and handles the ends only Dask can judge: a worker Dask closed for
+        ``client.restart()`` exits with status 0 and is started again without counting; one
+        that exited with status 0 unasked is a loss, replaced from the restarts."""
         while True:
             await asyncio.sleep(1)
             try:
@@ -637,23 +660,31 @@ class YarnCluster(Cluster):
                 if c.exit_status == _CANNOT_EXECUTE and self.env is None:
                     why += _cannot_execute_hint(sys.executable)
                 if c.outcome == "SUCCEEDED" and await self._closed_by_restart(c.id):
-                    # client.restart() closes workers without a nanny: no loss, the
-                    # count comes back and worker_restarts stays.
+                    # client.restart() closes workers without a nanny: no loss, and the
+                    # ApplicationMaster does not replace a success: one more, uncounted.
                     logger.info("Worker %s was restarted by Dask; starting another", c.id)
-                elif c.outcome == "PREEMPTED":
-                    logger.warning("Worker %s on %s was preempted; starting a replacement",
-                                   c.id, c.node)
-                elif self.restarts_left > 0:
-                    self._restarts_used += 1
-                    logger.warning("Worker %s on %s was lost (%s); starting a replacement "
-                                   "(%d of %d restarts)", c.id, c.node, why,
-                                   self._restarts_used, self.worker_restarts)
-                else:
-                    logger.error("Worker %s on %s was lost (%s); no restarts left",
-                                 c.id, c.node, why)
-                    self._unreplaced += 1
+                    await self._call(self.knit.add_containers, 1, role=self._worker_role)
                     continue
-                await self._call(self.knit.add_containers, 1, role=self._worker_role)
+                if c.outcome == "PREEMPTED":
+                    logger.warning("Worker %s on %s was preempted; the ApplicationMaster "
+                                   "replaces it (no restart counted)", c.id, c.node)
+                    continue
+                if c.outcome == "SUCCEEDED":  # exited unasked: a loss only Dask can judge
+                    await self._call(self.knit.replace_lost, c.id)
+                    await self._refresh()
+                self._log_loss(c, why)
+
+    def _log_loss(self, c: Container, why: str) -> None:
+        """Say what the ApplicationMaster did about a lost worker, from its counts: losses
+        it could not replace are those past the unreplaced ones already told."""
+        r = self._restarts
+        if self._unreplaced_logged < r.unreplaced:
+            self._unreplaced_logged += 1
+            logger.error("Worker %s on %s was lost (%s); no restarts left (%d of %d used)",
+                         c.id, c.node, why, r.used, r.max_restarts)
+        else:
+            logger.warning("Worker %s on %s was lost (%s); the ApplicationMaster replaces it "
+                           "(%d of %d restarts used)", c.id, c.node, why, r.used, r.max_restarts)
 
     async def _workers_cannot_connect(self) -> bool:
         """True, with the application ended and `_cannot_connect` set, once worker
@@ -786,8 +817,8 @@ class YarnCluster(Cluster):
                 if counts.requested < n_workers and self._unreplaced:
                     raise KnitException(
                         f"Only {counts.requested} of {n_workers} workers can still start: "
-                        f"{self._restarts_used} were lost and no restarts are left "
-                        "(worker_restarts); see cluster.get_logs() for why.")
+                        f"{self._unreplaced} were lost and no restarts are left (worker_restarts="
+                        f"{self._restarts.max_restarts}, all used); see cluster.get_logs() for why.")
                 if deadline is not None and time.monotonic() > deadline:
                     if self._pending and not why:
                         why = await self._call(self.knit.waiting_reason)

@@ -251,7 +251,8 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
   def isIdle: Boolean = wanted.isEmpty && liveCount == 0
 
   /** Preferred nodes for `n` new requests, spread out: each pick is the node with the fewest
-    * live containers plus picks so far, ties going to the earlier node in `nodes`.
+    * live containers plus picks so far, ties going to the earlier node in `nodes` (hosts:
+    * a container on NodeManager host:port counts for its host).
     */
   def placements(n: Int, nodes: Seq[String]): Seq[String] = {
     require(n >= 0, s"cannot place a negative number of containers: $n")
@@ -275,10 +276,18 @@ class Allocator(clock: () => Long = () => System.currentTimeMillis()) {
     if (wasLive != isLive(c)) {
       val step = if (isLive(c)) 1 else -1
       liveCount += step
-      liveOn(c.node) += step
-      if (liveOn(c.node) == 0) liveOn.remove(c.node)
+      val host = hostOf(c.node)
+      liveOn(host) += step
+      if (liveOn(host) == 0) liveOn.remove(host)
       if (releasedByUs(c.id)) liveReleasedCount += step
     }
+  }
+
+  /** The host of a node: YARN names a container's node by its NodeManager, host:port;
+    * placements are over hosts, which node-local asks name. */
+  private def hostOf(node: String): String = {
+    val colon = node.lastIndexOf(':')
+    if (colon > 0) node.substring(0, colon) else node
   }
 
   private def markReleased(id: String): Unit =

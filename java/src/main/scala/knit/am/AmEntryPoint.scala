@@ -11,16 +11,22 @@ class AmEntryPoint(am: ApplicationMaster) {
   /** Asks YARN for `n` more containers of a role ("main", or one the client staged) of the
     * given size (<= 0: the role's default). */
   def addContainers(role: String, n: Int, memoryMb: Int, vcores: Int): Unit =
-    afterTakeOver(am.addContainers(role, n, memoryMb, vcores))
+    afterTakeOver(am.coordinator.addContainers(role, n, memoryMb, vcores))
 
   /** Withdraws up to `n` requests of a role not yet granted; returns how many. */
-  def cancelContainers(role: String, n: Int): Int = afterTakeOver(am.cancelContainers(role, n))
+  def cancelContainers(role: String, n: Int): Int = afterTakeOver(am.coordinator.cancelContainers(role, n))
 
   /** Stops and gives back one container; false if it is not a live container of ours. */
-  def removeContainer(containerId: String): Boolean = afterTakeOver(am.removeContainer(containerId))
+  def removeContainer(containerId: String): Boolean = afterTakeOver(am.coordinator.removeContainer(containerId))
+
+  /** A container that ended with status 0 and whose end the client counts as a loss (a
+    * Dask worker that exited unasked): replaced from its role's restarts, as a failure
+    * would be; false when none are left (or it is no such container). */
+  def replaceLost(containerId: String): Boolean = afterTakeOver(am.coordinator.replaceLost(containerId))
 
   /** Every container the application has had: JSON {"finished": bool, "attempt": int,
-    * "containers": [...]}; `finished` is final only while `attempt` is YARN's current one. */
+    * "containers": [...],
+    * "restarts": {role: {"max_restarts", "used", "unreplaced"}}}; `finished` is final only while `attempt` is YARN's current one. */
   def containers(): String = afterTakeOver(Messages.toJson(am.containerList()))
 
   /** The file `name` from the log dir of one of the application's running containers, read
@@ -31,7 +37,7 @@ class AmEntryPoint(am: ApplicationMaster) {
 
   /** The application's owner ends it: every container is stopped, and the AM finishes
     * with SUCCEEDED (after handing its final list to a watching client). */
-  def stopApplication(): Unit = afterTakeOver(am.stopApplication())
+  def stopApplication(): Unit = afterTakeOver(am.coordinator.stopApplication())
 
   /** The client is alive: renews its lease on the application (see `Lease`). Returns
     * which attempt of the AM this is: the client follows a newer one YARN started. */
@@ -41,5 +47,5 @@ class AmEntryPoint(am: ApplicationMaster) {
   def setLink(name: String, url: String): Unit = afterTakeOver(am.setLink(name, url))
 
   /** Containers asked for and not yet given: JSON {role: {"<memory>x<vcores>": count}}. */
-  def pending(): String = afterTakeOver(Messages.toJson(am.pending()))
+  def pending(): String = afterTakeOver(Messages.toJson(am.coordinator.pending()))
 }

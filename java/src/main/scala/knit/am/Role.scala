@@ -13,13 +13,17 @@ import knit.common.{AppFiles, RoleFiles}
   * `roles/<name>/` by the client. Each role asks YARN with a priority of its own, which is
   * how its allocations are told from the others', and keeps its own books.
   *
-  * Not thread-safe: the ApplicationMaster synchronizes access, except to `launchTemplate`,
+  * Not thread-safe: the Coordinator synchronizes access, except to `launchTemplate`,
   * which it guards with a lock of its own (building it reads HDFS).
   */
 final class Role(val name: String, val dir: Path, val defaultSize: Resources, val priority: Int,
     /** Resource types beyond memory and vcores each container asks, e.g. yarn.io/gpu -> 1. */
-    val otherResources: Map[String, Int] = Map.empty) {
-  val allocator = new Allocator()
+    val otherResources: Map[String, Int] = Map.empty,
+    /** How many of its lost containers are replaced over the application's life. */
+    maxRestarts: Int = 0,
+    clock: () => Long = () => System.currentTimeMillis()) {
+  val allocator = new Allocator(clock)
+  val restarts = new Restarts(maxRestarts)
   /** YARN's own request objects, by size, so allocations remove exactly what was asked. */
   val requests: mutable.Map[Resources, mutable.Queue[ContainerRequest]] = mutable.Map.empty
   @volatile var launchTemplate: Option[ContainerLaunchContext] = None
@@ -29,13 +33,13 @@ final class Role(val name: String, val dir: Path, val defaultSize: Resources, va
 }
 
 object Role {
-  def main(stagingDir: Path, size: Resources, otherResources: Map[String, Int]): Role =
-    new Role(AppFiles.MainRole, stagingDir, size, RoleFiles.MainPriority, otherResources)
+  def main(stagingDir: Path, size: Resources, otherResources: Map[String, Int], maxRestarts: Int): Role =
+    new Role(AppFiles.MainRole, stagingDir, size, RoleFiles.MainPriority, otherResources, maxRestarts)
 
   /** A role the client staged under `roles/<name>/` (see knit.client.RoleStaging). */
   def staged(conf: Configuration, stagingDir: Path, name: String): Role = {
     val dir = RoleFiles.dir(stagingDir, name)
     val d = RoleFiles.read(dir.getFileSystem(conf), dir)
-    new Role(name, dir, Resources(d.memoryMb, d.vcores), d.priority, d.otherResources)
+    new Role(name, dir, Resources(d.memoryMb, d.vcores), d.priority, d.otherResources, d.maxRestarts)
   }
 }

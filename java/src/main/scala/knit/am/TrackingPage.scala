@@ -38,7 +38,7 @@ object TrackingPage {
     try {
       val proxies = new ProxyOnly(WebAppUtils.getProxyHostsAndPortsForAmFilter(conf).asScala.toSeq,
         ProxyOnly.resolveAll)
-      val serve = (peer: String) => answer(peer, proxies, () => html(am.appId, am.containerRecords, am.pageLinks))
+      val serve = (peer: String) => answer(peer, proxies, () => html(am.appId, am.coordinator.containerRecords, am.pageLinks))
       val (port, stop) = if (jdkServer) JdkPageServer.start(serve) else startHttpServer2(conf, serve)
       val url = s"http://$host:$port/"
       log.info(s"Tracking page at $url (answers the ResourceManager's proxy alone)")

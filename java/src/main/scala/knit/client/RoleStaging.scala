@@ -25,6 +25,6 @@ object RoleStaging {
       withEnv = role.withEnv, withTokenUpdater = role.renewsTokens).getBytes(UTF_8))
     PrivateFiles.uploadAll(fs, role.files, new Path(dir, AppFiles.FilesDir))
     PrivateFiles.write(fs, new Path(dir, AppFiles.RoleSpec),
-      RoleFiles.describe(role.memory, role.vcores, role.resources, taken))
+      RoleFiles.describe(role.memory, role.vcores, role.resources, role.maxRestarts, taken))
   }
 }

@@ -50,6 +50,7 @@ object AppFiles {
   val RoleMemory = "knit.role.memory-mb"
   val RoleVcores = "knit.role.vcores"
   val RolePriority = "knit.role.priority"
+  val RoleMaxRestarts = "knit.role.max-restarts"
   /** Prefix of a role's other resource types: `knit.role.resource.yarn.io/gpu`. */
   val RoleResourcePrefix = "knit.role.resource."
   /** Role names: plain, they become directory names. */

@@ -50,7 +50,9 @@ object Messages {
       envvars: Map[String, String],
       withEnv: Boolean,
       renewsTokens: Boolean,
-      resources: Map[String, Int])
+      resources: Map[String, Int],
+      /** How many of the role's lost containers the AM replaces. */
+      maxRestarts: Int)
 
   /** One of an application's containers, as its ApplicationMaster knows it. */
   final case class Container(
@@ -72,7 +74,12 @@ object Messages {
     * YARN's current attempt. `amContainer` and `amNodeHttp` say where the AM itself runs
     * (its logs are read like the containers'; "" outside YARN). */
   final case class ContainerList(finished: Boolean, attempt: Int, containers: Seq[Container],
-      amContainer: String, amNodeHttp: String)
+      amContainer: String, amNodeHttp: String, restarts: Map[String, RoleRestarts])
+
+  /** A role's replacements of lost containers, as this AM attempt counts them: its budget,
+    * those made, and losses left unreplaced (the budget was spent, or a replacement
+    * would have failed). Preempted containers are replaced without counting. */
+  final case class RoleRestarts(maxRestarts: Int, used: Int, unreplaced: Int)
 
   /** The ResourceManager's report of an application. */
   final case class ApplicationReport(
@@ -121,7 +128,7 @@ object Messages {
   val All: Seq[Class[_]] = Seq(classOf[ClusterRef], classOf[AppSpec], classOf[RoleSpec], classOf[Container],
     classOf[ContainerList], classOf[ApplicationReport], classOf[GatewaySecrets],
     classOf[Submitted], classOf[Attachment], classOf[StoredEnv], classOf[LiveLogsRead],
-    classOf[RemovedStaging])
+    classOf[RemovedStaging], classOf[RoleRestarts])
 
   /** What the client stages for the ApplicationMaster (`knit-app.json`): the request, and
     * what staging it produced. Between the JVMs only. */
@@ -165,6 +172,7 @@ object Messages {
   implicit val appSpecRw: Wire.ReadWriter[AppSpec] = Wire.macroRW
   implicit val roleSpecRw: Wire.ReadWriter[RoleSpec] = Wire.macroRW
   implicit val containerRw: Wire.ReadWriter[Container] = Wire.macroRW
+  implicit val roleRestartsRw: Wire.ReadWriter[RoleRestarts] = Wire.macroRW
   implicit val containerListRw: Wire.ReadWriter[ContainerList] = Wire.macroRW
   implicit val applicationReportRw: Wire.ReadWriter[ApplicationReport] = Wire.macroRW
   implicit val gatewaySecretsRw: Wire.ReadWriter[GatewaySecrets] = Wire.macroRW

@@ -13,9 +13,10 @@ object RoleFiles {
     * how an AM tells a role's allocations from the others'. */
   val MainPriority = 1
 
-  /** What `role.xml` says of a role: its default size, its priority and its other
-    * resource types (e.g. yarn.io/gpu -> 1). */
-  final case class Described(memoryMb: Int, vcores: Int, priority: Int, otherResources: Map[String, Int])
+  /** What `role.xml` says of a role: its default size, its priority, its other resource
+    * types (e.g. yarn.io/gpu -> 1) and how many lost containers are replaced. */
+  final case class Described(memoryMb: Int, vcores: Int, priority: Int, otherResources: Map[String, Int],
+      maxRestarts: Int)
 
   /** The dir of role `name` in `stagingDir`. */
   def dir(stagingDir: Path, name: String): Path = {
@@ -24,8 +25,10 @@ object RoleFiles {
   }
 
   /** `role.xml` of a role, the `taken`-th other role of its application. */
-  def describe(memoryMb: Int, vcores: Int, resources: Map[String, Int], taken: Int): Array[Byte] = {
+  def describe(memoryMb: Int, vcores: Int, resources: Map[String, Int], maxRestarts: Int,
+      taken: Int): Array[Byte] = {
     val spec = new Configuration(false)
+    spec.setInt(AppFiles.RoleMaxRestarts, maxRestarts)
     spec.setInt(AppFiles.RoleMemory, memoryMb)
     spec.setInt(AppFiles.RoleVcores, vcores)
     spec.setInt(AppFiles.RolePriority, MainPriority + 1 + taken)
@@ -44,7 +47,7 @@ object RoleFiles {
     val others = spec.getPropsWithPrefix(AppFiles.RoleResourcePrefix).asScala
       .map { case (k, v) => k -> v.toInt }.toMap
     Described(spec.getInt(AppFiles.RoleMemory, 1024), spec.getInt(AppFiles.RoleVcores, 1),
-      spec.getInt(AppFiles.RolePriority, MainPriority + 1), others)
+      spec.getInt(AppFiles.RolePriority, MainPriority + 1), others, spec.getInt(AppFiles.RoleMaxRestarts, 0))
   }
 
   /** The roles a client staged for an application (a later AM attempt takes them over). */

@@ -1,17 +1,25 @@
 package knit.am
 
 import scala.collection.mutable
+import scala.jdk.CollectionConverters._
 import scala.util.Random
 
-/** The ApplicationMaster's allocation bookkeeping (Allocator, Restarts, TokenExpiry) under
-  * a simulated ResourceManager: no processes, no YARN. Run by benchmarks/allocation_sim.py.
+import org.apache.hadoop.fs.Path
+import org.apache.hadoop.yarn.api.records._
+import org.apache.hadoop.yarn.client.api.AMRMClient.ContainerRequest
+import org.apache.hadoop.yarn.util.Records
+
+/** The ApplicationMaster's coordination (`Coordinator`, with its Allocator, Restarts,
+  * NodeExclusion and TokenExpiry) under a simulated ResourceManager: no processes, no
+  * YARN. Run by benchmarks/allocation_sim.py.
   *
-  * The AM side of each heartbeat makes the calls the AM's callbacks make, in their order
-  * (ApplicationMaster.RmCallbacks, NmCallbacks, checkFinished, ask): allocations matched
-  * and launched (the NodeManager's answer taken as immediate), completions classified,
-  * failures replaced or their nodes excluded, node-local asks placed. The ResourceManager
-  * side grants asks onto nodes with room (up to `grantsPerHeartbeat`), ends containers
-  * (a share fail, to be replaced), and loses nodes (their containers end ABORTED).
+  * Each heartbeat calls the Coordinator's own callbacks, as YARN's clients would:
+  * onContainersAllocated with the grants (the NodeManager's onContainerStarted follows at
+  * once for each launch), onContainersCompleted with the ends, then getProgress. The
+  * ResourceManager side grants the asks the Coordinator placed (through its `Rm`, whose
+  * table of outstanding asks is AMRMClient's), onto their preferred node if it has room,
+  * else anywhere not excluded (up to `grantsPerHeartbeat`); it ends containers (a share
+  * fail, to be replaced) and loses nodes (their containers end ABORTED).
   *
   * Prints one JSON object per size: per-heartbeat processing times (ns) and heap used.
   *
@@ -21,107 +29,115 @@ object AllocationSimulation {
   final case class Run(containers: Int, nodes: Int, heartbeats: Int, nanos: Array[Long],
       askNanos: Long, heapBytes: Long, launched: Int, failed: Int, lostNodes: Int, excluded: Int)
 
-  private val Size = Resources(1024, 1)
+  private val attempt = ApplicationAttemptId.newInstance(ApplicationId.newInstance(1L, 1), 1)
 
-  /** The AM's bookkeeping for one role, driven heartbeat by heartbeat. */
-  final class SimulatedAm(nodes: Seq[String], maxRestarts: Int) {
-    val allocator = new Allocator()
-    val restarts = new Restarts(maxRestarts, 3)
-    private val nodeIds = nodes.toSet
-    /** Asks placed with YARN, one preferred node each (what addRequests sends). */
-    val asks: mutable.Queue[String] = mutable.Queue.empty
+  /** AMRMClient's side as the simulated ResourceManager sees it: the outstanding asks, in
+    * order, and the releases of the last heartbeat. */
+  final class SimulatedRm extends Coordinator.Rm {
+    val asks: mutable.LinkedHashSet[ContainerRequest] = mutable.LinkedHashSet.empty
+    val released: mutable.ArrayBuffer[ContainerId] = mutable.ArrayBuffer.empty
+    def addContainerRequest(r: ContainerRequest): Unit = asks += r
+    def removeContainerRequest(r: ContainerRequest): Unit = asks -= r
+    def releaseAssignedContainer(id: ContainerId): Unit = released += id
+    def setHeartbeatInterval(ms: Int): Unit = ()
+  }
+
+  /** The NodeManagers: launches, answered once the allocation callback returns. */
+  final class SimulatedNm extends Coordinator.Nm {
+    val started: mutable.ArrayBuffer[ContainerId] = mutable.ArrayBuffer.empty
+    def startContainerAsync(c: Container, ctx: ContainerLaunchContext): Unit = started += c.getId
+  }
+
+  /** The Coordinator of an application of `containers` (one role), on simulated clients. */
+  final class SimulatedAm(hosts: Seq[String], nodeIds: Seq[String], containers: Int, maxRestarts: Int) {
+    val rm = new SimulatedRm
+    val nm = new SimulatedNm
+    private val context = Records.newRecord(classOf[ContainerLaunchContext])
+    val coordinator = new Coordinator(
+      new Role(knit.common.AppFiles.MainRole, new Path("/staging"), Size, 1, Map.empty, maxRestarts),
+      Coordinator.Settings(containers, keepAlive = false, hosts, nodeIds.toSet), rm, nm,
+      new Coordinator.Staging {
+        def role(name: String): Role = throw new IllegalArgumentException(name)
+        def launchContext(role: Role): ContainerLaunchContext = context
+        def recordTargets(counts: Map[String, Int]): Unit = ()
+      })
     var launched = 0
 
-    def ask(n: Int): Unit = {
-      allocator.request(n, Size)
-      allocator.placements(n, nodes).foreach(asks.enqueue(_))
-      allocator.desiredCount // recordTargets
-    }
-
-    /** One heartbeat's callbacks; returns the ids to release. */
-    def heartbeat(allocated: Seq[Allocated], completed: Seq[Completion]): Seq[String] = {
-      val release = Seq.newBuilder[String]
-      // onContainersAllocated
-      val (onExcluded, given) = allocated.partition(c => restarts.excluded(c.node))
-      onExcluded.foreach { c => release += c.id; asks.enqueue(null) } // askAgainElsewhere
-      val decision = allocator.onAllocated(given)
-      release ++= decision.release
-      decision.launch.foreach { case (a, _) => allocator.onLaunched(a.id); launched += 1 } // NM: started
-      checkFinished()
-      // onContainersCompleted
-      for (d <- completed) {
-        allocator.onCompleted(Seq(d))
-        allocator.info(d.id).filter(_.outcome.exists(_.isFailure)).foreach { c =>
-          TokenExpiry.explanation(0L, None).foreach(allocator.explain(d.id, _))
-          val (replace, _) = restarts.onFailure(c.node, nodeIds + c.node)
-          if (replace) ask(1)
-        }
-      }
-      checkFinished()
-      release.result()
-    }
-
-    private def checkFinished(): Unit = {
-      allocator.desiredCount
-      allocator.outstanding.isEmpty
-      allocator.hasRequested && allocator.isIdle
+    /** One heartbeat's callbacks; returns the ids released. */
+    def heartbeat(allocated: Seq[Container], completed: Seq[ContainerStatus]): Seq[ContainerId] = {
+      rm.released.clear()
+      nm.started.clear()
+      coordinator.rmCallbacks.onContainersAllocated(allocated.asJava)
+      nm.started.foreach { id => coordinator.nmCallbacks.onContainerStarted(id, java.util.Collections.emptyMap()) }
+      launched += nm.started.size
+      coordinator.rmCallbacks.onContainersCompleted(completed.asJava)
+      coordinator.rmCallbacks.getProgress
+      rm.released.toSeq
     }
   }
+
+  private val Size = Resources(1024, 1)
+  private val Port = 8041
+  private def nodeId(host: String): String = s"$host:$Port"
 
   def simulate(containers: Int, seed: Long = 7): Run = {
     val random = new Random(seed)
     val nodeCount = math.max(1, containers / 10)
     val perNode = 12 // room for replacements beside the 10 each node gets at first
-    val nodes = (0 until nodeCount).map(i => f"node$i%04d:8041")
-    val am = new SimulatedAm(nodes, maxRestarts = containers)
+    val hosts = (0 until nodeCount).map(i => f"node$i%04d")
+    val am = new SimulatedAm(hosts, hosts.map(nodeId), containers, maxRestarts = containers)
     System.gc()
     val heapBefore = usedHeap()
 
     val started = System.nanoTime()
-    am.ask(containers)
+    am.coordinator.askInitial()
     val askNanos = System.nanoTime() - started
 
     // The ResourceManager's view: free slots per live node, and which containers run where.
-    val free = mutable.LinkedHashMap(nodes.map(_ -> perNode): _*)
-    val running = mutable.LinkedHashMap.empty[String, String] // id -> node
-    val runningIds = mutable.ArrayBuffer.empty[String]       // for random picks
-    var nextId = 0
+    val free = mutable.LinkedHashMap(hosts.map(nodeId(_) -> perNode): _*)
+    val running = mutable.LinkedHashMap.empty[ContainerId, String] // id -> node
+    val runningIds = mutable.ArrayBuffer.empty[ContainerId]       // for random picks
+    var nextId = 0L
     var failed = 0
     var lost = 0
     val grantsPerHeartbeat = 2000
     val churnHeartbeats = 300
     val times = mutable.ArrayBuffer.empty[Long]
     var heartbeat = 0
-    var pendingCompletions = Seq.empty[Completion]
+    var pendingCompletions = Seq.empty[ContainerStatus]
 
-    def grant(): Seq[Allocated] = {
-      val out = Seq.newBuilder[Allocated]
+    def grant(): Seq[Container] = {
+      val out = Seq.newBuilder[Container]
+      // The asks the AM has outstanding, oldest first; it withdraws each one it fills.
+      val asks = am.rm.asks.iterator
       var n = 0
-      while (n < grantsPerHeartbeat && am.asks.nonEmpty && free.exists(_._2 > 0)) {
-        val preferred = am.asks.dequeue()
+      while (n < grantsPerHeartbeat && asks.hasNext && free.exists(_._2 > 0)) {
+        val preferred = Option(asks.next().getNodes).flatMap(_.asScala.headOption).map(nodeId)
         // Relaxed locality: anywhere with room, but not where the AM no longer runs
-        // containers (it asks again elsewhere, naming the other nodes).
-        val excluded = am.restarts.excluded
-        val node = Option(preferred).filter(p => free.get(p).exists(_ > 0) && !excluded(p))
+        // containers (it asks again elsewhere).
+        val excluded = am.coordinator.excludedNodes
+        val node = preferred.filter(p => free.get(p).exists(_ > 0) && !excluded(p))
           .orElse(free.find { case (n, f) => f > 0 && !excluded(n) }.map(_._1))
           .getOrElse(free.find(_._2 > 0).get._1)
         free(node) -= 1
-        val id = f"container_1_0001_01_$nextId%07d"
         nextId += 1
+        val id = ContainerId.newContainerId(attempt, nextId)
         running(id) = node
         runningIds += id
-        out += Allocated(id, node, Size)
+        val host = node.takeWhile(_ != ':')
+        out += Container.newInstance(id, NodeId.newInstance(host, Port), s"$host:8042",
+          Resource.newInstance(Size.memoryMb.toLong, Size.vcores), Priority.newInstance(1), null)
         n += 1
       }
       out.result()
     }
 
-    def end(id: String, exit: Int, diagnostics: String): Completion = {
+    def end(id: ContainerId, exit: Int, diagnostics: String): ContainerStatus = {
       running.remove(id).foreach(node => free.get(node).foreach(f => free(node) = f + 1))
-      Completion(id, exit, diagnostics)
+      ContainerStatus.newInstance(id, ContainerState.COMPLETE, diagnostics, exit)
     }
 
-    def pickRunning(): Option[String] = {
+    def pickRunning(): Option[ContainerId] = {
       while (runningIds.nonEmpty) {
         val i = random.nextInt(runningIds.size)
         val id = runningIds(i)
@@ -137,9 +153,9 @@ object AllocationSimulation {
     // every 50 heartbeats, a node is lost with all its containers.
     val maxHeartbeats = churnHeartbeats + 1000 // a bound: the loop below must end
     while (heartbeat < maxHeartbeats &&
-        (heartbeat < churnHeartbeats || (am.asks.nonEmpty && free.exists(_._2 > 0)))) {
+        (heartbeat < churnHeartbeats || (am.rm.asks.nonEmpty && free.exists(_._2 > 0)))) {
       val allocated = grant()
-      val completions = mutable.ArrayBuffer.empty[Completion] ++ pendingCompletions
+      val completions = mutable.ArrayBuffer.empty[ContainerStatus] ++ pendingCompletions
       if (am.launched >= containers && heartbeat < churnHeartbeats) {
         for (_ <- 0 until math.max(1, containers / 2000); id <- pickRunning()) {
           completions += end(id, 1, ""); failed += 1
@@ -163,7 +179,7 @@ object AllocationSimulation {
     System.gc()
     val heap = usedHeap() - heapBefore
     Run(containers, nodeCount, heartbeat, times.toArray, askNanos, heap, am.launched, failed, lost,
-      am.restarts.excluded.size)
+      am.coordinator.excludedNodes.size)
   }
 
   private def usedHeap(): Long = {
@@ -176,6 +192,9 @@ object AllocationSimulation {
 
   def main(args: Array[String]): Unit = {
     val sizes = args.headOption.getOrElse("1000,2000,5000,10000").split(",").map(_.trim.toInt)
+    // The coordination's work is measured, not a console's: the AM writes its log to a file,
+    // and the churn below logs a line or more per failure and per grant on an excluded node.
+    org.apache.log4j.Logger.getLogger("knit.am").setLevel(org.apache.log4j.Level.ERROR)
     simulate(200) // warm the JIT: the AM runs for hours, its first heartbeats are not the case
     for (n <- sizes) {
       val r = simulate(n)

@@ -337,6 +337,13 @@ class AllocatorSuite extends AnyFunSuite {
     assert(a.placements(2, Seq("c", "b", "a")) == Seq("a", "b"))
   }
 
+  test("placements are over hosts: a container on NodeManager host:port counts for its host") {
+    val a = new Allocator()
+    a.request(2, small)
+    a.onAllocated(Seq(given("a1", small, "a:8041"), given("b1", small, "b:8041")))
+    assert(a.placements(3, Seq("a", "b", "c")) == Seq("c", "a", "b"))
+  }
+
   test("containers of a previous attempt are adopted as running, once") {
     val a = new Allocator(() => 7L)
     val kept = Seq(Allocated("c1", "n1:1", Resources(1024, 1)), Allocated("c2", "n2:1", Resources(1024, 1)))

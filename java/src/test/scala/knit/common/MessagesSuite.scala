@@ -12,10 +12,12 @@ class MessagesSuite extends AnyFunSuite {
 
   test("fields are snake_case, None is null, and a message reads back as it was written") {
     val list = ContainerList(finished = true, attempt = 2, containers = Seq(container),
-      amContainer = "container_1_0001_02_000001", amNodeHttp = "n2:8042")
+      amContainer = "container_1_0001_02_000001", amNodeHttp = "n2:8042",
+      restarts = Map("main" -> RoleRestarts(maxRestarts = 3, used = 1, unreplaced = 0)))
     val json = Messages.toJson(list)
     val obj = ujson.read(json).obj
-    assert(obj.keySet == Set("finished", "attempt", "containers", "am_container", "am_node_http"))
+    assert(obj.keySet == Set("finished", "attempt", "containers", "am_container", "am_node_http", "restarts"))
+    assert(obj("restarts")("main")("max_restarts").num == 3)
     val c = obj("containers").arr.head.obj
     assert(c("node_http").str == "n1:8042" && c("allocated_at").num == 1796175868810.0)
     assert(c("exit_status").num == -105 && c("outcome").isNull && c("finished_at").isNull)
