@@ -203,6 +203,8 @@ class KnitBackend(DBBackendBase):
                 virtual_cores=config.scheduler_cores, files=files, env=config.env,
                 envvars=self.get_scheduler_env(cluster), app_name=f"dask-gateway-{cluster.name}",
                 queue=config.queue, node_label=config.node_label, tags=_TAGS, keep_alive=True,
+                # A lost scheduler is a failed cluster, for the gateway to see.
+                max_restarts=0,
                 # The gateway outlives its clients and may restart: no lease.
                 detached=True, start_timeout=self.cluster_start_timeout)
             app = self._client(cluster.username).start(spec)
@@ -327,13 +329,13 @@ def add_worker(app: Application, worker_name: str, command: str,
 
     knit's containers of one role share their command and variables, and the gateway
     names each worker in its command (``--name``): so each worker is a role of its own
-    with one container, which knit does not restart (the application's max_restarts is
-    0). The one place that knows it: a way to give one container of a role its own
-    variables would replace this.
+    with one container, which knit does not restart (``max_restarts=0``: the gateway
+    replaces lost workers). The one place that knows it: a way to give one container of
+    a role its own variables would replace this.
     """
     role = worker_role(worker_name)
     with files_of() as files:
-        app.add_role(role, command, files=files, **size)
+        app.add_role(role, command, files=files, max_restarts=0, **size)
     app.add_containers(1, role=role)
     return role
 
