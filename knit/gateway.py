@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import logging
 import math
 import os
 import shutil
@@ -40,14 +39,13 @@ from traitlets import Integer, Unicode
 
 from .application import Application
 from .cluster_client import ClusterClient
-from .exceptions import ApplicationStateError, KnitException, PermissionDeniedError
+from .exceptions import ApplicationStateError, KnitException
 from .names import MAIN_ROLE
 from .spec import ApplicationSpec
 from .timeouts import WORKER_DEATH_TIMEOUT_S
 
 __all__ = ["KnitBackend", "KnitClusterConfig"]
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Files in every container's working dir (the names DBBackendBase.get_tls_paths gives).
@@ -132,6 +130,11 @@ class KnitBackend(DBBackendBase):
         self._lock = threading.Lock()
         self._clients: dict[str, ClusterClient] = {}
         self._apps: dict[str, Application] = {}
+        # A gateway that cannot reach its cluster (no conf dir, no Java, a keytab that does
+        # not log in) fails to start, saying why, rather than at its first cluster.
+        service = await self._run(lambda: ClusterClient(
+            self.hadoop_conf_dir, principal=self.principal, keytab=self.keytab))
+        self.log.info("knit: YARN at %s as %s", service.config.conf_dir, service.user)
 
     async def do_cleanup(self) -> None:
         # Clusters keep running (unless stop_clusters_on_shutdown stopped them first): let
@@ -169,11 +172,12 @@ class KnitBackend(DBBackendBase):
 
     # ------------------------------------------------------------------ the user
     async def start_cluster(self, user, cluster_options) -> str:
-        # A user the service may not impersonate is told so by new_cluster() (a failure
-        # in do_start_cluster reaches the client only as "failed to start").
+        # A user the service may not impersonate (PermissionDeniedError naming the
+        # setting), or whose name Hadoop cannot take, is told so by new_cluster(): a
+        # failure in do_start_cluster reaches the client only as "failed to start".
         try:
             await self._run(self._client, user.name)
-        except PermissionDeniedError as e:  # one line: it becomes an HTTP reason
+        except KnitException as e:  # one line: it becomes an HTTP reason
             raise PublicException(" ".join(str(e).split())) from None
         return await super().start_cluster(user, cluster_options)
 
@@ -208,7 +212,7 @@ class KnitBackend(DBBackendBase):
                 # The gateway outlives its clients and may restart: no lease.
                 detached=True, start_timeout=self.cluster_start_timeout)
             app = self._client(cluster.username).start(spec)
-        logger.info("Cluster %s of %s is YARN application %s", cluster.name, cluster.username,
+        self.log.info("Cluster %s of %s is YARN application %s", cluster.name, cluster.username,
                     app.app_id)
         return app
 
@@ -253,10 +257,10 @@ class KnitBackend(DBBackendBase):
             return not any(c.role == MAIN_ROLE and c.state == "COMPLETED"
                            for c in app.get_containers())
         except ApplicationStateError as e:
-            logger.info("Cluster %s: %s", cluster.name, e)
+            self.log.info("Cluster %s: %s", cluster.name, e)
             return False
         except KnitException as e:
-            logger.warning("Cluster %s: could not check its application: %s", cluster.name, e)
+            self.log.warning("Cluster %s: could not check its application: %s", cluster.name, e)
             return True
 
     # ------------------------------------------------------------------ workers
@@ -284,7 +288,7 @@ class KnitBackend(DBBackendBase):
             theirs = [c for c in app.get_containers() if c.role == role]
             for c in theirs:  # what YARN says of a worker that ended on its own
                 if c.state == "COMPLETED" and c.outcome != "RELEASED":
-                    logger.info("Cluster %s: worker container %s ended (%s, exit status %s): %s",
+                    self.log.info("Cluster %s: worker container %s ended (%s, exit status %s): %s",
                                 cluster.name, c.id, c.outcome, c.exit_status, c.diagnostics)
             live = [c.id for c in theirs if c.state in _LIVE]
             if live:
@@ -307,7 +311,7 @@ class KnitBackend(DBBackendBase):
         try:
             containers = self._app(cluster).get_containers()
         except KnitException as e:  # the cluster's own check decides about the application
-            logger.warning("Cluster %s: could not list its containers: %s", cluster.name, e)
+            self.log.warning("Cluster %s: could not list its containers: %s", cluster.name, e)
             return {w.name: True for w in workers}
         states = defaultdict(set)
         for c in containers:
