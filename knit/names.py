@@ -20,6 +20,14 @@ STD_LOGS = ("stdout", "stderr")
 #: Under the user's HDFS home: ``.knit/<application id>/``, an application's staging dir.
 STAGING_ROOT = ".knit"
 
+#: A container's states (``Container.state``), in order, and those of a live one.
+CONTAINER_STATES = ("ALLOCATED", "RUNNING", "COMPLETED")
+ALLOCATED, RUNNING, COMPLETED = CONTAINER_STATES
+LIVE_CONTAINER_STATES = (ALLOCATED, RUNNING)
+#: How the ApplicationMaster says a container ended (``Container.outcome``).
+CONTAINER_OUTCOMES = ("SUCCEEDED", "FAILED", "PREEMPTED", "RELEASED")
+OUTCOME_SUCCEEDED, OUTCOME_FAILED, OUTCOME_PREEMPTED, OUTCOME_RELEASED = CONTAINER_OUTCOMES
+
 #: What the contract test compares with the JVM's ``sharedNames()``.
 SHARED = {
     "main_role": MAIN_ROLE,
@@ -27,4 +35,6 @@ SHARED = {
     "container_reserved_names": sorted(CONTAINER_RESERVED_NAMES),
     "std_logs": list(STD_LOGS),
     "staging_root": STAGING_ROOT,
+    "container_states": list(CONTAINER_STATES),
+    "container_outcomes": list(CONTAINER_OUTCOMES),
 }
