@@ -28,7 +28,8 @@ from distributed.utils import Log, format_dashboard_link
 
 from ..core import Knit
 from ..names import (ALLOCATED, COMPLETED, LIVE_CONTAINER_STATES, MAIN_ROLE,
-                     OUTCOME_PREEMPTED, OUTCOME_RELEASED, OUTCOME_SUCCEEDED, RUNNING)
+                     OUTCOME_PREEMPTED, OUTCOME_RELEASED, OUTCOME_SUCCEEDED, PYTHON_BIN_VAR,
+                     RUNNING)
 from ..spec import ApplicationSpec
 from ..timeouts import (ASK_WHY_AFTER_S, CONNECT_GIVE_UP_S, CONNECT_LOOK_AFTER_S,
                         WORKER_DEATH_TIMEOUT_S)
@@ -447,8 +448,8 @@ class YarnCluster(Cluster):
 
     def _python(self) -> str:
         if self.env is None:
-            return "${PYTHON_BIN:-%s}" % sys.executable
-        return "$PYTHON_BIN"
+            return "${%s:-%s}" % (PYTHON_BIN_VAR, sys.executable)
+        return "$" + PYTHON_BIN_VAR
 
     async def _start_local_scheduler(self) -> str:
         protocol = "tls://" if self.security else "tcp://"

@@ -112,6 +112,7 @@ class ClientEntryPoint {
     "container_reserved_names" -> ujson.Arr.from(AppFiles.ContainerReservedNames.sorted),
     "std_logs" -> ujson.Arr.from(LiveLogs.StdFiles),
     "staging_root" -> AppFiles.StagingRoot,
+    "python_bin_variable" -> AppFiles.PythonBinVar,
     "container_states" -> ujson.Arr.from(ContainerStates.All),
     "container_outcomes" -> ujson.Arr.from(ContainerStates.Outcomes)))
 
