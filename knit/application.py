@@ -17,7 +17,8 @@ from .exceptions import (ApplicationMasterLostError, ApplicationStateError,
                          ConfigurationError, InvalidArgumentError, KnitException,
                          KnitTimeoutError)
 from .messages import ApplicationReport, Container, LiveLogsRead, RoleRestarts, RoleSpec
-from .names import MAIN_ROLE, STD_LOGS
+from .names import (ALLOCATED, COMPLETED, LIVE_CONTAINER_STATES, MAIN_ROLE, OUTCOME_RELEASED,
+                    STD_LOGS)
 from .timeouts import AM_TAKEOVER_S, KILL_S, LEASE_RENEW_S, LOGS_S, START_S
 from .validation import check_role_name, memory_mb, validated_containers, validated_resources
 
@@ -321,7 +322,7 @@ class Application:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
         self._check_role(role)
         live = [c for c in self.get_containers()
-                if c.role == role and c.state in ("ALLOCATED", "RUNNING")]
+                if c.role == role and c.state in LIVE_CONTAINER_STATES]
         before = len(live) + self.pending_containers(role)
         if n > before:
             self.add_containers(n - before, role=role)
@@ -415,10 +416,10 @@ class Application:
         removes when it finishes) is removed here."""
         self._close_am()
         why = f"the application ended {report.final_status}: {report.diagnostics}".strip(": ")
-        outcome = "KILLED" if report.state == "KILLED" else "RELEASED"
+        outcome = "KILLED" if report.state == "KILLED" else OUTCOME_RELEASED
         self._containers = [
-            c if c.state == "COMPLETED" else dataclasses.replace(
-                c, state="COMPLETED", outcome=outcome, diagnostics=why)
+            c if c.state == COMPLETED else dataclasses.replace(
+                c, state=COMPLETED, outcome=outcome, diagnostics=why)
             for c in self._containers]
         self._jvm_call("removeStaging", f"remove the staging dir of {self.app_id}", self.app_id)
 
@@ -559,7 +560,7 @@ class Application:
 
     def _live_logs(self, all_files: bool = False) -> dict:
         where = {c.id: c.node_http for c in self.get_containers()
-                 if c.node_http and c.state != "ALLOCATED"}
+                 if c.node_http and c.state != ALLOCATED}
         where.update(self._am_container)  # the AM's own log, as the aggregated logs have it
         answer = LiveLogsRead.from_json(
             self._jvm_call("liveLogs", f"read the logs of {self.app_id}", to_json(where),

@@ -20,6 +20,16 @@ STD_LOGS = ("stdout", "stderr")
 #: Under the user's HDFS home: ``.knit/<application id>/``, an application's staging dir.
 STAGING_ROOT = ".knit"
 
+#: In a container with a packed environment: the variable naming its interpreter.
+PYTHON_BIN_VAR = "PYTHON_BIN"
+#: A container's states (``Container.state``), in order, and those of a live one.
+CONTAINER_STATES = ("ALLOCATED", "RUNNING", "COMPLETED")
+ALLOCATED, RUNNING, COMPLETED = CONTAINER_STATES
+LIVE_CONTAINER_STATES = (ALLOCATED, RUNNING)
+#: How the ApplicationMaster says a container ended (``Container.outcome``).
+CONTAINER_OUTCOMES = ("SUCCEEDED", "FAILED", "PREEMPTED", "RELEASED")
+OUTCOME_SUCCEEDED, OUTCOME_FAILED, OUTCOME_PREEMPTED, OUTCOME_RELEASED = CONTAINER_OUTCOMES
+
 #: What the contract test compares with the JVM's ``sharedNames()``.
 SHARED = {
     "main_role": MAIN_ROLE,
@@ -27,4 +37,7 @@ SHARED = {
     "container_reserved_names": sorted(CONTAINER_RESERVED_NAMES),
     "std_logs": list(STD_LOGS),
     "staging_root": STAGING_ROOT,
+    "python_bin_variable": PYTHON_BIN_VAR,
+    "container_states": list(CONTAINER_STATES),
+    "container_outcomes": list(CONTAINER_OUTCOMES),
 }

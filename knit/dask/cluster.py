@@ -27,7 +27,9 @@ from distributed.security import Security
 from distributed.utils import Log, format_dashboard_link
 
 from ..core import Knit
-from ..names import MAIN_ROLE
+from ..names import (ALLOCATED, COMPLETED, LIVE_CONTAINER_STATES, MAIN_ROLE,
+                     OUTCOME_PREEMPTED, OUTCOME_RELEASED, OUTCOME_SUCCEEDED, PYTHON_BIN_VAR,
+                     RUNNING)
 from ..spec import ApplicationSpec
 from ..timeouts import (ASK_WHY_AFTER_S, CONNECT_GIVE_UP_S, CONNECT_LOOK_AFTER_S,
                         WORKER_DEATH_TIMEOUT_S)
@@ -43,7 +45,6 @@ logger = logging.getLogger(__name__)
 _DEFAULTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "knit.yaml")
 dask.config.update_defaults(dask.config.collect([_DEFAULTS]))
 
-_LIVE = ("ALLOCATED", "RUNNING")
 _MODES = ("local", "remote")
 # Where the remote scheduler writes its address: its container's log dir, which the
 # NodeManager serves and the AM reports (Knit.read_log_file).
@@ -413,7 +414,7 @@ class YarnCluster(Cluster):
             self.worker_restarts = self._restarts.max_restarts
             self._unreplaced_logged = self._restarts.unreplaced
             # Ended before we came: the ApplicationMaster dealt with them.
-            self._seen_done = {c.id for c in self._containers if c.state == "COMPLETED"}
+            self._seen_done = {c.id for c in self._containers if c.state == COMPLETED}
             self._monitor = asyncio.ensure_future(self._watch_containers())
             await super()._start()
         except BaseException:
@@ -447,8 +448,8 @@ class YarnCluster(Cluster):
 
     def _python(self) -> str:
         if self.env is None:
-            return "${PYTHON_BIN:-%s}" % sys.executable
-        return "$PYTHON_BIN"
+            return "${%s:-%s}" % (PYTHON_BIN_VAR, sys.executable)
+        return "$" + PYTHON_BIN_VAR
 
     async def _start_local_scheduler(self) -> str:
         protocol = "tls://" if self.security else "tcp://"
@@ -480,7 +481,7 @@ class YarnCluster(Cluster):
         deadline = time.monotonic() + self.scheduler_timeout
         while True:
             containers = [c for c in await self._call(k.get_containers) if c.role == MAIN_ROLE]
-            running = [c for c in containers if c.state == "RUNNING"]
+            running = [c for c in containers if c.state == RUNNING]
             if running:
                 text = await self._call(k.read_log_file, running[0].id, _SCHEDULER_FILE)
                 try:
@@ -492,7 +493,7 @@ class YarnCluster(Cluster):
                 if address:
                     logger.info("Scheduler at %s in %s", address, running[0].id)
                     return address
-            gone = [c for c in containers if c.state == "COMPLETED"]
+            gone = [c for c in containers if c.state == COMPLETED]
             if gone:
                 raise KnitException(
                     f"The scheduler's container {gone[0]['id']} ended before the scheduler "
@@ -567,7 +568,7 @@ class YarnCluster(Cluster):
         return [c for c in self._containers if c.role == self._worker_role]
 
     def _live(self) -> list[Container]:
-        return [c for c in self._workers() if c.state in _LIVE]
+        return [c for c in self._workers() if c.state in LIVE_CONTAINER_STATES]
 
     @property
     def plan(self) -> set:
@@ -646,30 +647,30 @@ class YarnCluster(Cluster):
             if await self._workers_cannot_connect():
                 return
             for c in self._containers:
-                if c.state != "COMPLETED" or c.id in self._seen_done:
+                if c.state != COMPLETED or c.id in self._seen_done:
                     continue
                 self._seen_done.add(c.id)
                 if c.role != self._worker_role:  # the remote scheduler: nothing replaces it
                     logger.error("The scheduler's container %s ended (%s: %s): the cluster is "
                                  "gone; close it", c.id, c.outcome, c.diagnostics)
                     continue
-                if c.id in self._retiring or c.outcome == "RELEASED":
+                if c.id in self._retiring or c.outcome == OUTCOME_RELEASED:
                     continue
                 await self._close_orphan(c.id)
                 why = f"{c.outcome}: {c.diagnostics}"
                 if c.exit_status == _CANNOT_EXECUTE and self.env is None:
                     why += _cannot_execute_hint(sys.executable)
-                if c.outcome == "SUCCEEDED" and await self._closed_by_restart(c.id):
+                if c.outcome == OUTCOME_SUCCEEDED and await self._closed_by_restart(c.id):
                     # client.restart() closes workers without a nanny: no loss, and the
                     # ApplicationMaster does not replace a success: one more, uncounted.
                     logger.info("Worker %s was restarted by Dask; starting another", c.id)
                     await self._call(self.knit.add_containers, 1, role=self._worker_role)
                     continue
-                if c.outcome == "PREEMPTED":
+                if c.outcome == OUTCOME_PREEMPTED:
                     logger.warning("Worker %s on %s was preempted; the ApplicationMaster "
                                    "replaces it (no restart counted)", c.id, c.node)
                     continue
-                if c.outcome == "SUCCEEDED":  # exited unasked: a loss only Dask can judge
+                if c.outcome == OUTCOME_SUCCEEDED:  # exited unasked: a loss only Dask can judge
                     await self._call(self.knit.replace_lost, c.id)
                     await self._refresh()
                 self._log_loss(c, why)
@@ -693,7 +694,7 @@ class YarnCluster(Cluster):
         left to their death timeout, so that no restart is spent on them."""
         if self._ever_connected or self._cannot_connect is not None:
             return False
-        running = [c for c in self._live() if c.state == "RUNNING"]
+        running = [c for c in self._live() if c.state == RUNNING]
         if not running:
             return False
         now = time.monotonic()
@@ -784,8 +785,8 @@ class YarnCluster(Cluster):
         connected = sum(1 for w in self.scheduler_info.get("workers", {}).values()
                         if w.get("status", "running") == "running")
         return Counts(requested=len(live) + self._pending,
-                      allocated=sum(c.state == "ALLOCATED" for c in live),
-                      running=sum(c.state == "RUNNING" for c in live),
+                      allocated=sum(c.state == ALLOCATED for c in live),
+                      running=sum(c.state == RUNNING for c in live),
                       connected=connected, waiting=waiting)
 
     async def _wait_for_workers(self, n_workers=0, timeout=None) -> None:

@@ -48,14 +48,9 @@ object LateAdoption {
 
 object Allocator {
 
-  /** Given to us by YARN, not yet launched. */
-  val ALLOCATED = "ALLOCATED"
-
-  /** Launched successfully. */
-  val RUNNING = "RUNNING"
-
-  /** Finished, whatever the outcome. */
-  val COMPLETED = "COMPLETED"
+  val ALLOCATED: String = knit.common.ContainerStates.Allocated
+  val RUNNING: String = knit.common.ContainerStates.Running
+  val COMPLETED: String = knit.common.ContainerStates.Completed
 }
 
 /** The ApplicationMaster's container bookkeeping: what was asked for, what YARN gave, and how

@@ -219,7 +219,7 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
     all.map { case (r, c) =>
       Messages.Container(id = c.id, role = r.name, node = c.node, nodeHttp = nodeHttp.getOrElse(c.id, ""),
         state = c.state, memoryMb = c.resources.memoryMb, vcores = c.resources.vcores,
-        allocatedAt = c.allocatedAt, exitStatus = c.exitStatus, outcome = c.outcome.map(_.toString.toUpperCase),
+        allocatedAt = c.allocatedAt, exitStatus = c.exitStatus, outcome = c.outcome.map(ExitStatuses.wireName),
         diagnostics = c.message, launchedAt = c.launchedAt, finishedAt = c.finishedAt)
     }
   }

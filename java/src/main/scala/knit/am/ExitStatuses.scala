@@ -26,6 +26,12 @@ object ExitStatuses {
   /** The application itself asked for the container to go. */
   case object Released extends Outcome
 
+  /** Every outcome; `wireName` gives the names of `knit.common.ContainerStates.Outcomes`. */
+  val Outcomes: Seq[Outcome] = Seq(Succeeded, Failed, Preempted, Released)
+
+  /** The outcome's name in a `Container` message. */
+  def wireName(o: Outcome): String = o.toString.toUpperCase
+
   // YARN's ContainerExitStatus codes.
   val SUCCESS = 0
   val INVALID = -1000

@@ -78,7 +78,7 @@ object TrackingPage {
 
   /** The page: pure, tested without a server. */
   def html(appId: String, containers: Seq[Messages.Container], links: Map[String, String]): String = {
-    val live = containers.count(c => c.state != "COMPLETED")
+    val live = containers.count(c => c.state != Allocator.COMPLETED)
     val linkItems = links.toSeq.sorted.map { case (name, url) =>
       s"""<li><a href="${esc(url)}">${esc(name)}</a></li>""" }.mkString
     val rows = containers.map { c =>

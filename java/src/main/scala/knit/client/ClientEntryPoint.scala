@@ -11,7 +11,7 @@ import org.apache.hadoop.yarn.client.api.YarnClient
 import org.apache.hadoop.yarn.conf.YarnConfiguration
 import org.slf4j.LoggerFactory
 
-import knit.common.{AppFiles, HadoopConf, Json, LiveLogs, Localized, Messages}
+import knit.common.{AppFiles, ContainerStates, HadoopConf, Json, LiveLogs, Localized, Messages}
 import knit.common.Messages.{AppSpec, ClusterRef, GatewaySecrets, RoleSpec, Submitted}
 
 /** What the Python `Knit` object calls on the client JVM, over Py4J. Arguments are
@@ -111,7 +111,10 @@ class ClientEntryPoint {
     "role_name" -> AppFiles.RoleName,
     "container_reserved_names" -> ujson.Arr.from(AppFiles.ContainerReservedNames.sorted),
     "std_logs" -> ujson.Arr.from(LiveLogs.StdFiles),
-    "staging_root" -> AppFiles.StagingRoot))
+    "staging_root" -> AppFiles.StagingRoot,
+    "python_bin_variable" -> AppFiles.PythonBinVar,
+    "container_states" -> ujson.Arr.from(ContainerStates.All),
+    "container_outcomes" -> ujson.Arr.from(ContainerStates.Outcomes)))
 
   def report(cluster: String, appId: String): String = on(cluster) { s =>
     describe(s.yarn.getApplicationReport(ApplicationId.fromString(appId)))

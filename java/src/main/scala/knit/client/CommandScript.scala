@@ -160,7 +160,7 @@ object CommandScript {
        |  fi
        |fi
        |export PATH="$$KNIT_ENV_PREFIX/bin:$$PATH"
-       |export PYTHON_BIN="$$KNIT_ENV_PREFIX/bin/python"
+       |export ${knit.common.AppFiles.PythonBinVar}="$$KNIT_ENV_PREFIX/bin/python"
        |unset PYTHONHOME
        |""".stripMargin
 

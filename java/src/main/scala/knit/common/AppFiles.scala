@@ -19,6 +19,8 @@ object AppFiles {
   val ClasspathVar = "KNIT_CLASSPATH"
   /** Under the user's HDFS home: `.knit/<application id>/`. */
   val StagingRoot = ".knit"
+  /** Container environment: the packed environment's interpreter, for commands. */
+  val PythonBinVar = "PYTHON_BIN"
   /** knit's jar, localized for the AM. */
   val Jar = "knit.jar"
   /** The application description the AM reads (JSON of a `Messages.StagedApp`). */

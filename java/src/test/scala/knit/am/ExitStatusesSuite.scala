@@ -132,4 +132,8 @@ class ExitStatusesSuite extends AnyFunSuite {
     assert(message.startsWith("lost by its NodeManager") && message.contains("not the command's"))
     assert(!message.contains("command exited"))
   }
+
+  test("the outcomes' names are those Python knows (ContainerStates, checked against knit/names.py)") {
+    assert(ExitStatuses.Outcomes.map(ExitStatuses.wireName) == knit.common.ContainerStates.Outcomes)
+  }
 }
