@@ -37,10 +37,10 @@ except ImportError as e:  # pragma: no cover - depends on the install
                       f"({e})") from e
 from traitlets import Integer, Unicode
 
-from .application import Application
+from .application import DONE_STATES, Application
 from .cluster_client import ClusterClient
 from .exceptions import ApplicationStateError, KnitException
-from .names import MAIN_ROLE
+from .names import COMPLETED, LIVE_CONTAINER_STATES, MAIN_ROLE, OUTCOME_RELEASED, PYTHON_BIN_VAR
 from .spec import ApplicationSpec
 from .timeouts import WORKER_DEATH_TIMEOUT_S
 
@@ -56,10 +56,8 @@ _TOKEN_FILE = "dask-gateway-token"
 _TOKEN_VARIABLE = "DASK_GATEWAY_API_TOKEN"
 # The role of one worker: the gateway's worker names are hex, which may start with a digit.
 _WORKER_ROLE_PREFIX = "worker-"
-_ENDED = ("FINISHED", "FAILED", "KILLED")
-_LIVE = ("ALLOCATED", "RUNNING")
 _TAGS = ["dask", "dask-gateway"]
-_PYTHON = "${PYTHON_BIN:-%s}" % sys.executable
+_PYTHON = "${%s:-%s}" % (PYTHON_BIN_VAR, sys.executable)
 
 
 class KnitClusterConfig(ClusterConfig):
@@ -252,9 +250,9 @@ class KnitBackend(DBBackendBase):
             return False
         try:
             app = self._app(cluster)
-            if app.status().state in _ENDED:
+            if app.status().state in DONE_STATES:
                 return False
-            return not any(c.role == MAIN_ROLE and c.state == "COMPLETED"
+            return not any(c.role == MAIN_ROLE and c.state == COMPLETED
                            for c in app.get_containers())
         except ApplicationStateError as e:
             self.log.info("Cluster %s: %s", cluster.name, e)
@@ -287,10 +285,10 @@ class KnitBackend(DBBackendBase):
             app.cancel_containers(1, role=role)
             theirs = [c for c in app.get_containers() if c.role == role]
             for c in theirs:  # what YARN says of a worker that ended on its own
-                if c.state == "COMPLETED" and c.outcome != "RELEASED":
+                if c.state == COMPLETED and c.outcome != OUTCOME_RELEASED:
                     self.log.info("Cluster %s: worker container %s ended (%s, exit status %s): %s",
                                 cluster.name, c.id, c.outcome, c.exit_status, c.diagnostics)
-            live = [c.id for c in theirs if c.state in _LIVE]
+            live = [c.id for c in theirs if c.state in LIVE_CONTAINER_STATES]
             if live:
                 app.remove_containers(live)
         except ApplicationStateError:  # the cluster's application ended: nothing to stop
@@ -317,7 +315,7 @@ class KnitBackend(DBBackendBase):
         for c in containers:
             states[c.role].add(c.state)
         return {w.name: not (states[worker_role(w.name)]
-                             and states[worker_role(w.name)].isdisjoint(_LIVE))
+                             and states[worker_role(w.name)].isdisjoint(LIVE_CONTAINER_STATES))
                 for w in workers}
 
 
