@@ -2,33 +2,22 @@
 cluster, to try the gateway on one machine (docs/gateway.md covers a real cluster)."""
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import click
 
+from ._gateway_process import HOST as _HOST
+from ._gateway_process import GatewayProcess, free_port
 from .exceptions import KnitException
 from .minicluster import MiniCluster
 
-#: How long the gateway has to answer once started, and to stop (its clusters with it).
-_START_S = 60
-_STOP_S = 120
-_HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((_HOST, 0))
-        return s.getsockname()[1]
+__all__ = ["gateway", "gateway_config", "free_port"]
 
 
 def gateway_config(hadoop_conf_dir: str, port: int, api_port: int, password: str) -> str:
@@ -45,14 +34,6 @@ c.KnitBackend.stop_clusters_on_shutdown = True
 c.KnitClusterConfig.scheduler_memory = "1 G"
 c.KnitClusterConfig.worker_memory = "1 G"
 """
-
-
-def _healthy(url: str) -> bool:
-    import requests
-    try:
-        return requests.get(f"{url}/api/health", timeout=5).ok
-    except requests.RequestException:
-        return False
 
 
 @click.command("gateway")
@@ -85,24 +66,14 @@ def gateway(minicluster: bool, users: str, port: int, nodemanagers: int) -> None
         cluster.start()
         port = port or free_port()
         password = secrets.token_urlsafe(16)
-        config = Path(work, "dask_gateway_config.py")
-        config.write_text(gateway_config(cluster.conf_dir, port, free_port(), password))
-        with open(Path(work, "gateway.log"), "ab") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "dask_gateway_server", "-f", str(config)], cwd=work,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://{_HOST}:{port}"
-        deadline = time.monotonic() + _START_S
-        while not _healthy(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise click.ClickException(
-                    "The gateway did not start; its log: "
-                    + Path(work, "gateway.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+        server = GatewayProcess(Path(work), gateway_config(cluster.conf_dir, port, free_port(),
+                                                           password), port)
+        server.start()
+        url = server.address
         click.echo(f"dask-gateway at {url} (knit's backend; users: {', '.join(names)}; "
                    f"password: {password})")
         click.echo(f"HADOOP_CONF_DIR={cluster.conf_dir}")
-        click.echo(f"Its log: {work}/gateway.log")
+        click.echo(f"Its log: {server.log}")
         click.echo("Connect from Python:\n")
         click.echo(f"    from dask_gateway import Gateway, BasicAuth\n"
                    f"    gateway = Gateway({url!r}, auth=BasicAuth({names[0]!r}, {password!r}))\n"
@@ -112,9 +83,8 @@ def gateway(minicluster: bool, users: str, port: int, nodemanagers: int) -> None
         click.echo("Press Ctrl-C to stop.")
         sys.stdout.flush()
         while not stop.wait(0.5):
-            if server.poll() is not None:
-                raise click.ClickException(f"The gateway exited ({server.returncode}); see "
-                                           f"{work}/gateway.log.")
+            if not server.running:
+                raise click.ClickException(f"The gateway exited; see {server.log}.")
             if not cluster.running:
                 raise click.ClickException("The MiniCluster JVM exited unexpectedly.")
     except KeyboardInterrupt:
@@ -124,18 +94,7 @@ def gateway(minicluster: bool, users: str, port: int, nodemanagers: int) -> None
     finally:
         click.echo("Stopping the gateway (and its clusters) and the MiniCluster...")
         if server is not None:
-            _stop(server)
+            server.stop()
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM: the gateway stops its clusters and its proxy; SIGKILL to its process group
-    if it takes too long."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(_STOP_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()

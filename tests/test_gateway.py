@@ -36,7 +36,8 @@ except ImportError as e:  # pragma: no cover - depends on the install
                                            allow_module_level=True)
 
 from knit import MiniCluster  # noqa: E402
-from knit.cli_gateway import free_port, gateway_config  # noqa: E402
+from knit._gateway_process import LOG_FILE, GatewayProcess, free_port  # noqa: E402
+from knit.cli_gateway import gateway_config  # noqa: E402
 
 # dask-gateway's Gateway.__del__ closes a client closed already, and its loop is gone.
 pytestmark = pytest.mark.filterwarnings(
@@ -53,7 +54,9 @@ FAILED = 6
 
 
 class GatewayServer:
-    """dask-gateway-server with knit's backend, as a process of its own."""
+    """dask-gateway-server with knit's backend, as a process of its own
+    (knit._gateway_process.GatewayProcess), with a sqlite database that outlives it, and
+    what the tests read of it: its database and its secrets."""
 
     def __init__(self, directory: Path, hadoop_conf_dir: str) -> None:
         self.dir = directory
@@ -62,18 +65,19 @@ class GatewayServer:
         self.api_port = free_port()
         self.db = directory / "gateway.sqlite"
         self.key = base64.urlsafe_b64encode(os.urandom(32)).decode()  # a Fernet key
-        self.log = directory / "gateway.log"
-        self.proc: subprocess.Popen | None = None
+        self.process: GatewayProcess | None = None
 
     @property
     def address(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log(self) -> Path:
+        return self.dir / LOG_FILE
+
     def start(self, stop_clusters_on_shutdown: bool = False) -> None:
-        config = self.dir / "config.py"
         # The command's configuration, and a database that outlives the process.
-        config.write_text(gateway_config(self.hadoop_conf_dir, self.port, self.api_port, PASSWORD)
-                          + f"""
+        config = gateway_config(self.hadoop_conf_dir, self.port, self.api_port, PASSWORD) + f"""
 c.KnitBackend.db_url = "sqlite:///{self.db}"
 c.KnitBackend.db_encrypt_keys = [{self.key!r}]
 c.KnitBackend.stop_clusters_on_shutdown = {stop_clusters_on_shutdown!r}
@@ -81,40 +85,21 @@ c.KnitBackend.worker_status_period = 2
 c.KnitBackend.cluster_status_period = 5
 c.KnitBackend.cluster_start_timeout = 120
 c.KnitClusterConfig.adaptive_period = 1
-""")
-        config.chmod(0o600)
+"""
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
-        log = open(self.log, "a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dask_gateway_server", "-f", str(config)], cwd=self.dir,
-            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        log.close()
-        wait_for(self._healthy, 60, "the gateway to answer", explain=self.tail)
-
-    def _healthy(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"the gateway exited ({self.proc.returncode}): {self.tail()}")
-        try:
-            return requests.get(f"{self.address}/api/health", timeout=5).ok
-        except requests.ConnectionError:
-            return False
+        self.process = GatewayProcess(self.dir, config, self.port, env=env)
+        self.process.start()
 
     def stop(self, timeout: float = 60) -> None:
         """SIGTERM, as a service manager stops it; then its whole process group is gone."""
-        if self.proc is None:
+        if self.process is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-                raise AssertionError(f"the gateway did not stop within {timeout} s: {self.tail()}")
+        process, self.process = self.process, None
+        if not process.stop(timeout):
+            raise AssertionError(f"the gateway did not stop within {timeout} s: {self.tail()}")
         with_group = pids_with_arg(str(self.dir))
         assert not with_group, f"the gateway left {with_group}"
-        self.proc = None
 
     def tail(self, n: int = 60) -> str:
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
