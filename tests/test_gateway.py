@@ -75,7 +75,8 @@ class GatewayServer:
     def log(self) -> Path:
         return self.dir / LOG_FILE
 
-    def start(self, stop_clusters_on_shutdown: bool = False) -> None:
+    def start(self, stop_clusters_on_shutdown: bool = False, more_config: str = "") -> None:
+        """Start it; `more_config` is appended to its configuration file."""
         # The command's configuration, and a database that outlives the process.
         config = gateway_config(self.hadoop_conf_dir, self.port, self.api_port, PASSWORD) + f"""
 c.KnitBackend.db_url = "sqlite:///{self.db}"
@@ -85,7 +86,7 @@ c.KnitBackend.worker_status_period = 2
 c.KnitBackend.cluster_status_period = 5
 c.KnitBackend.cluster_start_timeout = 120
 c.KnitClusterConfig.adaptive_period = 1
-"""
+""" + more_config
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))
         self.process = GatewayProcess(self.dir, config, self.port, env=env)

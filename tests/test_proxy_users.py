@@ -2,7 +2,8 @@
 mechanism), as dask-gateway's backend does. The applications, staging dirs, HDFS files
 and delegation tokens are the users'; one user cannot reach another's application; a user
 the cluster does not allow is refused with the setting to change; a Kerberized service's
-own login renews itself from its keytab, over tickets that live seconds."""
+own login renews itself from its keytab, over tickets that live seconds; and dask-gateway
+with knit's backend serves alice on that Kerberized bed."""
 from __future__ import annotations
 
 import json
@@ -148,3 +149,70 @@ def test_a_kerberized_service_acts_as_alice_and_renews_its_own_login(short_ticke
     assert len(spnego_renewals) >= 3
     print(f"{calls} calls over {4 * TICKET_LIFETIME_S} s; {len(jvm_renewals)} renewals of the "
           f"JVM's login, {len(spnego_renewals)} of the SPNEGO ticket")
+
+
+# dask-gateway's Gateway.__del__ closes a client closed already, and its loop is gone.
+@pytest.mark.filterwarnings(
+    r"ignore:Exception ignored in.*Gateway\.__del__:pytest.PytestUnraisableExceptionWarning")
+def test_a_kerberized_gateway_serves_alice_with_her_tokens_alone(short_tickets, tmp_path):
+    """dask-gateway with knit's backend, its service logged in from a keytab (tickets of
+    seconds, so it renews meanwhile): alice's cluster is her YARN application, and her
+    workers write and read her HDFS files with her delegation tokens; no keytab and no
+    ticket reach her containers."""
+    pytest.importorskip("dask_gateway")
+    import dask
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from test_gateway import GatewayServer
+    # Defined here, so that they are pickled by value: the workers cannot import tests.
+    def _write_csv(path: str, frame) -> None:
+        import fsspec
+        with fsspec.open(path, "w") as f:
+            frame.to_csv(f, index=False)
+
+    def _read_csv(path: str):
+        import fsspec
+        import pandas as pd
+        with fsspec.open(path) as f:
+            return pd.read_csv(f)
+
+    mc = short_tickets
+    server = GatewayServer(tmp_path, mc.conf_dir)
+    server.start(more_config=f"c.KnitBackend.principal = {mc.principal!r}\n"
+                             f"c.KnitBackend.keytab = {mc.keytab!r}\n")
+    frame = pd.DataFrame({"key": [i % 7 for i in range(700)], "value": range(700)})
+    try:
+        with server.gateway("alice") as gateway:
+            cluster = gateway.new_cluster()
+            try:
+                cluster.scale(2)
+                with cluster.get_client() as client:
+                    client.wait_for_workers(2, timeout=180)
+                    # Longer than a ticket: the work outlives the service's tickets.
+                    time.sleep(TICKET_LIFETIME_S)
+                    # HDFS is reached from the workers alone: this process has no
+                    # credentials of alice's (a client listing files would need them).
+                    paths = [f"{mc.default_fs}/user/alice/kerberized-{i}.csv" for i in range(2)]
+                    parts = [frame.iloc[i::2] for i in range(2)]
+                    client.gather(client.map(_write_csv, paths, parts))
+                    sums = dd.from_delayed([dask.delayed(_read_csv)(p) for p in paths],
+                                           meta=frame.head(0))
+                    sums = sums.groupby("key")["value"].sum().compute()
+                    pd.testing.assert_series_equal(sums.sort_index(),
+                                                   frame.groupby("key")["value"].sum())
+                    credentials = client.run(lambda: sorted(
+                        k for k in __import__("os").environ if k.startswith(("KRB5", "HADOOP_TOKEN"))))
+                    assert all(c == ["HADOOP_TOKEN_FILE_LOCATION"] for c in credentials.values()), credentials
+                name = cluster.name
+            finally:
+                cluster.shutdown()
+        as_alice = ClusterClient(mc.conf_dir, principal=mc.principal, keytab=mc.keytab,
+                                 proxy_user="alice", **RELOGIN)
+        assert [a for a in as_alice.applications(include_finished=True)
+                if a["name"] == f"dask-gateway-{name}"], "alice's application"
+        assert secure_owner(mc, "/user/alice/kerberized-0.csv") == "alice"
+        assert "knit.keytab" not in subprocess.run(
+            ["find", mc.work_dir, "-name", "knit.keytab"], capture_output=True, text=True).stdout
+    finally:
+        server.stop()

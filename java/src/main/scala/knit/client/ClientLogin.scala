@@ -33,6 +33,11 @@ object ClientLogin {
       UserGroupInformation.setConfiguration(conf)
       if (!UserGroupInformation.isSecurityEnabled) return UserGroupInformation.getCurrentUser.getShortUserName
       (principal, keytab) match {
+        // Once logged in from a keytab as `p`, stay: sessions made since hold this login
+        // (a proxy user's UGI wraps it), and a new login would leave them one that no one
+        // renews.
+        case (Some(p), Some(_)) if UserGroupInformation.isLoginKeytabBased &&
+            UserGroupInformation.getLoginUser.getUserName == p =>
         case (Some(p), Some(k)) =>
           try UserGroupInformation.loginUserFromKeytab(p, k)
           catch {
