@@ -62,7 +62,18 @@ PATHS = ("gateway", "remote", "local")
 ENDED = ("FINISHED", "KILLED", "FAILED")
 TIMEOUT_S = 300
 # dask-gateway-server's log lines: "[I 2026-12-08 01:23:45.678 DaskGateway] ..."
-GATEWAY_LOG_TIME = re.compile(r"^\[\w (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) ")
+GATEWAY_LOG_TIME = re.compile(r"^\[\w (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) \w+\] ")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: The gateway's own steps (its log), each of one cluster or one of its workers.
+GATEWAY_EVENTS = {
+    "gw_cluster_submitting": r"Submitting cluster (\S+)\.\.\.",   # do_start_cluster called
+    "gw_cluster_submitted": r"Cluster (\S+) submitted",           # knit's start() returned
+    "gw_cluster_running": r"Cluster (\S+) is running",            # the preload registered
+    "gw_worker_submitting": r"Submitting worker (\S+)\.\.\.",     # do_start_worker called
+    "gw_worker_submitted": r"Worker (\S+) submitted",             # add_role + add_containers
+    "gw_worker_running": r"Worker (\S+) is running",              # the scheduler's heartbeat
+    "gw_worker_failed_submit": r"Failed to submit worker (\S+)",
+}
 log = logging.getLogger("gateway_bench")
 
 
@@ -106,24 +117,30 @@ def yarn_timeline(report: dict, containers: list, w0: float) -> dict[str, float]
 
 
 def gateway_log_times(log_path: Path, cluster: str, w0: float) -> dict[str, float]:
-    """The gateway's log: when it began and finished starting the cluster's workers
-    (do_start_worker: add_role and add_containers), seconds after the call."""
-    starting, started = [], []
-    for line in log_path.read_text(errors="replace").splitlines():
+    """The gateway's log (dask-gateway's db_base messages) about one cluster and its
+    workers, in seconds after the call: first and last of each event."""
+    workers: set[str] = set()
+    seen: dict[str, list[float]] = {}
+    for line in ANSI.sub("", log_path.read_text(errors="replace")).splitlines():
         m = GATEWAY_LOG_TIME.match(line)
-        if not m or cluster not in line:
+        if not m:
             continue
         stamp = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f")
         t = stamp.astimezone().timestamp() - w0  # the gateway logs local time
-        if "Starting worker" in line:
-            starting.append(t)
-        elif re.search(r"Worker \S+ .*started", line):
-            started.append(t)
+        text = line[m.end():]
+        created = re.match(rf"Created worker (\S+) for cluster {cluster}", text)
+        if created:
+            workers.add(created.group(1))
+        for event, pattern in GATEWAY_EVENTS.items():
+            found = re.fullmatch(pattern, text)
+            if found and (found.group(1) == cluster or found.group(1) in workers):
+                seen.setdefault(event, []).append(t)
     at = {}
-    if starting:
-        at["gw_first_worker_start"], at["gw_last_worker_start"] = min(starting), max(starting)
-    if started:
-        at["gw_first_worker_started"], at["gw_last_worker_started"] = min(started), max(started)
+    for event, times in seen.items():
+        if event.startswith("gw_worker"):
+            at[event + "_first"], at[event + "_last"] = min(times), max(times)
+        else:
+            at[event] = min(times)
     return at
 
 
@@ -148,10 +165,12 @@ def run_gateway(mc: MiniCluster, server: GatewayProcess, password: str) -> dict:
         client.close()
         cluster.shutdown()
         wait_ended(mc, report["id"])
+        from_log = gateway_log_times(server.log, cluster.name, w0)
+        if "gw_worker_failed_submit_first" in from_log:  # a retried worker: not comparable
+            raise RuntimeError(f"the gateway failed to start a worker:\n{server.tail()}")
         return {"returned": returned, "scheduler_reachable": reachable, "connected": connected,
                 "app_id": report["id"], "load": os.getloadavg()[0],
-                "timeline": {**yarn_timeline(report, containers, w0),
-                             **gateway_log_times(server.log, cluster.name, w0)}}
+                "timeline": {**yarn_timeline(report, containers, w0), **from_log}}
     finally:
         gateway.close()
 
@@ -192,6 +211,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # the local scheduler's
     load_at_start = os.getloadavg()
     samples: dict[str, list[dict]] = {p: [] for p in PATHS}
     with MiniCluster(nodemanagers=NODEMANAGERS, nodemanager_memory_mb=NODEMANAGER_MB,
@@ -224,6 +244,9 @@ c.KnitClusterConfig.worker_threads = 1
                     log.info("run %d %-7s returned %.2f s, reachable %.2f s, %d connected "
                              "%.2f s (load %.2f)", i + 1, path, s["returned"],
                              s["scheduler_reachable"], N, s["connected"], s["load"])
+        except BaseException:
+            log.error("The gateway's log:\n%s", server.tail(200))
+            raise
         finally:
             server.stop()
     median = {p: medians(s) for p, s in samples.items()}
