@@ -251,6 +251,9 @@ def clusters(mc, server):
     for user, name in names.items():
         with server.gateway(user) as g, g.connect(name) as cluster, cluster.get_client() as client:
             client.wait_for_workers(2, timeout=WORKERS_S)
+    # Each worker started at its first try (workers started at once once took the same
+    # YARN priority for their roles, and all but one were refused and retried).
+    assert "Failed to submit worker" not in server.log.read_text(errors="replace"), server.tail()
     return names
 
 
