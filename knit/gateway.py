@@ -76,8 +76,10 @@ class KnitClusterConfig(ClusterConfig):
              "script). $PYTHON_BIN is the interpreter of `env`.", config=True)
     # No nanny: the container is the worker, so a dead worker is a finished container
     # that the gateway sees and replaces; --death-timeout ends one whose scheduler is gone.
+    # No dashboard of its own (as YarnCluster's workers): the gateway proxies the
+    # scheduler's alone, and a worker's took 1.5 s of its start (benchmarks/README.md).
     worker_cmd = Command(
-        [_PYTHON, "-m", "distributed.cli.dask_worker", "--no-nanny",
+        [_PYTHON, "-m", "distributed.cli.dask_worker", "--no-nanny", "--no-dashboard",
          "--death-timeout", str(WORKER_DEATH_TIMEOUT_S)],
         help="The worker's command (the gateway adds the scheduler's address, --name, "
              "--nthreads and --memory-limit).", config=True)
@@ -128,10 +130,6 @@ class KnitBackend(DBBackendBase):
         self._lock = threading.Lock()
         self._clients: dict[str, ClusterClient] = {}
         self._apps: dict[str, Application] = {}
-        # One worker role staged at a time per cluster: the next role's YARN priority is
-        # found by counting the staged roles, so concurrent add_role calls (scale(5)
-        # starts 5 workers at once) would take the same one and all but one be refused.
-        self._role_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         # A gateway that cannot reach its cluster (no conf dir, no Java, a keytab that does
         # not log in) fails to start, saying why, rather than at its first cluster.
         service = await self._run(lambda: ClusterClient(
@@ -243,7 +241,6 @@ class KnitBackend(DBBackendBase):
         finally:
             with self._lock:
                 self._apps.pop(cluster.name, None)
-                self._role_locks.pop(cluster.name, None)
 
     async def do_check_clusters(self, clusters) -> list[bool]:
         return list(await asyncio.gather(*(self._run(self._alive, c) for c in clusters)))
@@ -274,10 +271,8 @@ class KnitBackend(DBBackendBase):
     def _start_worker(self, worker) -> str:
         cluster, config = worker.cluster, worker.cluster.config
         command = _script(config.worker_setup, self.get_worker_command(cluster, worker.name))
-        with self._lock:
-            role_lock = self._role_locks[cluster.name]
         return add_worker(self._app(cluster), worker.name, command, files_of=lambda: _secret_files(
-            cluster, token=False), role_lock=role_lock, memory=_mb(config.worker_memory),
+            cluster, token=False), memory=_mb(config.worker_memory),
             virtual_cores=config.worker_cores, envvars=self.get_worker_env(cluster),
             gpus=config.worker_gpus)
 
@@ -333,7 +328,6 @@ def worker_role(worker_name: str) -> str:
 
 def add_worker(app: Application, worker_name: str, command: str,
                files_of: Callable[[], contextlib.AbstractContextManager[list[str]]],
-               role_lock: contextlib.AbstractContextManager = contextlib.nullcontext(),
                **size: Any) -> str:
     """Start one worker container with its own command, and return its role.
 
@@ -341,11 +335,11 @@ def add_worker(app: Application, worker_name: str, command: str,
     names each worker in its command (``--name``): so each worker is a role of its own
     with one container, which knit does not restart (``max_restarts=0``: the gateway
     replaces lost workers). The one place that knows it: a way to give one container of
-    a role its own variables would replace this. `role_lock` is held while the role is
-    staged: one role of an application at a time.
+    a role its own variables would replace this. Workers started at once (``scale(5)``)
+    stage their roles at once: each claims its YARN priority atomically.
     """
     role = worker_role(worker_name)
-    with files_of() as files, role_lock:
+    with files_of() as files:
         app.add_role(role, command, files=files, max_restarts=0, **size)
     app.add_containers(1, role=role)
     return role

@@ -76,3 +76,18 @@ def test_each_role_replaces_its_failed_containers_from_its_own_budget(minicluste
                  explain=lambda: f"{k.restarts()}")
         failed = [c.role for c in k.get_containers() if c.outcome == "FAILED"]
         assert sorted(failed) == ["flaky"] * 3 + ["main"]
+
+
+def test_roles_added_at_once_each_get_their_own_priority(minicluster):
+    """dask-gateway starts workers at once, each a role: the roles staged concurrently must
+    each claim a YARN priority of their own (a shared one is refused by the AM)."""
+    from concurrent.futures import ThreadPoolExecutor
+    names = [f"r{i}" for i in range(5)]
+    with Knit(minicluster.conf_dir) as k:
+        k.start("sleep 600", num_containers=0, keep_alive=True, memory=256)
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(lambda n: k.add_role(n, "sleep 600", memory=256), names))
+        for name in names:
+            k.add_containers(1, role=name)
+        wait_for(lambda: running_by_role(k) == dict.fromkeys(names, 1), 120,
+                 "one container of each role")
