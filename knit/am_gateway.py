@@ -1,6 +1,7 @@
 """The connection from Python to a running knit ApplicationMaster's Py4J gateway."""
 from __future__ import annotations
 
+import json
 import logging
 
 from py4j.protocol import Py4JError, Py4JNetworkError
@@ -62,12 +63,17 @@ class AMGateway:
                     "the application has probably ended (see status())") from e
             raise translate(e, what) from e
 
-    def add_containers(self, role: str, n: int, memory: int, vcores: int) -> None:
-        """Sizes <= 0 mean the role's default."""
-        self._call("add containers", self._am.addContainers, role, n, memory, vcores)
+    def add_containers(self, role: str, n: int, memory: int, vcores: int,
+                       envvars: list[dict[str, str]]) -> None:
+        """Sizes <= 0 mean the role's default; `envvars`: one map per container, or []."""
+        self._call("add containers", self._am.addContainers, role, n, memory, vcores,
+                   json.dumps(envvars))
 
     def cancel_containers(self, role: str, n: int) -> int:
         return int(self._call("withdraw requests", self._am.cancelContainers, role, n))
+
+    def cancel_container_with(self, role: str, name: str, value: str) -> bool:
+        return bool(self._call("withdraw a request", self._am.cancelContainerWith, role, name, value))
 
     def remove_container(self, container_id: str) -> bool:
         return bool(self._call("remove a container", self._am.removeContainer, container_id))

@@ -20,7 +20,8 @@ from .messages import ApplicationReport, Container, LiveLogsRead, RoleRestarts, 
 from .names import (ALLOCATED, COMPLETED, LIVE_CONTAINER_STATES, MAIN_ROLE, OUTCOME_RELEASED,
                     STD_LOGS)
 from .timeouts import AM_TAKEOVER_S, KILL_S, LEASE_RENEW_S, LOGS_S, START_S
-from .validation import check_role_name, memory_mb, validated_containers, validated_resources
+from .validation import (check_role_name, memory_mb, validated_containers, validated_envvars,
+                         validated_resources)
 
 logger = logging.getLogger(__name__)
 
@@ -272,19 +273,49 @@ class Application:
         self._staging.roles.add(name)
 
     def add_containers(self, n: int, memory: int | str | None = None,
-                       virtual_cores: int | None = None, role: str = MAIN_ROLE) -> None:
-        """Ask for `n` more containers of a role: by default the application's own command
-        (``"main"``), at the size given to :meth:`start` (or :meth:`add_role`); `memory`
-        (MB, or a size such as ``"2 GiB"``, as for :meth:`ClusterClient.start`) and
-        `virtual_cores` give these ones another size."""
+                       virtual_cores: int | None = None, role: str = MAIN_ROLE,
+                       envvars: Sequence[Mapping[str, str]] | None = None) -> None:
+        """Ask for `n` more containers of a role.
+
+        Parameters
+        ----------
+        n : int
+            How many containers.
+        memory : int or str, optional
+            Their memory (MB, or a size such as ``"2 GiB"``, as for
+            :meth:`ClusterClient.start`); by default the role's.
+        virtual_cores : int, optional
+            Their virtual cores; by default the role's.
+        role : str
+            Whose command they run: the application's own (``"main"``) or a role of
+            :meth:`add_role`.
+        envvars : sequence of mappings, optional
+            One mapping per container (``len(envvars) == n``): the variables that container
+            gets on top of its role's, say a worker's name. YARN grants containers in no
+            order of ours: containers of one size get the mappings in the order asked, as
+            they are granted; ``Container.envvars`` tells which container got which, and
+            :meth:`cancel_container_with` withdraws one not yet granted. The values go
+            into YARN's launch context, which YARN keeps and shows its administrators:
+            never put a secret there (ship it as a file). A replaced container gets its
+            predecessor's; a later attempt of the ApplicationMaster does not know those of
+            the containers it takes over, nor of asks not yet granted.
+        """
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
+        if envvars is None:
+            each: list[dict[str, str]] = []
+        elif isinstance(envvars, (str, Mapping)) or not isinstance(envvars, Sequence) \
+                or len(envvars) != n:
+            raise InvalidArgumentError(
+                f"envvars must be a list of {n} mappings, one per container; got {envvars!r}.")
+        else:
+            each = [validated_envvars(e, f"envvars[{i}]") for i, e in enumerate(envvars)]
         mb = 0 if memory is None else memory_mb(memory)  # 0: the role's own size
         if virtual_cores is not None and (not isinstance(virtual_cores, int)
                                           or isinstance(virtual_cores, bool) or virtual_cores < 1):
             raise InvalidArgumentError(f"virtual_cores must be an integer >= 1, got {virtual_cores!r}.")
         self._check_role(role)
-        self._call_am(lambda am: am.add_containers(role, n, mb, virtual_cores or 0))
+        self._call_am(lambda am: am.add_containers(role, n, mb, virtual_cores or 0, each))
 
     def waiting_reason(self) -> str | None:
         """Why the application waits, in YARN's terms, or None when nothing waits: its
@@ -313,6 +344,15 @@ class Application:
             raise InvalidArgumentError(f"n must be an integer >= 0, got {n!r}.")
         self._check_role(role)
         return self._call_am(lambda am: am.cancel_containers(role, n))
+
+    def cancel_container_with(self, name: str, value: str, role: str = MAIN_ROLE) -> bool:
+        """Withdraw the request, not yet granted, of the container that would get variable
+        `name` set to `value` (see ``add_containers(envvars=)``); False if there is none
+        (YARN granted it already, see :meth:`get_containers`; or it was never asked)."""
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidArgumentError(f"name and value must be strings, got {name!r}, {value!r}.")
+        self._check_role(role)
+        return self._call_am(lambda am: am.cancel_container_with(role, name, value))
 
     def scale(self, n: int, role: str = MAIN_ROLE) -> tuple[int, int]:
         """Run `n` containers of a role: ask for more, or withdraw requests not yet

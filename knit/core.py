@@ -23,7 +23,7 @@ CLUSTER_METHODS = ("check_fits", "applications", "connect", "create_env", "list_
 #: Application's calls, which a Knit answers for the application it holds (``kill``, which
 #: is idempotent and allowed before any start, is written out below).
 APPLICATION_METHODS = ("add_role", "add_containers", "waiting_reason", "pending_containers",
-                       "cancel_containers", "scale", "remove_containers", "get_containers",
+                       "cancel_containers", "cancel_container_with", "scale", "remove_containers", "get_containers",
                        "detach", "status", "wait_for_completion", "logs", "read_log_file",
                        "set_link", "read_staged_file", "restarts", "replace_lost")
 

@@ -5,10 +5,11 @@ Select it in the gateway's configuration file::
 
     c.DaskGateway.backend_class = "knit.gateway.KnitBackend"
 
-The scheduler runs in the application's main container; each worker is a role of its own
-with one container (its command carries the gateway's name for it, which the gateway
-needs to recognise the worker), never restarted by knit: the gateway's own rules replace
-a lost worker. The cluster's TLS certificate and key, and the token the scheduler uses to
+The scheduler runs in the application's main container and the workers in one role,
+"worker", each container with its own environment: the gateway's name for the worker, in
+DASK_GATEWAY_WORKER_NAME, which the role's command passes to ``--name`` (the gateway
+recognises its workers by it). knit never restarts a worker: the gateway's own rules
+replace a lost one. The cluster's TLS certificate and key, and the token the scheduler uses to
 report to the gateway, reach the containers as files in the application's staging dir,
 which only its user can read: never on a command line or in an environment variable.
 The application id is the cluster's state in the gateway's database, so a restarted
@@ -54,8 +55,11 @@ _TLS_CERT, _TLS_KEY = "dask.crt", "dask.pem"
 # that DASK_GATEWAY_API_TOKEN names when the value holds a "/".
 _TOKEN_FILE = "dask-gateway-token"
 _TOKEN_VARIABLE = "DASK_GATEWAY_API_TOKEN"
-# The role of one worker: the gateway's worker names are hex, which may start with a digit.
-_WORKER_ROLE_PREFIX = "worker-"
+# The role of every worker of a cluster, and the variable that names each worker (a name,
+# no secret: it goes into YARN's launch context). A worker's state holds its role: those
+# of clusters started by an older knit have roles of their own ("worker-<name>").
+WORKER_ROLE = "worker"
+WORKER_NAME_VARIABLE = "DASK_GATEWAY_WORKER_NAME"
 _TAGS = ["dask", "dask-gateway"]
 _PYTHON = "${%s:-%s}" % (PYTHON_BIN_VAR, sys.executable)
 
@@ -130,6 +134,8 @@ class KnitBackend(DBBackendBase):
         self._lock = threading.Lock()
         self._clients: dict[str, ClusterClient] = {}
         self._apps: dict[str, Application] = {}
+        # Per cluster: its first workers, started at once, add its worker role once.
+        self._role_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         # A gateway that cannot reach its cluster (no conf dir, no Java, a keytab that does
         # not log in) fails to start, saying why, rather than at its first cluster.
         service = await self._run(lambda: ClusterClient(
@@ -241,6 +247,7 @@ class KnitBackend(DBBackendBase):
         finally:
             with self._lock:
                 self._apps.pop(cluster.name, None)
+                self._role_locks.pop(cluster.name, None)
 
     async def do_check_clusters(self, clusters) -> list[bool]:
         return list(await asyncio.gather(*(self._run(self._alive, c) for c in clusters)))
@@ -269,23 +276,42 @@ class KnitBackend(DBBackendBase):
         yield {"role": role}
 
     def _start_worker(self, worker) -> str:
-        cluster, config = worker.cluster, worker.cluster.config
-        command = _script(config.worker_setup, self.get_worker_command(cluster, worker.name))
-        return add_worker(self._app(cluster), worker.name, command, files_of=lambda: _secret_files(
-            cluster, token=False), memory=_mb(config.worker_memory),
-            virtual_cores=config.worker_cores, envvars=self.get_worker_env(cluster),
-            gpus=config.worker_gpus)
+        cluster, app = worker.cluster, self._app(worker.cluster)
+        with self._lock:
+            lock = self._role_locks[cluster.name]
+        with lock:  # the cluster's first workers start at once: one adds the role
+            if WORKER_ROLE not in app.roles:
+                self._add_worker_role(cluster, app)
+        add_worker(app, worker.name)
+        return WORKER_ROLE
+
+    def _add_worker_role(self, cluster, app: Application) -> None:
+        """The role of the cluster's workers: the gateway's worker command, with each
+        container's own name in place of one worker's (the scheduler's address is known
+        by the time the first worker starts)."""
+        config = cluster.config
+        # A literal in double quotes: bash expands it in the container (_script joins).
+        command = _script(config.worker_setup,
+                          self.get_worker_command(cluster, f'"${WORKER_NAME_VARIABLE}"'))
+        with _secret_files(cluster, token=False) as files:
+            # max_restarts=0: the gateway replaces lost workers.
+            app.add_role(WORKER_ROLE, command, files=files, max_restarts=0,
+                         memory=_mb(config.worker_memory), virtual_cores=config.worker_cores,
+                         envvars=self.get_worker_env(cluster), gpus=config.worker_gpus)
 
     async def do_stop_worker(self, worker) -> None:
         role = worker.state.get("role")
         if role is not None and worker.cluster.state.get("app_id") is not None:
-            await self._run(self._stop_worker, worker.cluster, role)
+            await self._run(self._stop_worker, worker.cluster, role, worker.name)
 
-    def _stop_worker(self, cluster, role: str) -> None:
+    def _stop_worker(self, cluster, role: str, name: str) -> None:
         try:
             app = self._app(cluster)
-            app.cancel_containers(1, role=role)
-            theirs = [c for c in app.get_containers() if c.role == role]
+            if role == WORKER_ROLE:
+                app.cancel_container_with(WORKER_NAME_VARIABLE, name, role=role)
+            else:  # a role of its own (a cluster started before the shared role)
+                app.cancel_containers(1, role=role)
+            theirs = [c for c in app.get_containers() if _is_worker(c, role, name)]
             for c in theirs:  # what YARN says of a worker that ended on its own
                 if c.state == COMPLETED and c.outcome != OUTCOME_RELEASED:
                     self.log.info("Cluster %s: worker container %s ended (%s, exit status %s): %s",
@@ -306,43 +332,32 @@ class KnitBackend(DBBackendBase):
         return [alive[w.name] for w in workers]
 
     def _workers_alive(self, cluster, workers) -> dict[str, bool]:
-        """A worker is lost once its role's container has finished (not yet allocated
-        counts as alive: the gateway's worker_start_timeout bounds that)."""
+        """A worker is lost once its container has finished (not yet allocated counts as
+        alive: the gateway's worker_start_timeout bounds that)."""
         try:
             containers = self._app(cluster).get_containers()
         except KnitException as e:  # the cluster's own check decides about the application
             self.log.warning("Cluster %s: could not list its containers: %s", cluster.name, e)
             return {w.name: True for w in workers}
-        states = defaultdict(set)
-        for c in containers:
-            states[c.role].add(c.state)
-        return {w.name: not (states[worker_role(w.name)]
-                             and states[worker_role(w.name)].isdisjoint(LIVE_CONTAINER_STATES))
-                for w in workers}
+        alive = {}
+        for w in workers:
+            role = w.state.get("role", WORKER_ROLE)
+            states = {c.state for c in containers if _is_worker(c, role, w.name)}
+            alive[w.name] = not (states and states.isdisjoint(LIVE_CONTAINER_STATES))
+        return alive
 
 
-def worker_role(worker_name: str) -> str:
-    """The application role of the gateway's worker `worker_name`."""
-    return _WORKER_ROLE_PREFIX + worker_name
+def _is_worker(container, role: str, worker_name: str) -> bool:
+    """Whether `container` is (or was) the gateway's worker `worker_name` of `role`."""
+    if container.role != role:
+        return False
+    return role != WORKER_ROLE or container.envvars.get(WORKER_NAME_VARIABLE) == worker_name
 
 
-def add_worker(app: Application, worker_name: str, command: str,
-               files_of: Callable[[], contextlib.AbstractContextManager[list[str]]],
-               **size: Any) -> str:
-    """Start one worker container with its own command, and return its role.
-
-    knit's containers of one role share their command and variables, and the gateway
-    names each worker in its command (``--name``): so each worker is a role of its own
-    with one container, which knit does not restart (``max_restarts=0``: the gateway
-    replaces lost workers). The one place that knows it: a way to give one container of
-    a role its own variables would replace this. Workers started at once (``scale(5)``)
-    stage their roles at once: each claims its YARN priority atomically.
-    """
-    role = worker_role(worker_name)
-    with files_of() as files:
-        app.add_role(role, command, files=files, max_restarts=0, **size)
-    app.add_containers(1, role=role)
-    return role
+def add_worker(app: Application, worker_name: str) -> None:
+    """Ask for the container of the gateway's worker `worker_name`: one of the cluster's
+    worker role, named by its own variable (the role's command passes it to ``--name``)."""
+    app.add_containers(1, role=WORKER_ROLE, envvars=[{WORKER_NAME_VARIABLE: worker_name}])
 
 
 @contextlib.contextmanager

@@ -133,6 +133,8 @@ class Container(_Record):
     diagnostics: str = ""
     launched_at: Optional[int] = None
     finished_at: Optional[int] = None
+    #: The variables this container got on top of its role's (``add_containers(envvars=)``).
+    envvars: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -100,14 +100,20 @@ def validated_containers(cmd, memory, virtual_cores, files, envvars) -> dict:
                 f"Cannot ship a file named {name!r}: names may hold letters, digits and "
                 f"{_SAFE_FILE_PUNCTUATION!r}, and not be one of {sorted(CONTAINER_RESERVED_NAMES)}. "
                 "Copy or link it under another name.")
+    return {"command": cmd, "memory": memory, "vcores": virtual_cores, "files": paths,
+            "envvars": validated_envvars(envvars)}
+
+
+def validated_envvars(envvars, what: str = "envvars") -> dict[str, str]:
+    """Environment variables for containers, checked: a mapping of variable names to
+    strings (None: none), as a dict."""
     if not isinstance(envvars or {}, Mapping):
-        raise InvalidArgumentError(f"envvars must be a mapping, got {envvars!r}.")
+        raise InvalidArgumentError(f"{what} must be a mapping, got {envvars!r}.")
     envvars = dict(envvars or {})
     for k, v in envvars.items():
         if not isinstance(k, str) or not isinstance(v, str) or not _ENV_NAME.fullmatch(k):
-            raise InvalidArgumentError(f"envvars must map variable names to strings; bad entry {k!r}.")
-    return {"command": cmd, "memory": memory, "vcores": virtual_cores, "files": paths,
-            "envvars": envvars}
+            raise InvalidArgumentError(f"{what} must map variable names to strings; bad entry {k!r}.")
+    return envvars
 
 
 def check_role_name(name) -> None:

@@ -9,12 +9,20 @@ class AmEntryPoint(am: ApplicationMaster) {
   private def afterTakeOver[T](call: => T): T = { am.awaitTakeOver(); call }
 
   /** Asks YARN for `n` more containers of a role ("main", or one the client staged) of the
-    * given size (<= 0: the role's default). */
-  def addContainers(role: String, n: Int, memoryMb: Int, vcores: Int): Unit =
-    afterTakeOver(am.coordinator.addContainers(role, n, memoryMb, vcores))
+    * given size (<= 0: the role's default). `variables`: JSON, a list of one
+    * {name: value} per container (what it gets on top of the role's environment), or []. */
+  def addContainers(role: String, n: Int, memoryMb: Int, vcores: Int, variables: String): Unit = {
+    val each = Messages.fromJson[Seq[Map[String, String]]](variables)
+    afterTakeOver(am.coordinator.addContainers(role, n, memoryMb, vcores, each))
+  }
 
   /** Withdraws up to `n` requests of a role not yet granted; returns how many. */
   def cancelContainers(role: String, n: Int): Int = afterTakeOver(am.coordinator.cancelContainers(role, n))
+
+  /** Withdraws the request not yet granted whose container would get `variable` = `value`;
+    * false if there is none. */
+  def cancelContainerWith(role: String, variable: String, value: String): Boolean =
+    afterTakeOver(am.coordinator.cancelContainerWith(role, variable, value))
 
   /** Stops and gives back one container; false if it is not a live container of ours. */
   def removeContainer(containerId: String): Boolean = afterTakeOver(am.coordinator.removeContainer(containerId))

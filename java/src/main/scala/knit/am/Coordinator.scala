@@ -71,6 +71,10 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
   private val roleOf = mutable.Map[String, Role]()
   private val nodeHttp = mutable.Map[String, String]()
   private val exclusion = new NodeExclusion(settings.failuresToExclude)
+  /** The variables each container got on top of its role's (`addContainers`), by id;
+    * its replacement gets them again. A later attempt does not know those of the
+    * containers it takes over, nor those of asks the previous one made. */
+  private val variablesOf = mutable.Map[String, Map[String, String]]()
   /** Succeeded containers the client counted as lost (`replaceLost`), each once. */
   private val judgedLost = mutable.Set[String]()
   private val done = new CountDownLatch(1)
@@ -114,6 +118,7 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
       role.allocator.adoptLate(allocated(c)) match {
         case LateAdoption.Withdraw(size) =>
           role.requests.get(size).filter(_.nonEmpty).foreach(q => rm.removeContainerRequest(q.dequeue()))
+          role.dropVariables(size)
           log.info(s"Took over ${c.getId} from the previous attempt, reported late; withdrew an ask")
         case LateAdoption.Release(id) =>
           rm.releaseAssignedContainer(ContainerId.fromString(id))
@@ -127,10 +132,15 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
 
   // ------------------------------------------------------------------ the client's calls
 
-  /** From Python: more containers of a role (sizes <= 0 mean the role's default). */
-  def addContainers(roleName: String, n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
+  /** From Python: more containers of a role (sizes <= 0 mean the role's default);
+    * `variables`, if given, one map per container: what each gets in its environment on
+    * top of the role's, in the order YARN grants them. */
+  def addContainers(roleName: String, n: Int, memoryMb: Int, vcores: Int,
+      variables: Seq[Map[String, String]] = Nil): Unit = synchronized {
     pythonConnected = true
-    ask(role(roleName), n, memoryMb, vcores)
+    require(variables.isEmpty || variables.size == n,
+      s"give the variables of each container asked for: $n containers, ${variables.size} maps")
+    ask(role(roleName), n, memoryMb, vcores, variables)
   }
 
   /** From Python: withdraw up to `n` asks of a role not yet granted; returns how many. */
@@ -140,12 +150,29 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
     var cancelled = 0
     for ((size, queue) <- r.requests if cancelled < n) {
       val k = r.allocator.cancel(math.min(n - cancelled, queue.size), size)
-      (1 to k).foreach(_ => rm.removeContainerRequest(queue.dequeue()))
+      (1 to k).foreach { _ => rm.removeContainerRequest(queue.dequeue()); r.dropVariables(size) }
       cancelled += k
     }
     if (cancelled > 0) log.info(s"Withdrew $cancelled ${r.name} container requests")
     checkFinished()
     cancelled
+  }
+
+  /** From Python: withdraw the ask not yet granted whose container would get `variable` =
+    * `value`; false if there is none (it was granted, or never asked). */
+  def cancelContainerWith(roleName: String, variable: String, value: String): Boolean = synchronized {
+    pythonConnected = true
+    val r = role(roleName)
+    val i = r.pendingVariables.indexWhere(_._2.get(variable).contains(value))
+    val found = i >= 0 && {
+      val size = r.pendingVariables.remove(i)._1
+      r.allocator.cancel(1, size)
+      r.requests.get(size).filter(_.nonEmpty).foreach(q => rm.removeContainerRequest(q.dequeue()))
+      log.info(s"Withdrew the ${r.name} container request with $variable=$value")
+      true
+    }
+    checkFinished()
+    found
   }
 
   /** From Python: stop and give back one container; false if it is not a live one of ours. */
@@ -187,6 +214,7 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
     for (role <- roles.values; (size, queue) <- role.requests) {
       val k = role.allocator.cancel(queue.size, size)
       (1 to k).foreach(_ => rm.removeContainerRequest(queue.dequeue()))
+      role.pendingVariables.clear()
     }
     log.info(s"Stopped by its client; released $released containers")
     // The releases go with the next heartbeat, their ends come back with the one after.
@@ -220,7 +248,8 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
       Messages.Container(id = c.id, role = r.name, node = c.node, nodeHttp = nodeHttp.getOrElse(c.id, ""),
         state = c.state, memoryMb = c.resources.memoryMb, vcores = c.resources.vcores,
         allocatedAt = c.allocatedAt, exitStatus = c.exitStatus, outcome = c.outcome.map(ExitStatuses.wireName),
-        diagnostics = c.message, launchedAt = c.launchedAt, finishedAt = c.finishedAt)
+        diagnostics = c.message, launchedAt = c.launchedAt, finishedAt = c.finishedAt,
+        envvars = variablesOf.getOrElse(c.id, Map.empty))
     }
   }
 
@@ -301,17 +330,21 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
     })
   }
 
-  private def ask(role: Role, n: Int, memoryMb: Int, vcores: Int): Unit = synchronized {
+  private def ask(role: Role, n: Int, memoryMb: Int, vcores: Int,
+      variables: Seq[Map[String, String]] = Nil): Unit = synchronized {
     require(n >= 0, s"the number of containers must be >= 0, got $n")
     val size = Resources(if (memoryMb > 0) memoryMb else role.defaultSize.memoryMb,
       if (vcores > 0) vcores else role.defaultSize.vcores)
     role.allocator.request(n, size)
-    addRequests(role, n, size)
+    addRequests(role, n, size, variables)
   }
 
-  /** Sends YARN `n` asks of `size` for `role` (its allocator already counts them). */
-  private def addRequests(role: Role, n: Int, size: Resources): Unit = synchronized {
+  /** Sends YARN `n` asks of `size` for `role` (its allocator already counts them), the
+    * containers to get `variables` (one map each; none: none). */
+  private def addRequests(role: Role, n: Int, size: Resources,
+      variables: Seq[Map[String, String]] = Nil): Unit = synchronized {
     if (n == 0) return
+    role.pendingVariables ++= (0 until n).map(i => size -> variables.lift(i).getOrElse(Map.empty[String, String]))
     val capability = Resource.newInstance(size.memoryMb.toLong, size.vcores)
     role.otherResources.foreach { case (name, n) => capability.setResourceValue(name, n.toLong) }
     // Node-local asks where the nodes are known: the capacity scheduler places any number
@@ -359,7 +392,7 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
     val r = role.restarts
     if (allowed) {
       log.info(s"Replacing ${c.id} (${role.name} restart ${r.restartsUsed} of ${r.maxRestarts})")
-      ask(role, 1, c.resources.memoryMb, c.resources.vcores)
+      ask(role, 1, c.resources.memoryMb, c.resources.vcores, variablesOf.get(c.id).toSeq)
     } else log.warn(s"Not replacing ${c.id} (${role.name}: ${r.restartsUsed} of ${r.maxRestarts} " +
       s"restarts used, ${r.unreplacedFailures} lost and not replaced)")
     allowed
@@ -405,7 +438,9 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
           val container = byId(a.id)
           nodeHttp(a.id) = container.getNodeHttpAddress
           roleOf(a.id) = role
-          nm.startContainerAsync(container, staging.launchContext(role))
+          val variables = role.takeVariables(asked)
+          if (variables.nonEmpty) variablesOf(a.id) = variables
+          nm.startContainerAsync(container, WorkerLaunch.withVariables(staging.launchContext(role), variables))
         }
         if (decision.release.nonEmpty) log.info(s"Released ${decision.release.size} surplus ${role.name} containers")
       }
@@ -425,7 +460,7 @@ final class Coordinator(mainRole: Role, settings: Coordinator.Settings, rm: Coor
           } else if (c.outcome.contains(ExitStatuses.Preempted) && !stoppedByClient) {
             // Not the command's fault: replaced, whatever restarts are left.
             log.warn(s"${c.id} (${role.name}) on ${c.node} was preempted; asking for another")
-            ask(role, 1, c.resources.memoryMb, c.resources.vcores)
+            ask(role, 1, c.resources.memoryMb, c.resources.vcores, variablesOf.get(c.id).toSeq)
           } else log.info(s"${c.id} (${role.name}) finished: ${c.message}")
         }
       }

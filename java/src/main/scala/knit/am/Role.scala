@@ -27,6 +27,23 @@ final class Role(val name: String, val dir: Path, val defaultSize: Resources, va
   /** YARN's own request objects, by size, so allocations remove exactly what was asked. */
   val requests: mutable.Map[Resources, mutable.Queue[ContainerRequest]] = mutable.Map.empty
   @volatile var launchTemplate: Option[ContainerLaunchContext] = None
+  /** Each container asked for and not yet granted, oldest first: the size asked and the
+    * variables it gets on top of the role's (empty for most). A launch takes the oldest of
+    * the size its container filled; withdrawing asks drops entries, so there is one per
+    * outstanding ask of the allocator. */
+  val pendingVariables: mutable.ArrayBuffer[(Resources, Map[String, String])] = mutable.ArrayBuffer.empty
+
+  /** The variables of the oldest ask of `size` now granted (empty if it had none). */
+  def takeVariables(size: Resources): Map[String, String] = {
+    val i = pendingVariables.indexWhere(_._1 == size)
+    if (i < 0) Map.empty else pendingVariables.remove(i)._2
+  }
+
+  /** Forgets the newest ask of `size`, whose request was withdrawn. */
+  def dropVariables(size: Resources): Unit = {
+    val i = pendingVariables.lastIndexWhere(_._1 == size)
+    if (i >= 0) pendingVariables.remove(i)
+  }
 
   /** How many containers the role should have: live ones it keeps, plus asks. */
   def desiredCount: Int = allocator.desiredCount

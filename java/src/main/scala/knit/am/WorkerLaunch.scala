@@ -67,6 +67,17 @@ object WorkerLaunch {
     ContainerLaunchContext.newInstance(template.getLocalResources, template.getEnvironment,
       template.getCommands, null, template.getTokens.duplicate(), null)
 
+  /** `ctx` with `variables` added to its environment (a container's own, on top of its
+    * role's), as a new context: the role's is shared by its launches. */
+  def withVariables(ctx: ContainerLaunchContext, variables: Map[String, String]): ContainerLaunchContext =
+    if (variables.isEmpty) ctx
+    else {
+      val env = new java.util.HashMap[String, String]()
+      Option(ctx.getEnvironment).foreach(env.putAll)
+      variables.foreach { case (k, v) => env.put(k, v) }
+      ContainerLaunchContext.newInstance(ctx.getLocalResources, env, ctx.getCommands, null, ctx.getTokens, null)
+    }
+
   /** `template` with the AM's current credentials (after a token renewal). */
   def withCurrentTokens(template: ContainerLaunchContext): ContainerLaunchContext =
     ContainerLaunchContext.newInstance(template.getLocalResources, template.getEnvironment,

@@ -68,7 +68,9 @@ object Messages {
       outcome: Option[String],
       diagnostics: String,
       launchedAt: Option[Long],
-      finishedAt: Option[Long])
+      finishedAt: Option[Long],
+      /** The variables this container got on top of its role's (`addContainers`). */
+      envvars: Map[String, String])
 
   /** The AM's answer about its containers: `finished` is final only while `attempt` is
     * YARN's current attempt. `amContainer` and `amNodeHttp` say where the AM itself runs

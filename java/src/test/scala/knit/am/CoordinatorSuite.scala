@@ -249,6 +249,52 @@ class CoordinatorSuite extends AnyFunSuite {
     assert(f.record(a).allocatedAt == 123456L && f.record(a).launchedAt.contains(123999L))
   }
 
+  private def named(w: String) = Map("WORKER" -> w)
+
+  test("each container gets its own variables on top of its role's, first asked first launched") {
+    val f = new Fixture(numContainers = 0, keepAlive = true, staged = Seq(("worker", 2, 0)))
+    f.c.addContainers("worker", 2, 0, 0, Seq(named("a"), named("b")))
+    f.c.addContainers("worker", 1, 0, 0, Seq(named("c")))
+    f.c.addContainers("worker", 1, 0, 0)
+    val first = f.running(priority = 2)
+    val Seq(second, third) = Seq(f.container(priority = 2), f.container(priority = 2))
+    f.allocate(second, third)
+    val fourth = f.running(priority = 2)
+    assert(Seq(first, second, third, fourth).map(x => f.nm.env(x.getId.toString)) == Seq(
+      Map("ROLE" -> "worker", "WORKER" -> "a"), Map("ROLE" -> "worker", "WORKER" -> "b"),
+      Map("ROLE" -> "worker", "WORKER" -> "c"), Map("ROLE" -> "worker")))
+    assert(f.record(second).envvars == named("b") && f.record(fourth).envvars.isEmpty)
+    assert(f.rm.asked.isEmpty)
+  }
+
+  test("the ask of a container with a variable's value is withdrawn, and only its variables") {
+    val f = new Fixture(numContainers = 0, keepAlive = true, staged = Seq(("worker", 2, 0)))
+    f.c.addContainers("worker", 3, 0, 0, Seq(named("a"), named("b"), named("c")))
+    assert(f.c.cancelContainerWith("worker", "WORKER", "b"))
+    assert(!f.c.cancelContainerWith("worker", "WORKER", "b"), "withdrawn once")
+    assert(!f.c.cancelContainerWith("worker", "WORKER", "z"))
+    assert(f.rm.asked.size == 2 && f.c.pending() == Map("main" -> Map(), "worker" -> Map("1024x1" -> 2)))
+    val (x, y) = (f.running(priority = 2), f.running(priority = 2))
+    assert(Seq(x, y).map(f.record(_).envvars) == Seq(named("a"), named("c")))
+    assert(!f.c.cancelContainerWith("worker", "WORKER", "a"), "granted already")
+    assert(f.rm.asked.isEmpty)
+    // Withdrawing by count drops the newest asks' variables.
+    f.c.addContainers("worker", 2, 0, 0, Seq(named("d"), named("e")))
+    assert(f.c.cancelContainers("worker", 1) == 1)
+    assert(f.record(f.running(priority = 2)).envvars == named("d"))
+  }
+
+  test("a failed or preempted container's replacement gets its variables again") {
+    val f = new Fixture(numContainers = 0, keepAlive = true, staged = Seq(("worker", 2, 1)))
+    f.c.addContainers("worker", 2, 0, 0, Seq(named("a"), named("b")))
+    val (a, b) = (f.running(priority = 2), f.running(priority = 2))
+    f.complete(b, 1)
+    val b2 = f.running(priority = 2)
+    assert(f.nm.env(b2.getId.toString) == Map("ROLE" -> "worker", "WORKER" -> "b"))
+    f.complete(a, ExitStatuses.PREEMPTED)
+    assert(f.record(f.running(priority = 2)).envvars == named("a"))
+  }
+
   test("a later attempt adopts what ran, asks for the rest, and undoes an ask for a late report") {
     val f = new Fixture(numContainers = 1, staged = Seq(("worker", 2, 0)))
     val kept = f.container()
@@ -279,16 +325,24 @@ object CoordinatorSuite {
     def setHeartbeatInterval(ms: Int): Unit = interval = ms
   }
 
-  /** The NodeManager client, recording the containers started. */
+  /** The NodeManager client, recording the containers started and their environments. */
   final class RecordingNm extends Coordinator.Nm {
     val started: mutable.Buffer[String] = mutable.Buffer.empty
-    def startContainerAsync(c: Container, ctx: ContainerLaunchContext): Unit = started += c.getId.toString
+    val env: mutable.Map[String, Map[String, String]] = mutable.Map.empty
+    def startContainerAsync(c: Container, ctx: ContainerLaunchContext): Unit = {
+      started += c.getId.toString
+      env(c.getId.toString) = ctx.getEnvironment.asScala.toMap
+    }
   }
 
   final class MemoryStaging(roles: Map[String, () => Role]) extends Coordinator.Staging {
     var targets = Map.empty[String, Int]
     def role(name: String): Role = roles(name)()
-    def launchContext(role: Role): ContainerLaunchContext = Records.newRecord(classOf[ContainerLaunchContext])
+    def launchContext(role: Role): ContainerLaunchContext = {
+      val ctx = Records.newRecord(classOf[ContainerLaunchContext])
+      ctx.setEnvironment(Map("ROLE" -> role.name).asJava)
+      ctx
+    }
     def recordTargets(counts: Map[String, Int]): Unit = targets = counts
   }
 

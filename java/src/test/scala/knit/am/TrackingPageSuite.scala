@@ -27,7 +27,7 @@ class TrackingPageSuite extends AnyFunSuite {
 
   test("the page lists containers and links, escaped") {
     val c = Messages.Container("container_1_0001_01_000002", "worker", "n1:1", "n1:2", "RUNNING",
-      1024, 1, 1L, None, None, "<b>x</b>", Some(2L), None)
+      1024, 1, 1L, None, None, "<b>x</b>", Some(2L), None, Map.empty)
     val page = TrackingPage.html("application_1_0001", Seq(c), Map("Dask dashboard" -> "http://h:8787/status"))
     assert(page.contains("""<a href="http://h:8787/status">Dask dashboard</a>"""))
     assert(page.contains("container_1_0001_01_000002") && page.contains("1 live containers of 1"))

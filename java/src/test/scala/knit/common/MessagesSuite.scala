@@ -8,7 +8,8 @@ class MessagesSuite extends AnyFunSuite {
   private val container = Container(id = "container_1_0001_01_000002", role = "main",
     node = "n1:8041", nodeHttp = "n1:8042", state = "COMPLETE", memoryMb = 512, vcores = 1,
     allocatedAt = 1796175868810L, exitStatus = Some(-105), outcome = None, diagnostics = "",
-    launchedAt = Some(1796175868900L), finishedAt = None)
+    launchedAt = Some(1796175868900L), finishedAt = None,
+    envvars = Map("DASK_GATEWAY_WORKER_NAME" -> "w1"))
 
   test("fields are snake_case, None is null, and a message reads back as it was written") {
     val list = ContainerList(finished = true, attempt = 2, containers = Seq(container),
@@ -21,6 +22,7 @@ class MessagesSuite extends AnyFunSuite {
     val c = obj("containers").arr.head.obj
     assert(c("node_http").str == "n1:8042" && c("allocated_at").num == 1796175868810.0)
     assert(c("exit_status").num == -105 && c("outcome").isNull && c("finished_at").isNull)
+    assert(c("envvars")("DASK_GATEWAY_WORKER_NAME").str == "w1")
     assert(Messages.fromJson[ContainerList](json) == list)
   }
 
