@@ -15,6 +15,7 @@ from py4j.protocol import Py4JError
 
 from helpers import cwd_of, wait_for
 from knit import Knit
+from knit.exceptions import InvalidArgumentError
 from knit._procfs import processes_under
 from knit.client_jvm import get_client
 
@@ -248,3 +249,39 @@ def test_a_killed_last_attempt_removes_its_staging_dir_itself(minicluster):
     watcher = Knit(minicluster.conf_dir)
     watcher.app_id = app_id
     assert watcher.status().state == "KILLED"
+
+
+def test_each_container_of_a_role_gets_its_own_variables(knit, minicluster):
+    """Four greeters asked at once, each its own GREETING; a container of a whole node
+    fits only beside no AM, so one runs at a time and the rest wait: the third is withdrawn
+    by its value before YARN grants it, and the others run in the order asked."""
+    knit.start("sleep 600", num_containers=0, memory=256, keep_alive=True)
+    knit.add_role("greet", 'echo "hello $GREETING $ROLE_WIDE"; sleep 600',
+                  memory=minicluster.nodemanager_memory_mb,
+                  envvars={"ROLE_WIDE": "all"})
+    knit.add_containers(4, role="greet", envvars=[{"GREETING": g} for g in "abcd"])
+
+    def greeter(name: str) -> dict:
+        return wait_for(lambda: next((c for c in running(knit)
+                                      if c["envvars"] == {"GREETING": name}), None),
+                        120, f"greeter {name} running")
+
+    a = greeter("a")
+    assert knit.pending_containers("greet") == 3
+    assert knit.cancel_container_with("GREETING", "c", role="greet")
+    assert not knit.cancel_container_with("GREETING", "c", role="greet"), "withdrawn once"
+    assert not knit.cancel_container_with("GREETING", "a", role="greet"), "granted already"
+    assert knit.pending_containers("greet") == 2
+    knit.remove_containers(a["id"])
+    b = greeter("b")
+    knit.remove_containers(b["id"])
+    d = greeter("d")
+    assert knit.pending_containers("greet") == 0
+    greeters = [c for c in knit.get_containers() if c["role"] == "greet"]
+    assert [c["envvars"]["GREETING"] for c in greeters] == ["a", "b", "d"]
+    logs = wait_for(lambda: (lg := knit.logs()) and lg[d["id"]]["stdout"] and lg, 60, "d's output")
+    assert [logs[c["id"]]["stdout"] for c in greeters] == [f"hello {g} all\n" for g in "abd"]
+    with pytest.raises(InvalidArgumentError, match="list of 2 mappings"):
+        knit.add_containers(2, role="greet", envvars={"GREETING": "e"})
+    with pytest.raises(InvalidArgumentError, match="bad entry"):
+        knit.add_containers(1, role="greet", envvars=[{"NOT A NAME": "e"}])
