@@ -72,7 +72,7 @@ GATEWAY_EVENTS = {
     "gw_cluster_submitted": r"Cluster (\S+) submitted",           # knit's start() returned
     "gw_cluster_running": r"Cluster (\S+) is running",            # the preload registered
     "gw_worker_submitting": r"Submitting worker (\S+)\.\.\.",     # do_start_worker called
-    "gw_worker_submitted": r"Worker (\S+) submitted",             # add_role + add_containers
+    "gw_worker_submitted": r"Worker (\S+) submitted",             # (the role) + add_containers
     "gw_worker_running": r"Worker (\S+) is running",              # the scheduler's heartbeat
     "gw_worker_failed_submit": r"Failed to submit worker (\S+)",
 }
@@ -102,7 +102,7 @@ def yarn_timeline(report: dict, containers: list, w0: float) -> dict[str, float]
     at = {"submitted": report["startedTime"] / 1000 - w0}
     if report.get("launchTime"):
         at["am_launched"] = report["launchTime"] / 1000 - w0
-    # The workers' roles: "worker" (remote YarnCluster), "worker-<name>" (gateway), the
+    # The workers' roles: "worker" (remote YarnCluster and the gateway), the
     # main role in local mode (no scheduler container); else the main role is the scheduler.
     workers = [c for c in containers if c.role.startswith("worker")]
     scheduler = [c for c in containers if c.role == MAIN_ROLE]
