@@ -56,8 +56,8 @@ _TLS_CERT, _TLS_KEY = "dask.crt", "dask.pem"
 _TOKEN_FILE = "dask-gateway-token"
 _TOKEN_VARIABLE = "DASK_GATEWAY_API_TOKEN"
 # The role of every worker of a cluster, and the variable that names each worker (a name,
-# no secret: it goes into YARN's launch context). A worker's state holds its role: those
-# of clusters started by an older knit have roles of their own ("worker-<name>").
+# no secret: it goes into YARN's launch context). A worker's state holds its role once it
+# was asked for.
 WORKER_ROLE = "worker"
 WORKER_NAME_VARIABLE = "DASK_GATEWAY_WORKER_NAME"
 _TAGS = ["dask", "dask-gateway"]
@@ -300,18 +300,14 @@ class KnitBackend(DBBackendBase):
                          envvars=self.get_worker_env(cluster), gpus=config.worker_gpus)
 
     async def do_stop_worker(self, worker) -> None:
-        role = worker.state.get("role")
-        if role is not None and worker.cluster.state.get("app_id") is not None:
-            await self._run(self._stop_worker, worker.cluster, role, worker.name)
+        if worker.state.get("role") is not None and worker.cluster.state.get("app_id") is not None:
+            await self._run(self._stop_worker, worker.cluster, worker.name)
 
-    def _stop_worker(self, cluster, role: str, name: str) -> None:
+    def _stop_worker(self, cluster, name: str) -> None:
         try:
             app = self._app(cluster)
-            if role == WORKER_ROLE:
-                app.cancel_container_with(WORKER_NAME_VARIABLE, name, role=role)
-            else:  # a role of its own (a cluster started before the shared role)
-                app.cancel_containers(1, role=role)
-            theirs = [c for c in app.get_containers() if _is_worker(c, role, name)]
+            app.cancel_container_with(WORKER_NAME_VARIABLE, name, role=WORKER_ROLE)
+            theirs = [c for c in app.get_containers() if _is_worker(c, name)]
             for c in theirs:  # what YARN says of a worker that ended on its own
                 if c.state == COMPLETED and c.outcome != OUTCOME_RELEASED:
                     self.log.info("Cluster %s: worker container %s ended (%s, exit status %s): %s",
@@ -341,17 +337,15 @@ class KnitBackend(DBBackendBase):
             return {w.name: True for w in workers}
         alive = {}
         for w in workers:
-            role = w.state.get("role", WORKER_ROLE)
-            states = {c.state for c in containers if _is_worker(c, role, w.name)}
+            states = {c.state for c in containers if _is_worker(c, w.name)}
             alive[w.name] = not (states and states.isdisjoint(LIVE_CONTAINER_STATES))
         return alive
 
 
-def _is_worker(container, role: str, worker_name: str) -> bool:
-    """Whether `container` is (or was) the gateway's worker `worker_name` of `role`."""
-    if container.role != role:
-        return False
-    return role != WORKER_ROLE or container.envvars.get(WORKER_NAME_VARIABLE) == worker_name
+def _is_worker(container, worker_name: str) -> bool:
+    """Whether `container` is (or was) the gateway's worker `worker_name`."""
+    return (container.role == WORKER_ROLE
+            and container.envvars.get(WORKER_NAME_VARIABLE) == worker_name)
 
 
 def add_worker(app: Application, worker_name: str) -> None:
